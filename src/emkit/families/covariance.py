@@ -1,0 +1,335 @@
+"""Covariance structures of Gaussian components, as strategy objects.
+
+Each strategy knows, for K components in D dimensions, the shape of its covariance
+parameters, how to accumulate centred second moments from weighted samples, how to turn them
+into covariances, and how to score samples through Cholesky factors of the precisions.
+
+Second moments are accumulated about fixed centres (the component means of the previous
+iteration): they stay additive over chunks, and subtracting the small shift of the mean
+afterwards avoids the cancellation of raw ``sum(x x^T) - n mu mu^T``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from emkit.numerics.linalg import (
+    ILL_DEFINED,
+    check_positive_definite,
+    covariance_from_precision_cholesky,
+    precision_cholesky,
+)
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+class CovarianceStructure(ABC):
+    """How K Gaussian components share and shape their covariances."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the covariance parameter array."""
+
+    @abstractmethod
+    def scatter(self, Xc: np.ndarray, r: np.ndarray, k: int, out: np.ndarray) -> None:
+        """Add the second moments of centred samples ``Xc`` (n, D), weighted by ``r`` (n,),
+        for component ``k`` into ``out`` (the shape of :meth:`scatter_shape`)."""
+
+    @abstractmethod
+    def scatter_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the accumulated second moments."""
+
+    @abstractmethod
+    def estimate(self, nk: np.ndarray, shift: np.ndarray, scatter: np.ndarray,
+                 reg_covar: float, old: np.ndarray, empty: np.ndarray) -> np.ndarray:
+        """Covariances from weights ``nk`` (K,), mean shifts ``shift`` (K, D) (new mean minus
+        centre), scatter about the centres, and ``reg_covar`` added to the variances.
+        Components flagged ``empty`` keep their ``old`` covariance."""
+
+    @abstractmethod
+    def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        """Cholesky factors of the precisions (same shape as ``covariances``)."""
+
+    @abstractmethod
+    def covariances_from_precisions_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`precisions_cholesky`."""
+
+    @abstractmethod
+    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
+        """Precision matrices (or vectors / scalars) from their Cholesky factors."""
+
+    @abstractmethod
+    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
+
+    @abstractmethod
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Number of free covariance parameters."""
+
+    @abstractmethod
+    def from_full(self, cov: np.ndarray, n_components: int) -> np.ndarray:
+        """This structure's parameters with every component at the (D, D) matrix ``cov``."""
+
+    @abstractmethod
+    def full(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
+        """Covariances as K full (D, D) matrices, shape (K, D, D)."""
+
+    @abstractmethod
+    def check(self, covariances: np.ndarray, n_components: int, n_features: int,
+              name: str) -> np.ndarray:
+        """Validate user-supplied covariances (or precisions); return them as float64."""
+
+    def _check_shape(self, arr: np.ndarray, n_components: int, n_features: int,
+                     name: str) -> np.ndarray:
+        arr = np.asarray(arr, dtype=np.float64)
+        expected = self.shape(n_components, n_features)
+        if arr.shape != expected:
+            raise ValueError(f"the parameter '{name}' should have the shape {expected} for "
+                             f"covariance_type='{self.name}', but got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"'{name}' holds NaN or infinite values")
+        return arr
+
+
+class Full(CovarianceStructure):
+    """Every component has its own full covariance matrix, shape (K, D, D)."""
+
+    name = "full"
+
+    def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, n_features, n_features)
+
+    scatter_shape = shape
+
+    def scatter(self, Xc: np.ndarray, r: np.ndarray, k: int, out: np.ndarray) -> None:
+        out[k] += (Xc * r[:, None]).T @ Xc
+
+    def estimate(self, nk, shift, scatter, reg_covar, old, empty):
+        cov = scatter / np.where(empty, 1.0, nk)[:, None, None]
+        cov -= shift[:, :, None] * shift[:, None, :]
+        _add_to_diagonal(cov, reg_covar)
+        cov[empty] = old[empty]
+        return cov
+
+    def precisions_cholesky(self, covariances):
+        return np.stack([precision_cholesky(c, k) for k, c in enumerate(covariances)])
+
+    def covariances_from_precisions_cholesky(self, prec_chol):
+        return np.stack([covariance_from_precision_cholesky(p) for p in prec_chol])
+
+    def precisions(self, prec_chol):
+        return prec_chol @ np.swapaxes(prec_chol, 1, 2)
+
+    def log_prob(self, X, means, prec_chol):
+        n, d = X.shape
+        out = np.empty((n, means.shape[0]))
+        for k in range(means.shape[0]):
+            y = (X - means[k]) @ prec_chol[k]
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+        return log_det - 0.5 * (d * LOG_2PI + out)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def from_full(self, cov, n_components):
+        return np.repeat(cov[None], n_components, axis=0)
+
+    def full(self, covariances, n_components, n_features):
+        return covariances
+
+    def check(self, covariances, n_components, n_features, name):
+        arr = self._check_shape(covariances, n_components, n_features, name)
+        for k, c in enumerate(arr):
+            check_positive_definite(c, f"'{name}' of component {k}")
+        return arr
+
+
+class Tied(CovarianceStructure):
+    """All components share one full covariance matrix, shape (D, D)."""
+
+    name = "tied"
+
+    def shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    scatter_shape = shape
+
+    def scatter(self, Xc, r, k, out):
+        out += (Xc * r[:, None]).T @ Xc
+
+    def estimate(self, nk, shift, scatter, reg_covar, old, empty):
+        cov = scatter - np.einsum("k,ki,kj->ij", nk, shift, shift)
+        cov /= nk.sum()
+        _add_to_diagonal(cov, reg_covar)
+        return cov
+
+    def precisions_cholesky(self, covariances):
+        return precision_cholesky(covariances, "(tied)")
+
+    def covariances_from_precisions_cholesky(self, prec_chol):
+        return covariance_from_precision_cholesky(prec_chol)
+
+    def precisions(self, prec_chol):
+        return prec_chol @ prec_chol.T
+
+    def log_prob(self, X, means, prec_chol):
+        n, d = X.shape
+        out = np.empty((n, means.shape[0]))
+        for k in range(means.shape[0]):
+            y = (X - means[k]) @ prec_chol
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        log_det = np.log(np.diagonal(prec_chol)).sum()
+        return log_det - 0.5 * (d * LOG_2PI + out)
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def from_full(self, cov, n_components):
+        return cov.copy()
+
+    def full(self, covariances, n_components, n_features):
+        return np.repeat(covariances[None], n_components, axis=0)
+
+    def check(self, covariances, n_components, n_features, name):
+        arr = self._check_shape(covariances, n_components, n_features, name)
+        check_positive_definite(arr, f"'{name}'")
+        return arr
+
+
+class Diag(CovarianceStructure):
+    """Every component has its own diagonal covariance, shape (K, D)."""
+
+    name = "diag"
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    scatter_shape = shape
+
+    def scatter(self, Xc, r, k, out):
+        out[k] += r @ (Xc * Xc)
+
+    def estimate(self, nk, shift, scatter, reg_covar, old, empty):
+        cov = scatter / np.where(empty, 1.0, nk)[:, None] - shift * shift + reg_covar
+        cov[empty] = old[empty]
+        return cov
+
+    def precisions_cholesky(self, covariances):
+        _check_positive(covariances)
+        return 1.0 / np.sqrt(covariances)
+
+    def covariances_from_precisions_cholesky(self, prec_chol):
+        return 1.0 / prec_chol**2
+
+    def precisions(self, prec_chol):
+        return prec_chol**2
+
+    def log_prob(self, X, means, prec_chol):
+        n, d = X.shape
+        out = np.empty((n, means.shape[0]))
+        for k in range(means.shape[0]):
+            y = (X - means[k]) * prec_chol[k]
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        log_det = np.log(prec_chol).sum(axis=1)
+        return log_det - 0.5 * (d * LOG_2PI + out)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def from_full(self, cov, n_components):
+        return np.repeat(np.diag(cov)[None], n_components, axis=0)
+
+    def full(self, covariances, n_components, n_features):
+        return np.stack([np.diag(c) for c in covariances])
+
+    def check(self, covariances, n_components, n_features, name):
+        arr = self._check_shape(covariances, n_components, n_features, name)
+        if np.any(arr <= 0.0):
+            raise ValueError(f"'{name}' should be positive")
+        return arr
+
+
+class Spherical(CovarianceStructure):
+    """Every component has its own single variance, shape (K,)."""
+
+    name = "spherical"
+
+    def shape(self, n_components, n_features):
+        return (n_components,)
+
+    def scatter_shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    scatter = Diag.scatter
+
+    def estimate(self, nk, shift, scatter, reg_covar, old, empty):
+        per_feature = scatter / np.where(empty, 1.0, nk)[:, None] - shift * shift
+        cov = per_feature.mean(axis=1) + reg_covar
+        cov[empty] = old[empty]
+        return cov
+
+    def precisions_cholesky(self, covariances):
+        _check_positive(covariances)
+        return 1.0 / np.sqrt(covariances)
+
+    covariances_from_precisions_cholesky = Diag.covariances_from_precisions_cholesky
+    precisions = Diag.precisions
+
+    def log_prob(self, X, means, prec_chol):
+        n, d = X.shape
+        out = np.empty((n, means.shape[0]))
+        for k in range(means.shape[0]):
+            y = X - means[k]
+            out[:, k] = np.einsum("ij,ij->i", y, y) * prec_chol[k] ** 2
+        log_det = d * np.log(prec_chol)
+        return log_det - 0.5 * (d * LOG_2PI + out)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components
+
+    def from_full(self, cov, n_components):
+        return np.full(n_components, np.trace(cov) / cov.shape[0])
+
+    def full(self, covariances, n_components, n_features):
+        return covariances[:, None, None] * np.eye(n_features)[None]
+
+    def check(self, covariances, n_components, n_features, name):
+        arr = self._check_shape(covariances, n_components, n_features, name)
+        if np.any(arr <= 0.0):
+            raise ValueError(f"'{name}' should be positive")
+        return arr
+
+
+COVARIANCE_STRUCTURES: dict[str, type[CovarianceStructure]] = {
+    cls.name: cls for cls in (Full, Tied, Diag, Spherical)
+}
+
+
+def covariance_structure(name: str | CovarianceStructure) -> CovarianceStructure:
+    """The strategy object for a covariance type name ('full', 'tied', 'diag', 'spherical')."""
+    if isinstance(name, CovarianceStructure):
+        return name
+    try:
+        return COVARIANCE_STRUCTURES[name]()
+    except (KeyError, TypeError):
+        raise ValueError(f"covariance_type must be one of {sorted(COVARIANCE_STRUCTURES)}, "
+                         f"got {name!r}") from None
+
+
+def _add_to_diagonal(cov: np.ndarray, value: float) -> None:
+    d = cov.shape[-1]
+    idx = np.arange(d)
+    cov[..., idx, idx] += value
+
+
+def _check_positive(variances: np.ndarray) -> None:
+    bad = np.flatnonzero(np.ravel(variances) <= 0.0)
+    if bad.size:
+        k = bad[0] // (variances.shape[1] if variances.ndim == 2 else 1)
+        raise ValueError(ILL_DEFINED.format(k=k))

@@ -1,0 +1,162 @@
+"""Gaussian components: K multivariate normals scored and re-estimated together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emkit.core.stats import Additive
+from emkit.families.covariance import CovarianceStructure, covariance_structure
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianParams:
+    """Parameters of K Gaussian components in D dimensions.
+
+    Attributes
+    ----------
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray
+        Shape given by the covariance structure: (K, D, D) full, (D, D) tied, (K, D) diag,
+        (K,) spherical.
+    precisions_cholesky : ndarray
+        Cholesky factors of the precisions, same shape as ``covariances``.
+    """
+
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianStats(Additive):
+    """Weighted moments of the samples, centred on the means they were computed under.
+
+    Attributes
+    ----------
+    sum_w : ndarray of shape (n_components,)
+        Total weight (responsibility times sample weight) of every component.
+    sum_dx : ndarray of shape (n_components, n_features)
+        ``sum_i r_ik (x_i - c_k)`` with ``c_k`` the current mean.
+    scatter : ndarray
+        ``sum_i r_ik (x_i - c_k)(x_i - c_k)^T`` reduced as the covariance structure needs.
+    """
+
+    sum_w: np.ndarray
+    sum_dx: np.ndarray
+    scatter: np.ndarray
+
+
+FROZEN_CHOICES = frozenset({"means", "covariances"})
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """The Gaussian family with a covariance structure.
+
+    Parameters
+    ----------
+    covariance : str or CovarianceStructure, default='full'
+        'full', 'tied', 'diag', 'spherical', or a strategy object.
+    reg_covar : float, default=1e-6
+        Added to the variances at every M-step so that covariances stay positive definite.
+        With ``reg_covar > 0`` the M-step is no longer the exact maximiser, so the bound may
+        (slightly) decrease; the family then reports ``monotone = False``.
+    frozen : frozenset of {'means', 'covariances'}
+        Parameters the M-step keeps as they are.
+    """
+
+    covariance: CovarianceStructure = field(default_factory=lambda: covariance_structure("full"))
+    reg_covar: float = 1e-6
+    frozen: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariance", covariance_structure(self.covariance))
+        unknown = set(self.frozen) - FROZEN_CHOICES
+        if unknown:
+            raise ValueError(f"unknown frozen Gaussian parameters {sorted(unknown)}; "
+                             f"choose from {sorted(FROZEN_CHOICES)}")
+        if not self.reg_covar >= 0:
+            raise ValueError(f"reg_covar must be non-negative, got {self.reg_covar}")
+
+    @property
+    def monotone(self) -> bool:
+        """Whether the M-step exactly maximises the expected complete-data log-likelihood."""
+        return self.reg_covar == 0 or "covariances" in self.frozen
+
+    def log_prob(self, params: GaussianParams, X: np.ndarray) -> np.ndarray:
+        """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
+        return self.covariance.log_prob(X, params.means, params.precisions_cholesky)
+
+    def stats(self, params: GaussianParams, X: np.ndarray, resp: np.ndarray) -> GaussianStats:
+        """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K), centred on
+        ``params.means``."""
+        return self._stats(X, resp, params.means)
+
+    def _stats(self, X: np.ndarray, resp: np.ndarray, centres: np.ndarray) -> GaussianStats:
+        n_components, n_features = centres.shape
+        sum_dx = np.empty((n_components, n_features))
+        scatter = np.zeros(self.covariance.scatter_shape(n_components, n_features))
+        for k in range(n_components):
+            Xc = X - centres[k]
+            r = resp[:, k]
+            sum_dx[k] = r @ Xc
+            self.covariance.scatter(Xc, r, k, scatter)
+        return GaussianStats(resp.sum(axis=0), sum_dx, scatter)
+
+    def m_step(self, stats: GaussianStats, params: GaussianParams) -> GaussianParams:
+        """Maximum-likelihood means and covariances from statistics centred on ``params.means``.
+
+        Components with (numerically) no weight keep their parameters: any value maximises
+        the expected log-likelihood there.
+        """
+        nk = stats.sum_w
+        empty = nk <= 10.0 * np.finfo(np.float64).eps * max(nk.sum(), 1.0)
+        safe_nk = np.where(empty, 1.0, nk)
+        if "means" in self.frozen:
+            shift = np.zeros_like(stats.sum_dx)
+        else:
+            shift = np.where(empty[:, None], 0.0, stats.sum_dx / safe_nk[:, None])
+        means = params.means + shift
+        if "covariances" in self.frozen:
+            return GaussianParams(means, params.covariances, params.precisions_cholesky)
+        covariances = self.covariance.estimate(nk, shift, stats.scatter, self.reg_covar,
+                                               params.covariances, empty)
+        return GaussianParams(means, covariances, self.covariance.precisions_cholesky(covariances))
+
+    def from_responsibilities(self, X: np.ndarray, resp: np.ndarray) -> GaussianParams:
+        """Parameters from data ``X`` (n, D) and initial responsibilities ``resp`` (n, K)
+        (already multiplied by sample weights): one M-step from scratch. Components with no
+        weight get the overall mean and covariance."""
+        n_components = resp.shape[1]
+        total = resp.sum()
+        centre = (resp.sum(axis=1) @ X) / total
+        Xc = X - centre
+        pooled = (Xc * resp.sum(axis=1)[:, None]).T @ Xc / total
+        pooled.flat[:: X.shape[1] + 1] += self.reg_covar
+        start = GaussianParams(np.repeat(centre[None], n_components, axis=0),
+                               self.covariance.from_full(pooled, n_components), np.empty(0))
+        return Gaussian(self.covariance, self.reg_covar).m_step(
+            self._stats(X, resp, start.means), start)
+
+    def from_covariances(self, means: np.ndarray, covariances: np.ndarray) -> GaussianParams:
+        """Parameters with their Cholesky precision factors computed."""
+        return GaussianParams(means, covariances, self.covariance.precisions_cholesky(covariances))
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of K components (means and covariances)."""
+        return n_components * n_features + self.covariance.n_parameters(n_components, n_features)
+
+    def sample(self, params: GaussianParams, counts: np.ndarray,
+               random_state: np.random.RandomState) -> np.ndarray:
+        """``counts[k]`` samples from every component, stacked in component order,
+        shape (counts.sum(), n_features)."""
+        n_components, n_features = params.means.shape
+        full = self.covariance.full(params.covariances, n_components, n_features)
+        out = []
+        for k, n in enumerate(counts):
+            chol = np.linalg.cholesky(full[k])
+            z = random_state.standard_normal((int(n), n_features))
+            out.append(params.means[k] + z @ chol.T)
+        return np.concatenate(out) if out else np.empty((0, n_features))

@@ -1,0 +1,158 @@
+"""The mixture structure: K components of one family, mixed by weights.
+
+The structure supplies the weights of the samples (the responsibilities); the family turns
+weighted samples into statistics and parameters. Any family with ``log_prob``, ``stats``,
+``m_step`` and ``from_responsibilities`` is a mixture component with no extra code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emkit.core.stats import Additive
+from emkit.numerics.logspace import normalize_log_rows, safe_log
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureParams:
+    """Mixture parameters.
+
+    Attributes
+    ----------
+    weights : ndarray of shape (n_components,)
+        Mixing proportions, summing to one.
+    components : object
+        The family's parameters for all K components.
+    """
+
+    weights: np.ndarray
+    components: Any
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureStats(Additive):
+    """Mixture statistics.
+
+    Attributes
+    ----------
+    sum_w : ndarray of shape (n_components,)
+        Summed (weighted) responsibilities.
+    components : object
+        The family's statistics.
+    """
+
+    sum_w: np.ndarray
+    components: Any
+
+
+Initializer = Callable[[np.ndarray, int, np.random.RandomState, "np.ndarray | None"], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """A finite mixture of ``n_components`` members of ``family``.
+
+    Parameters
+    ----------
+    family : object
+        The component family (e.g. :class:`emkit.families.gaussian.Gaussian`).
+    n_components : int
+        Number of components K.
+    initializer : callable or None
+        ``(X, n_components, random_state, sample_weight) -> resp``, initial responsibilities
+        of shape (n_samples, n_components); :func:`emkit.models.initialization.initializer`
+        gives the named ones ('kmeans', 'k-means++', 'random', 'random_from_data'). None when
+        the fit always starts from given parameters.
+    frozen : frozenset of {'weights'}
+        Mixture-level parameters the M-step keeps as they are (the family has its own).
+    """
+
+    family: Any
+    n_components: int
+    initializer: Initializer | None = None
+    frozen: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if set(self.frozen) - {"weights"}:
+            raise ValueError(f"a mixture can freeze only 'weights', got {sorted(self.frozen)}")
+
+    @property
+    def monotone(self) -> bool:
+        """Whether every M-step is exact (the bound can then never decrease)."""
+        return getattr(self.family, "monotone", True)
+
+    # -- the model contract -------------------------------------------------------------
+    def init(self, X: np.ndarray, random_state: np.random.RandomState,
+             sample_weight: np.ndarray | None = None) -> MixtureParams:
+        """Parameters from initial responsibilities (one M-step from scratch)."""
+        if self.initializer is None:
+            raise ValueError("this mixture has no initializer: start the fit from parameters")
+        X = np.asarray(X, dtype=np.float64)
+        resp = self.initializer(X, self.n_components, random_state, sample_weight)
+        if resp.shape != (X.shape[0], self.n_components):
+            raise ValueError(f"the initializer returned responsibilities of shape {resp.shape}, "
+                             f"expected {(X.shape[0], self.n_components)}")
+        if sample_weight is not None:
+            resp = resp * sample_weight[:, None]
+        nk = resp.sum(axis=0)
+        return MixtureParams(nk / nk.sum(), self.family.from_responsibilities(X, resp))
+
+    def e_step(self, params: MixtureParams, X: np.ndarray,
+               sample_weight: np.ndarray | None = None, *,
+               hard: bool = False) -> tuple[MixtureStats, float]:
+        """Statistics and summed log-likelihood of one batch ``X`` (n_samples, n_features)."""
+        X = np.asarray(X, dtype=np.float64)
+        log_joint = self.log_joint(params, X)
+        if hard:
+            labels = np.argmax(log_joint, axis=1)
+            log_norm = log_joint[np.arange(X.shape[0]), labels]
+            resp = np.zeros_like(log_joint)
+            resp[np.arange(X.shape[0]), labels] = 1.0
+        else:
+            resp, log_norm = normalize_log_rows(log_joint)
+        if sample_weight is not None:
+            resp *= sample_weight[:, None]
+            loglik = float(sample_weight @ log_norm)
+        else:
+            loglik = float(log_norm.sum())
+        stats = MixtureStats(resp.sum(axis=0), self.family.stats(params.components, X, resp))
+        return stats, loglik
+
+    def m_step(self, stats: MixtureStats, params: MixtureParams) -> MixtureParams:
+        """New weights and component parameters."""
+        if "weights" in self.frozen:
+            weights = params.weights
+        else:
+            weights = stats.sum_w / stats.sum_w.sum()
+        return MixtureParams(weights, self.family.m_step(stats.components, params.components))
+
+    def log_prob(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
+        """``log p(x_i)``, shape (n_samples,)."""
+        return normalize_log_rows(self.log_joint(params, np.asarray(X, dtype=np.float64)))[1]
+
+    # -- beyond the contract ------------------------------------------------------------
+    def log_joint(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
+        """``log p(x_i, z_i = k)``, shape (n_samples, n_components)."""
+        log_joint = self.family.log_prob(params.components, X)
+        log_joint += safe_log(params.weights)
+        return log_joint
+
+    def predict_proba(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
+        """Responsibilities ``p(z_i = k | x_i)``, shape (n_samples, n_components)."""
+        return normalize_log_rows(self.log_joint(params, np.asarray(X, dtype=np.float64)))[0]
+
+    def n_parameters(self, n_features: int) -> int:
+        """Free parameters: component parameters plus K - 1 weights."""
+        free_weights = 0 if "weights" in self.frozen else self.n_components - 1
+        return self.family.n_parameters(self.n_components, n_features) + free_weights
+
+    def sample(self, params: MixtureParams, n_samples: int,
+               random_state: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n_samples`` samples and their component labels."""
+        counts = random_state.multinomial(n_samples, params.weights)
+        X = self.family.sample(params.components, counts, random_state)
+        return X, np.repeat(np.arange(self.n_components), counts)

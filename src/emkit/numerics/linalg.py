@@ -1,0 +1,42 @@
+"""Cholesky factors of covariance and precision matrices."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+ILL_DEFINED = (
+    "Fitting the mixture model failed because component {k} has an ill-defined covariance "
+    "(it is not positive definite: too few distinct samples, duplicated or collinear samples, "
+    "or features with zero variance). Decrease n_components, increase reg_covar, or scale "
+    "the data."
+)
+
+
+def precision_cholesky(cov: np.ndarray, k: int | str = "") -> np.ndarray:
+    """Upper-triangular ``P`` with ``P @ P.T == inv(cov)`` for one (D, D) covariance.
+
+    ``(x - mu) @ P`` whitens ``x``, and ``sum(log(diag(P)))`` is ``-0.5 * log|cov|``.
+    Raises ValueError when ``cov`` is not positive definite.
+    """
+    try:
+        chol = linalg.cholesky(cov, lower=True)
+    except linalg.LinAlgError:
+        raise ValueError(ILL_DEFINED.format(k=k)) from None
+    eye = np.eye(cov.shape[0], dtype=cov.dtype)
+    return linalg.solve_triangular(chol, eye, lower=True).T
+
+
+def covariance_from_precision_cholesky(prec_chol: np.ndarray) -> np.ndarray:
+    """``inv(P @ P.T)`` for one (D, D) factor, without forming an explicit inverse of a
+    general matrix."""
+    inv = linalg.solve_triangular(prec_chol, np.eye(prec_chol.shape[0]), lower=False)
+    return inv @ inv.T
+
+
+def check_positive_definite(matrix: np.ndarray, name: str) -> None:
+    """Raise ValueError unless ``matrix`` (D, D) is symmetric positive definite."""
+    if not np.allclose(matrix, matrix.T, rtol=1e-8, atol=0):
+        raise ValueError(f"{name} must be symmetric")
+    if np.any(np.linalg.eigvalsh(matrix) <= 0.0):
+        raise ValueError(f"{name} must be positive definite")
