@@ -7,7 +7,7 @@ user's iterable of chunks is passed through, checked for shape as it streams.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,3 +135,18 @@ def _split_item(item: object, index: int) -> Batch:
         raise ValueError(f"chunk {index}: sample_weight has shape {w.shape}, "
                          f"expected ({X.shape[0]},)")
     return X, w
+
+
+def map_rows(fn: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
+             chunk_size: int | None = None) -> np.ndarray:
+    """``fn`` applied to row chunks of ``X`` (n_samples, ...) and stacked, so that per-sample
+    results of any size need temporaries of one chunk only."""
+    step = DEFAULT_CHUNK_SIZE if chunk_size is None else int(chunk_size)
+    if X.shape[0] <= step:
+        return fn(X)
+    first = fn(X[:step])
+    out = np.empty((X.shape[0], *first.shape[1:]), dtype=first.dtype)
+    out[:step] = first
+    for start in range(step, X.shape[0], step):
+        out[start:start + step] = fn(X[start:start + step])
+    return out

@@ -120,8 +120,10 @@ def fit_em(model: Any, data: np.ndarray | Iterable, *, sample_weight: np.ndarray
     tol : float, default=1e-3
         A run has converged when the mean per-sample bound changes by less than ``tol``
         between two iterations.
-    init : params, optional
-        Start from these parameters (warm start); ``n_init`` is then 1.
+    init : params or callable, optional
+        Parameters to start from (warm start; ``n_init`` is then 1), or a callable
+        ``(X, random_state, sample_weight) -> params`` used in place of ``model.init`` for
+        every restart.
     random_state : int, RandomState or None
         Seeds initialisation; restarts draw from it one after another.
     hard : bool, default=False
@@ -144,17 +146,18 @@ def fit_em(model: Any, data: np.ndarray | Iterable, *, sample_weight: np.ndarray
         raise ValueError(f"tol must be non-negative, got {tol}")
     batches = as_batches(data, sample_weight, chunk_size)
     rng = check_random_state(random_state)
-    runs = 1 if init is not None else n_init
+    start = init if callable(init) else model.init
+    runs = 1 if init is not None and not callable(init) else n_init
     monotone = getattr(model, "monotone", True)
 
     best: EMResult | None = None
     finals = np.empty(runs)
     for run in range(runs):
-        if init is not None:
+        if init is not None and not callable(init):
             params = init
         else:
             X0, w0 = batches.init_sample(INIT_MAX_ROWS, rng)
-            params = model.init(X0, rng, w0)
+            params = start(X0, rng, w0)
         result = _run(model, params, batches, run, max_iter, tol, hard, callback, monotone)
         finals[run] = result.lower_bound
         if best is None or result.lower_bound > best.lower_bound:

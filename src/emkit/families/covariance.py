@@ -19,7 +19,7 @@ import numpy as np
 from emkit.numerics.linalg import (
     ILL_DEFINED,
     check_positive_definite,
-    covariance_from_precision_cholesky,
+    covariance_from_precision,
     precision_cholesky,
 )
 
@@ -56,8 +56,8 @@ class CovarianceStructure(ABC):
         """Cholesky factors of the precisions (same shape as ``covariances``)."""
 
     @abstractmethod
-    def covariances_from_precisions_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`precisions_cholesky`."""
+    def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        """Covariances from (validated) precisions of the same shape."""
 
     @abstractmethod
     def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
@@ -119,8 +119,8 @@ class Full(CovarianceStructure):
     def precisions_cholesky(self, covariances):
         return np.stack([precision_cholesky(c, k) for k, c in enumerate(covariances)])
 
-    def covariances_from_precisions_cholesky(self, prec_chol):
-        return np.stack([covariance_from_precision_cholesky(p) for p in prec_chol])
+    def covariances_from_precisions(self, precisions):
+        return np.stack([covariance_from_precision(p, k) for k, p in enumerate(precisions)])
 
     def precisions(self, prec_chol):
         return prec_chol @ np.swapaxes(prec_chol, 1, 2)
@@ -172,8 +172,8 @@ class Tied(CovarianceStructure):
     def precisions_cholesky(self, covariances):
         return precision_cholesky(covariances, "(tied)")
 
-    def covariances_from_precisions_cholesky(self, prec_chol):
-        return covariance_from_precision_cholesky(prec_chol)
+    def covariances_from_precisions(self, precisions):
+        return covariance_from_precision(precisions, "(tied)")
 
     def precisions(self, prec_chol):
         return prec_chol @ prec_chol.T
@@ -224,8 +224,8 @@ class Diag(CovarianceStructure):
         _check_positive(covariances)
         return 1.0 / np.sqrt(covariances)
 
-    def covariances_from_precisions_cholesky(self, prec_chol):
-        return 1.0 / prec_chol**2
+    def covariances_from_precisions(self, precisions):
+        return 1.0 / precisions
 
     def precisions(self, prec_chol):
         return prec_chol**2
@@ -278,7 +278,7 @@ class Spherical(CovarianceStructure):
         _check_positive(covariances)
         return 1.0 / np.sqrt(covariances)
 
-    covariances_from_precisions_cholesky = Diag.covariances_from_precisions_cholesky
+    covariances_from_precisions = Diag.covariances_from_precisions
     precisions = Diag.precisions
 
     def log_prob(self, X, means, prec_chol):

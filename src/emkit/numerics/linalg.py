@@ -27,11 +27,14 @@ def precision_cholesky(cov: np.ndarray, k: int | str = "") -> np.ndarray:
     return linalg.solve_triangular(chol, eye, lower=True).T
 
 
-def covariance_from_precision_cholesky(prec_chol: np.ndarray) -> np.ndarray:
-    """``inv(P @ P.T)`` for one (D, D) factor, without forming an explicit inverse of a
-    general matrix."""
-    inv = linalg.solve_triangular(prec_chol, np.eye(prec_chol.shape[0]), lower=False)
-    return inv @ inv.T
+def covariance_from_precision(precision: np.ndarray, k: int | str = "") -> np.ndarray:
+    """``inv(precision)`` for one (D, D) positive definite matrix, through its Cholesky factor.
+    Raises ValueError when ``precision`` is not positive definite."""
+    try:
+        chol = linalg.cho_factor(precision, lower=True)
+    except linalg.LinAlgError:
+        raise ValueError(f"precision {k} is not positive definite") from None
+    return linalg.cho_solve(chol, np.eye(precision.shape[0]))
 
 
 def check_positive_definite(matrix: np.ndarray, name: str) -> None:

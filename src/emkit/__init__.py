@@ -1,0 +1,26 @@
+"""emkit: latent-variable models fitted by Expectation-Maximization.
+
+One EM engine (:func:`emkit.fit_em`), additive sufficient statistics, model families that plug
+into mixtures, and estimators that follow scikit-learn's conventions.
+"""
+
+from emkit.core.driver import EMResult, IterationInfo, fit_em
+from emkit.estimators.base import load
+from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.estimators.kmeans import KMeans
+from emkit.exceptions import ConvergenceWarning, MonotonicityWarning, NotFittedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "EMResult",
+    "GaussianMixture",
+    "IterationInfo",
+    "KMeans",
+    "MonotonicityWarning",
+    "NotFittedError",
+    "__version__",
+    "fit_em",
+    "load",
+]

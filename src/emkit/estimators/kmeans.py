@@ -1,0 +1,143 @@
+"""``emkit.KMeans``: Lloyd's k-means, run as hard EM on the shared driver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+
+from emkit.core.batches import map_rows
+from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.gaussian_mixture import _check_int
+from emkit.models.kmeans import KMeansModel
+
+
+class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """k-means clustering: classification EM on a mixture of unit-variance Gaussians with
+    equal weights, seeded by k-means++.
+
+    Follows ``sklearn.cluster.KMeans`` (Lloyd's algorithm); every restart and every iteration
+    runs on emkit's one EM driver, with sample weights and chunked passes.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    init : 'k-means++' or array-like of shape (n_clusters, n_features), default='k-means++'
+    n_init : int, default=1
+        Restarts; the run with the lowest inertia is kept.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+        Convergence threshold on the change of the mean per-sample classification
+        log-likelihood, which is half the change of the (weighted) mean squared distance to
+        the nearest centre. Lloyd's algorithm stops exactly when assignments stop changing,
+        whatever ``tol``.
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+    chunk_size : int, optional
+        Rows per E-step batch.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+    inertia_ : float
+        Weighted sum of squared distances of samples to their nearest centre.
+    n_iter_ : int
+    converged_ : bool
+    lower_bound_ : float
+    lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_clusters: int = 8, *, init: Any = "k-means++", n_init: int = 1,
+                 max_iter: int = 300, tol: float = 1e-4, random_state: Any = None,
+                 verbose: int = 0, chunk_size: int | None = None) -> None:
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.chunk_size = chunk_size
+
+    _fitted_scalars = (*EMEstimatorMixin._fitted_scalars, "inertia_")
+    _fitted_arrays = ("cluster_centers_", "lower_bounds_")
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
+        """Compute the clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+        """
+        _check_int(self.n_clusters, "n_clusters", 1)
+        _check_int(self.n_init, "n_init", 1)
+        _check_int(self.max_iter, "max_iter", 1)
+        if self.chunk_size is not None:
+            _check_int(self.chunk_size, "chunk_size", 1)
+        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        X = self._check_data(X, reset=True)
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        w = self._check_sample_weight(sample_weight, X.shape[0])
+        model = KMeansModel(int(self.n_clusters))
+        start = None
+        if isinstance(self.init, str):
+            if self.init != "k-means++":
+                raise ValueError(f"init must be 'k-means++' or an array of centres, "
+                                 f"got {self.init!r}")
+        else:
+            centers = np.asarray(self.init, dtype=np.float64)
+            if centers.shape != (self.n_clusters, X.shape[1]):
+                raise ValueError(f"init should have the shape {(self.n_clusters, X.shape[1])}, "
+                                 f"got {centers.shape}")
+            start = model.from_centers(centers)
+        result = self._run_em(model, X, w, init=start, hard=True, chunk_size=self.chunk_size)
+        self.cluster_centers_ = result.params.components.means
+        self.inertia_ = model.inertia(result.lower_bound, result.total_weight, X.shape[1])
+        self.labels_ = self.predict(X)
+        return self
+
+    def _restore(self) -> None:
+        centers = np.asarray(self.cluster_centers_, dtype=np.float64)
+        if centers.shape != (self.n_clusters, self.n_features_in_):
+            raise ValueError("cluster_centers_ does not match n_clusters and n_features_in_")
+        self.cluster_centers_ = centers
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Euclidean distance of every sample to every centre, shape (n_samples, n_clusters)."""
+        X = self._checked(X)
+        c = self.cluster_centers_
+        return map_rows(lambda x: np.sqrt(np.maximum(
+            _squared_distances(np.asarray(x, np.float64), c), 0.0)), X, self.chunk_size)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Index of the nearest centre for every sample, shape (n_samples,)."""
+        X = self._checked(X)
+        c = self.cluster_centers_
+        return map_rows(lambda x: np.argmin(_squared_distances(np.asarray(x, np.float64), c),
+                                            axis=1), X, self.chunk_size)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the (weighted) inertia of ``X``."""
+        X = self._checked(X)
+        w = self._check_sample_weight(sample_weight, X.shape[0])
+        d2 = map_rows(lambda x: _squared_distances(np.asarray(x, np.float64),
+                                                   self.cluster_centers_).min(axis=1),
+                      X, self.chunk_size)
+        return -float(d2.sum() if w is None else w @ d2)
+
+    def _checked(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        return self._check_data(X, reset=False)
+
+
+def _squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances, shape (n_samples, n_clusters), computed from centred
+    differences (no ``|x|^2 - 2 x.c + |c|^2`` cancellation)."""
+    return np.stack([np.einsum("ij,ij->i", X - c, X - c) for c in centers], axis=1)
