@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.families.gaussian_kernels import centred_moments, weighted_sq_dist
 from emkit.numerics.linalg import (
     ILL_DEFINED,
     check_positive_definite,
@@ -35,10 +36,24 @@ class CovarianceStructure(ABC):
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         """Shape of the covariance parameter array."""
 
-    @abstractmethod
+    def moments(self, X: np.ndarray, resp: np.ndarray,
+                centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First moments ``sum_i r_ik (x_i - c_k)`` (K, D) and second moments about the
+        centres ``c_k``, reduced to :meth:`scatter_shape`."""
+        n_components, n_features = centres.shape
+        first = np.empty((n_components, n_features))
+        second = np.zeros(self.scatter_shape(n_components, n_features))
+        for k in range(n_components):
+            Xc = X - centres[k]
+            r = resp[:, k]
+            first[k] = r @ Xc
+            self.scatter(Xc, r, k, second)
+        return first, second
+
     def scatter(self, Xc: np.ndarray, r: np.ndarray, k: int, out: np.ndarray) -> None:
         """Add the second moments of centred samples ``Xc`` (n, D), weighted by ``r`` (n,),
         for component ``k`` into ``out`` (the shape of :meth:`scatter_shape`)."""
+        raise NotImplementedError
 
     @abstractmethod
     def scatter_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
@@ -212,8 +227,8 @@ class Diag(CovarianceStructure):
 
     scatter_shape = shape
 
-    def scatter(self, Xc, r, k, out):
-        out[k] += r @ (Xc * Xc)
+    def moments(self, X, resp, centres):
+        return centred_moments(X, resp, centres)
 
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         cov = scatter / np.where(empty, 1.0, nk)[:, None] - shift * shift + reg_covar
@@ -231,11 +246,8 @@ class Diag(CovarianceStructure):
         return prec_chol**2
 
     def log_prob(self, X, means, prec_chol):
-        n, d = X.shape
-        out = np.empty((n, means.shape[0]))
-        for k in range(means.shape[0]):
-            y = (X - means[k]) * prec_chol[k]
-            out[:, k] = np.einsum("ij,ij->i", y, y)
+        d = X.shape[1]
+        out = weighted_sq_dist(X, means, prec_chol**2)
         log_det = np.log(prec_chol).sum(axis=1)
         return log_det - 0.5 * (d * LOG_2PI + out)
 
@@ -266,7 +278,7 @@ class Spherical(CovarianceStructure):
     def scatter_shape(self, n_components, n_features):
         return (n_components, n_features)
 
-    scatter = Diag.scatter
+    moments = Diag.moments
 
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         per_feature = scatter / np.where(empty, 1.0, nk)[:, None] - shift * shift
@@ -282,11 +294,8 @@ class Spherical(CovarianceStructure):
     precisions = Diag.precisions
 
     def log_prob(self, X, means, prec_chol):
-        n, d = X.shape
-        out = np.empty((n, means.shape[0]))
-        for k in range(means.shape[0]):
-            y = X - means[k]
-            out[:, k] = np.einsum("ij,ij->i", y, y) * prec_chol[k] ** 2
+        d = X.shape[1]
+        out = weighted_sq_dist(X, means, np.repeat((prec_chol**2)[:, None], d, axis=1))
         log_det = d * np.log(prec_chol)
         return log_det - 0.5 * (d * LOG_2PI + out)
 

@@ -95,14 +95,7 @@ class Gaussian:
         return self._stats(X, resp, params.means)
 
     def _stats(self, X: np.ndarray, resp: np.ndarray, centres: np.ndarray) -> GaussianStats:
-        n_components, n_features = centres.shape
-        sum_dx = np.empty((n_components, n_features))
-        scatter = np.zeros(self.covariance.scatter_shape(n_components, n_features))
-        for k in range(n_components):
-            Xc = X - centres[k]
-            r = resp[:, k]
-            sum_dx[k] = r @ Xc
-            self.covariance.scatter(Xc, r, k, scatter)
+        sum_dx, scatter = self.covariance.moments(X, resp, centres)
         return GaussianStats(resp.sum(axis=0), sum_dx, scatter)
 
     def m_step(self, stats: GaussianStats, params: GaussianParams) -> GaussianParams:
