@@ -9,11 +9,11 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 
 from emkit.core.batches import map_rows
+from emkit.estimators.base import EMEstimatorMixin
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.models.initialization import initializer
 from emkit.models.mixture import Mixture, MixtureParams
-from emkit.estimators.base import EMEstimatorMixin
 
 
 class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):

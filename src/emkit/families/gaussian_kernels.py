@@ -36,7 +36,8 @@ def weighted_sq_dist(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.n
 
 def weighted_sq_dist_reference(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
     """NumPy twin of :func:`weighted_sq_dist`."""
-    return np.stack([((X - m) ** 2 * p).sum(axis=1) for m, p in zip(means, prec)], axis=1)
+    return np.stack([((X - m) ** 2 * p).sum(axis=1)
+                     for m, p in zip(means, prec, strict=True)], axis=1)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -70,6 +71,6 @@ def centred_moments(X: np.ndarray, resp: np.ndarray,
 def centred_moments_reference(X: np.ndarray, resp: np.ndarray,
                               centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """NumPy twin of :func:`centred_moments`."""
-    first = np.stack([r @ (X - c) for r, c in zip(resp.T, centres)])
-    second = np.stack([r @ (X - c) ** 2 for r, c in zip(resp.T, centres)])
+    first = np.stack([r @ (X - c) for r, c in zip(resp.T, centres, strict=True)])
+    second = np.stack([r @ (X - c) ** 2 for r, c in zip(resp.T, centres, strict=True)])
     return first, second

@@ -70,7 +70,8 @@ def initializer(name: str) -> Initializer:
     try:
         return INITIALIZERS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"init_params must be one of {sorted(INITIALIZERS)}, got {name!r}") from None
+        raise ValueError(f"init_params must be one of {sorted(INITIALIZERS)}, "
+                         f"got {name!r}") from None
 
 
 def _nearest(X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
