@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from emkit.core.batches import Batches, as_batches
+from emkit.core.stats import identical
 from emkit.exceptions import ConvergenceWarning, MonotonicityWarning
 
 ROUNDOFF = 1e-10
@@ -70,6 +71,8 @@ class EMResult:
         parameters.
     converged : bool
         Whether the best run met the tolerance before ``max_iter``.
+    stopped : bool
+        Whether the callback ended the best run.
     n_iter : int
         M-steps done by the best run.
     decreases : tuple of (int, float)
@@ -87,6 +90,7 @@ class EMResult:
     lower_bound: float
     lower_bounds: np.ndarray
     converged: bool
+    stopped: bool
     n_iter: int
     decreases: tuple[tuple[int, float], ...]
     best_run: int
@@ -97,10 +101,20 @@ class EMResult:
 Callback = Callable[[IterationInfo], "bool | None"]
 
 
-def fit_em(model: Any, data: np.ndarray | Iterable, *, sample_weight: np.ndarray | None = None,
-           n_init: int = 1, max_iter: int = 100, tol: float = 1e-3, init: Any = None,
-           random_state: int | np.random.RandomState | None = None, hard: bool = False,
-           callback: Callback | None = None, chunk_size: int | None = None) -> EMResult:
+def fit_em(
+    model: Any,
+    data: np.ndarray | Iterable,
+    *,
+    sample_weight: np.ndarray | None = None,
+    n_init: int = 1,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    init: Any = None,
+    random_state: int | np.random.RandomState | None = None,
+    hard: bool = False,
+    callback: Callback | None = None,
+    chunk_size: int | None = None,
+) -> EMResult:
     """Fit ``model`` to ``data`` by EM.
 
     Parameters
@@ -120,7 +134,10 @@ def fit_em(model: Any, data: np.ndarray | Iterable, *, sample_weight: np.ndarray
         Largest number of M-steps in one run.
     tol : float, default=1e-3
         A run has converged when the mean per-sample bound changes by less than ``tol``
-        between two iterations.
+        between two iterations, or when an M-step returns exactly the parameters it was given
+        (a fixed point). Hard EM has also converged when its bound no longer changes beyond
+        round-off, whatever ``tol``: its partition of the data is then fixed. With ``tol=0``
+        a soft EM run otherwise goes on for ``max_iter`` iterations.
     init : params or callable, optional
         Parameters to start from (warm start; ``n_init`` is then 1), or a callable
         ``(X, random_state, sample_weight) -> params`` used in place of ``model.init`` for
@@ -168,27 +185,43 @@ def fit_em(model: Any, data: np.ndarray | Iterable, *, sample_weight: np.ndarray
                 best = result
     assert best is not None
     best = replace(best, run_lower_bounds=finals)
-    if not best.converged and max_iter > 0 and tol > 0:
+    if not best.converged and not best.stopped and max_iter > 0 and tol > 0:
         warnings.warn(
             f"EM did not converge in {max_iter} iterations (best of {runs} run(s)): the last "
             f"change of the mean log-likelihood was {_last_change(best):.3g}, tol={tol:g}. "
             "Increase max_iter or tol, or check the initialisation.",
-            ConvergenceWarning, stacklevel=2)
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return best
 
 
-def _run(model: Any, params: Any, batches: Batches, run: int, max_iter: int, tol: float,
-         hard: bool, callback: Callback | None, monotone: bool) -> EMResult:
+def _run(
+    model: Any,
+    params: Any,
+    batches: Batches,
+    run: int,
+    max_iter: int,
+    tol: float,
+    hard: bool,
+    callback: Callback | None,
+    monotone: bool,
+) -> EMResult:
     stats, bound, total = _e_pass(model, params, batches, hard, n_iter=0)
     history = [bound]
     decreases: list[tuple[int, float]] = []
     converged = False
-    stop = callback is not None and bool(
-        callback(IterationInfo(run, 0, params, bound, math.nan)))
+    stop = callback is not None and bool(callback(IterationInfo(run, 0, params, bound, math.nan)))
     n_iter = 0
     while not stop and n_iter < max_iter:
         n_iter += 1
-        params = model.m_step(stats, params)
+        new_params = model.m_step(stats, params)
+        if identical(new_params, params):
+            # Every further iteration would repeat this one.
+            history.append(bound)
+            converged = True
+            break
+        params = new_params
         # This E-step serves the next M-step and is the final E-step when the run ends here,
         # so the reported bound always belongs to the returned parameters.
         stats, new_bound, _ = _e_pass(model, params, batches, hard, n_iter)
@@ -200,22 +233,36 @@ def _run(model: Any, params: Any, batches: Batches, run: int, max_iter: int, tol
                     f"the EM bound decreased by {-change:.3g} at iteration {n_iter} "
                     f"(from {bound:.12g} to {new_bound:.12g}); EM never lowers it, so this "
                     "points to numerical breakdown or an inexact M-step",
-                    MonotonicityWarning, stacklevel=3)
+                    MonotonicityWarning,
+                    stacklevel=3,
+                )
         bound = new_bound
         history.append(bound)
         if callback is not None and callback(IterationInfo(run, n_iter, params, bound, change)):
             stop = True
-        if abs(change) < tol:
+        # Hard EM moves through a finite set of partitions: once the bound is unchanged up
+        # to round-off, the partition is, and the run is at its fixed point whatever tol.
+        if abs(change) < tol or (hard and abs(change) <= ROUNDOFF * abs(bound)):
             converged = True
             break
-    return EMResult(params=params, stats=stats, lower_bound=bound,
-                    lower_bounds=np.asarray(history), converged=converged, n_iter=n_iter,
-                    decreases=tuple(decreases), best_run=run, run_lower_bounds=np.empty(0),
-                    total_weight=total)
+    return EMResult(
+        params=params,
+        stats=stats,
+        lower_bound=bound,
+        lower_bounds=np.asarray(history),
+        converged=converged,
+        stopped=stop,
+        n_iter=n_iter,
+        decreases=tuple(decreases),
+        best_run=run,
+        run_lower_bounds=np.empty(0),
+        total_weight=total,
+    )
 
 
-def _e_pass(model: Any, params: Any, batches: Batches, hard: bool,
-            n_iter: int) -> tuple[Any, float, float]:
+def _e_pass(
+    model: Any, params: Any, batches: Batches, hard: bool, n_iter: int
+) -> tuple[Any, float, float]:
     stats = None
     loglik = 0.0
     total = 0.0
@@ -233,11 +280,11 @@ def _e_pass(model: Any, params: Any, batches: Batches, hard: bool,
     if not math.isfinite(bound):
         raise FloatingPointError(
             f"the log-likelihood is {bound} at iteration {n_iter}: the data may hold NaN or "
-            "infinite values, or the model has degenerated (try a larger reg_covar)")
+            "infinite values, or the model has degenerated (try a larger reg_covar)"
+        )
     return stats, bound, total
 
 
 def _last_change(result: EMResult) -> float:
     b = result.lower_bounds
     return float(b[-1] - b[-2]) if b.size > 1 else math.nan
-

@@ -20,12 +20,22 @@ class LatentModel(Protocol):
     without warning about them.
     """
 
-    def init(self, X: np.ndarray, random_state: np.random.RandomState,
-             sample_weight: np.ndarray | None = None) -> Any:
+    def init(
+        self,
+        X: np.ndarray,
+        random_state: np.random.RandomState,
+        sample_weight: np.ndarray | None = None,
+    ) -> Any:
         """Starting parameters from data ``X`` of shape (n_samples, n_features)."""
 
-    def e_step(self, params: Any, X: np.ndarray, sample_weight: np.ndarray | None = None,
-               *, hard: bool = False) -> tuple[Any, float]:
+    def e_step(
+        self,
+        params: Any,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        hard: bool = False,
+    ) -> tuple[Any, float]:
         """Expected sufficient statistics of one batch and its (weighted) summed
         log-likelihood. With ``hard=True`` the latent variables are set to their most
         probable values (classification EM) and the classification log-likelihood is

@@ -24,8 +24,9 @@ class Additive:
     def __add__(self: T, other: T) -> T:
         if type(other) is not type(self):
             return NotImplemented
-        return type(self)(**{f.name: getattr(self, f.name) + getattr(other, f.name)
-                             for f in fields(self)})  # type: ignore[arg-type]
+        return type(self)(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )  # type: ignore[arg-type]
 
     def __radd__(self: T, other: Any) -> T:
         if isinstance(other, int) and other == 0:
@@ -35,8 +36,9 @@ class Additive:
 
 def scale(stats: T, factor: float) -> T:
     """Every field of ``stats`` multiplied by ``factor`` (used by online EM and tests)."""
-    return replace(stats, **{f.name: _scale_field(getattr(stats, f.name), factor)
-                             for f in fields(stats)})  # type: ignore[arg-type]
+    return replace(
+        stats, **{f.name: _scale_field(getattr(stats, f.name), factor) for f in fields(stats)}
+    )  # type: ignore[arg-type]
 
 
 def _scale_field(value: Any, factor: float) -> Any:
@@ -56,3 +58,14 @@ def as_dict(obj: Any, prefix: str = "") -> dict[str, np.ndarray]:
         else:
             out[name] = np.asarray(value)
     return out
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Whether two dataclasses of arrays hold exactly the same values (False for anything
+    that is not a dataclass)."""
+    if type(a) is not type(b) or not hasattr(a, "__dataclass_fields__"):
+        return False
+    da, db = as_dict(a), as_dict(b)
+    return da.keys() == db.keys() and all(
+        da[k].shape == db[k].shape and np.array_equal(da[k], db[k]) for k in da
+    )

@@ -32,8 +32,10 @@ def load(path: str | os.PathLike) -> Any:
     model_file = read_model_file(path)
     cls = ESTIMATORS.get(model_file.kind)
     if cls is None:
-        raise ModelFileError(f"{path!s} holds a model of kind {model_file.kind!r}, which this "
-                             f"emkit does not know (known: {sorted(ESTIMATORS)})")
+        raise ModelFileError(
+            f"{path!s} holds a model of kind {model_file.kind!r}, which this "
+            f"emkit does not know (known: {sorted(ESTIMATORS)})"
+        )
     return cls._from_file(model_file, path)
 
 
@@ -49,8 +51,12 @@ class EMEstimatorMixin:
     """
 
     # Fitted attributes a model file keeps; everything else is derived from them on load.
-    _fitted_scalars: ClassVar[tuple[str, ...]] = ("converged_", "n_iter_", "lower_bound_",
-                                                  "n_features_in_")
+    _fitted_scalars: ClassVar[tuple[str, ...]] = (
+        "converged_",
+        "n_iter_",
+        "lower_bound_",
+        "n_features_in_",
+    )
     _fitted_arrays: ClassVar[tuple[str, ...]] = ("lower_bounds_",)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -58,8 +64,9 @@ class EMEstimatorMixin:
         ESTIMATORS[cls.__name__] = cls
 
     def _check_data(self, X: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
-                             ensure_min_samples=min_samples)
+        return validate_data(
+            self, X, dtype=[np.float64, np.float32], reset=reset, ensure_min_samples=min_samples
+        )
 
     def _check_sample_weight(self, sample_weight: Any, n_samples: int) -> np.ndarray | None:
         if sample_weight is None:
@@ -72,20 +79,38 @@ class EMEstimatorMixin:
         if not np.all(np.isfinite(w)):
             raise ValueError("sample_weight contains NaN or infinite values")
         if np.any(w < 0):
-            raise ValueError("sample_weight must be non-negative (negative weights are not "
-                             "allowed)")
+            raise ValueError(
+                "sample_weight must be non-negative (negative weights are not allowed)"
+            )
         if not w.sum() > 0:
             raise ValueError("sample_weight must not sum to zero")
         return w
 
-    def _run_em(self, model: Any, X: np.ndarray, sample_weight: np.ndarray | None, *,
-                init: Any, hard: bool = False, chunk_size: int | None = None) -> EMResult:
+    def _run_em(
+        self,
+        model: Any,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        *,
+        init: Any,
+        hard: bool = False,
+        chunk_size: int | None = None,
+    ) -> EMResult:
         verbose = getattr(self, "verbose", 0)
         callback = _Progress(verbose, getattr(self, "verbose_interval", 10)) if verbose else None
-        result = fit_em(model, X, sample_weight=sample_weight, n_init=self.n_init,
-                        max_iter=self.max_iter, tol=self.tol, init=init,
-                        random_state=check_random_state(self.random_state), hard=hard,
-                        callback=callback, chunk_size=chunk_size)
+        result = fit_em(
+            model,
+            X,
+            sample_weight=sample_weight,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            init=init,
+            random_state=check_random_state(self.random_state),
+            hard=hard,
+            callback=callback,
+            chunk_size=chunk_size,
+        )
         if callback is not None:
             callback.finish(result)
         self.converged_ = bool(result.converged)
@@ -121,16 +146,21 @@ class EMEstimatorMixin:
         names = getattr(self, "feature_names_in_", None)
         for name in self._fitted_arrays:
             arrays[name] = np.asarray(getattr(self, name))
-        metadata = {"hyperparameters": hyper, "fitted": fitted,
-                    "feature_names_in": None if names is None else [str(n) for n in names]}
+        metadata = {
+            "hyperparameters": hyper,
+            "fitted": fitted,
+            "feature_names_in": None if names is None else [str(n) for n in names],
+        }
         return write_model_file(path, type(self).__name__, metadata, arrays)
 
     @classmethod
     def _from_file(cls, model_file: ModelFile, path: str | os.PathLike) -> EMEstimatorMixin:
         meta, arrays = model_file.metadata, model_file.arrays
         try:
-            hyper = {name: arrays[value["array"]] if isinstance(value, dict) else value
-                     for name, value in meta["hyperparameters"].items()}
+            hyper = {
+                name: arrays[value["array"]] if isinstance(value, dict) else value
+                for name, value in meta["hyperparameters"].items()
+            }
             est = cls(**hyper)
             for name in cls._fitted_scalars:
                 setattr(est, name, meta["fitted"][name])
@@ -140,8 +170,9 @@ class EMEstimatorMixin:
                 est.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
             est._restore()
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{os.fspath(path)!r} holds an inconsistent "
-                                 f"{cls.__name__}: {exc}") from exc
+            raise ModelFileError(
+                f"{os.fspath(path)!r} holds an inconsistent {cls.__name__}: {exc}"
+            ) from exc
         return est
 
     def _restore(self) -> None:
@@ -163,14 +194,18 @@ class _Progress:
             self.t_run = self.t_iter = now
         elif info.n_iter % self.interval == 0:
             if self.verbose >= 2:
-                print(f"  Iteration {info.n_iter}\t time lapse {now - self.t_iter:.5f}s\t "
-                      f"ll change {info.change:.5f}")
+                print(
+                    f"  Iteration {info.n_iter}\t time lapse {now - self.t_iter:.5f}s\t "
+                    f"ll change {info.change:.5f}"
+                )
             else:
                 print(f"  Iteration {info.n_iter}")
             self.t_iter = now
 
     def finish(self, result: EMResult) -> None:
         state = "converged" if result.converged else "did not converge"
-        print(f"Best of {result.run_lower_bounds.size} initialization(s) {state}. "
-              f"time lapse {time.perf_counter() - self.t_run:.5f}s\t "
-              f"lower bound {result.lower_bound:.5f}.")
+        print(
+            f"Best of {result.run_lower_bounds.size} initialization(s) {state}. "
+            f"time lapse {time.perf_counter() - self.t_run:.5f}s\t "
+            f"lower bound {result.lower_bound:.5f}."
+        )

@@ -80,12 +80,26 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         Only when X has string feature names.
     """
 
-    def __init__(self, n_components: int = 1, *, covariance_type: str = "full",
-                 tol: float = 1e-3, reg_covar: float = 1e-6, max_iter: int = 100,
-                 n_init: int = 1, init_params: str = "kmeans", weights_init: Any = None,
-                 means_init: Any = None, precisions_init: Any = None, random_state: Any = None,
-                 warm_start: bool = False, verbose: int = 0, verbose_interval: int = 10,
-                 hard: bool = False, chunk_size: int | None = None) -> None:
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: Any = None,
+        means_init: Any = None,
+        precisions_init: Any = None,
+        random_state: Any = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        hard: bool = False,
+        chunk_size: int | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -121,12 +135,20 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         self._check_hyperparameters()
         X = self._check_data(X, reset=not self._warm(), min_samples=2)
         if X.shape[0] < self.n_components:
-            raise ValueError(f"Expected n_samples >= n_components but got "
-                             f"n_components = {self.n_components}, n_samples = {X.shape[0]}")
+            raise ValueError(
+                f"Expected n_samples >= n_components but got "
+                f"n_components = {self.n_components}, n_samples = {X.shape[0]}"
+            )
         w = self._check_sample_weight(sample_weight, X.shape[0])
         model = self._model()
-        result = self._run_em(model, X, w, init=self._initial(model, X.shape[1]),
-                              hard=self.hard, chunk_size=self.chunk_size)
+        result = self._run_em(
+            model,
+            X,
+            w,
+            init=self._initial(model, X.shape[1]),
+            hard=self.hard,
+            chunk_size=self.chunk_size,
+        )
         self._set_params(result.params)
         return self
 
@@ -162,8 +184,11 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         """Most probable component of every sample, shape (n_samples,)."""
         X = self._checked(X)
         model, params = self._model(), self._params()
-        return map_rows(lambda c: np.argmax(model.log_joint(params, np.asarray(c, np.float64)),
-                                            axis=1), X, self.chunk_size)
+        return map_rows(
+            lambda c: np.argmax(model.log_joint(params, np.asarray(c, np.float64)), axis=1),
+            X,
+            self.chunk_size,
+        )
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.
@@ -176,10 +201,13 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         """
         self._check_fitted()
         if int(n_samples) < 1:
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples}. The sampling "
-                             "requires at least one sample.")
-        return self._model().sample(self._params(), int(n_samples),
-                                    check_random_state(self.random_state))
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples}. The sampling "
+                "requires at least one sample."
+            )
+        return self._model().sample(
+            self._params(), int(n_samples), check_random_state(self.random_state)
+        )
 
     def _n_parameters(self) -> int:
         return self._model().n_parameters(self.means_.shape[1])
@@ -210,15 +238,23 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
             _check_int(self.chunk_size, "chunk_size", 1)
         for name in ("tol", "reg_covar"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
-                    or not value >= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.floating))
+                or not value >= 0
+            ):
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
         covariance_structure(self.covariance_type)
         initializer(self.init_params)
 
     def _model(self) -> Mixture:
         family = Gaussian(covariance_structure(self.covariance_type), float(self.reg_covar))
-        return Mixture(family, int(self.n_components), initializer(self.init_params))
+        return Mixture(
+            family,
+            int(self.n_components),
+            initializer(self.init_params, self.chunk_size),
+            chunk_size=self.chunk_size,
+        )
 
     def _initial(self, model: Mixture, n_features: int) -> Any:
         """Starting point for the driver: previous parameters, user-given ones, or None."""
@@ -230,14 +266,15 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         weights, means, covariances = given["weights"], given["means"], given["covariances"]
         family = model.family
 
-        def start(X: np.ndarray, rng: np.random.RandomState,
-                  w: np.ndarray | None) -> MixtureParams:
+        def start(X: np.ndarray, rng: np.random.RandomState, w: np.ndarray | None) -> MixtureParams:
             base = None if all(v is not None for v in given.values()) else model.init(X, rng, w)
             return MixtureParams(
                 base.weights if weights is None else weights,
                 family.from_covariances(
                     base.components.means if means is None else means,
-                    base.components.covariances if covariances is None else covariances))
+                    base.components.covariances if covariances is None else covariances,
+                ),
+            )
 
         return start
 
@@ -247,19 +284,25 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         if self.weights_init is not None:
             weights = np.array(self.weights_init, dtype=np.float64)
             if weights.shape != (k,):
-                raise ValueError(f"The parameter 'weights_init' should have the shape ({k},), "
-                                 f"but got {weights.shape}")
+                raise ValueError(
+                    f"The parameter 'weights_init' should have the shape ({k},), "
+                    f"but got {weights.shape}"
+                )
             if not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.max() > 1:
                 raise ValueError("The parameter 'weights_init' should be in the range [0, 1]")
             if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError(f"The parameter 'weights_init' should be normalized, but got "
-                                 f"sum(weights) = {weights.sum():.5f}")
+                raise ValueError(
+                    f"The parameter 'weights_init' should be normalized, but got "
+                    f"sum(weights) = {weights.sum():.5f}"
+                )
             weights = weights / weights.sum()
         if self.means_init is not None:
             means = np.array(self.means_init, dtype=np.float64)
             if means.shape != (k, n_features):
-                raise ValueError(f"The parameter 'means_init' should have the shape "
-                                 f"{(k, n_features)}, but got {means.shape}")
+                raise ValueError(
+                    f"The parameter 'means_init' should have the shape "
+                    f"{(k, n_features)}, but got {means.shape}"
+                )
             if not np.all(np.isfinite(means)):
                 raise ValueError("'means_init' holds NaN or infinite values")
         if self.precisions_init is not None:
@@ -274,12 +317,22 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         structure = covariance_structure(self.covariance_type)
         k, d = np.shape(self.means_)
         covariances = structure.check(self.covariances_, k, d, "covariances_")
-        self._set_params(MixtureParams(np.asarray(self.weights_, dtype=np.float64),
-                                       Gaussian(structure).from_covariances(
-                                           np.asarray(self.means_, dtype=np.float64),
-                                           covariances)))
+        self._set_params(
+            MixtureParams(
+                np.asarray(self.weights_, dtype=np.float64),
+                Gaussian(structure).from_covariances(
+                    np.asarray(self.means_, dtype=np.float64), covariances
+                ),
+            )
+        )
         if self.weights_.shape != (k,) or k != self.n_components or d != self.n_features_in_:
             raise ValueError("the shapes of weights_, means_ and n_features_in_ disagree")
+        if not (
+            np.all(np.isfinite(self.means_))
+            and np.all(self.weights_ >= 0)
+            and abs(self.weights_.sum() - 1.0) <= 1e-8
+        ):
+            raise ValueError("weights_ must be non-negative and sum to one, and means_ finite")
 
     def _set_params(self, params: MixtureParams) -> None:
         self.weights_ = params.weights
@@ -287,12 +340,14 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         self.covariances_ = params.components.covariances
         self.precisions_cholesky_ = params.components.precisions_cholesky
         self.precisions_ = covariance_structure(self.covariance_type).precisions(
-            self.precisions_cholesky_)
+            self.precisions_cholesky_
+        )
 
     def _params(self) -> MixtureParams:
         self._check_fitted()
-        return MixtureParams(self.weights_, GaussianParams(self.means_, self.covariances_,
-                                                           self.precisions_cholesky_))
+        return MixtureParams(
+            self.weights_, GaussianParams(self.means_, self.covariances_, self.precisions_cholesky_)
+        )
 
 
 def _check_int(value: Any, name: str, minimum: int) -> None:

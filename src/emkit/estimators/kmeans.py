@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from emkit.core.batches import map_rows
 from emkit.estimators.base import EMEstimatorMixin
 from emkit.estimators.gaussian_mixture import _check_int
+from emkit.families.gaussian_kernels import squared_distances
+from emkit.models.initialization import nearest
 from emkit.models.kmeans import KMeansModel
 
 
@@ -27,11 +29,11 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     n_init : int, default=1
         Restarts; the run with the lowest inertia is kept.
     max_iter : int, default=300
-    tol : float, default=1e-4
-        Convergence threshold on the change of the mean per-sample classification
-        log-likelihood, which is half the change of the (weighted) mean squared distance to
-        the nearest centre. Lloyd's algorithm stops exactly when assignments stop changing,
-        whatever ``tol``.
+    tol : float, default=0.0
+        Stop when half the (weighted) mean squared distance to the nearest centre changes by
+        less than ``tol`` between iterations. Whatever ``tol``, Lloyd's algorithm stops at its
+        fixed point, when that distance no longer changes beyond round-off (the assignments no
+        longer change); the default 0 runs to that point.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
     chunk_size : int, optional
@@ -50,9 +52,18 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, n_clusters: int = 8, *, init: Any = "k-means++", n_init: int = 1,
-                 max_iter: int = 300, tol: float = 1e-4, random_state: Any = None,
-                 verbose: int = 0, chunk_size: int | None = None) -> None:
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: Any = "k-means++",
+        n_init: int = 1,
+        max_iter: int = 300,
+        tol: float = 0.0,
+        random_state: Any = None,
+        verbose: int = 0,
+        chunk_size: int | None = None,
+    ) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -89,17 +100,20 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         start = None
         if isinstance(self.init, str):
             if self.init != "k-means++":
-                raise ValueError(f"init must be 'k-means++' or an array of centres, "
-                                 f"got {self.init!r}")
+                raise ValueError(
+                    f"init must be 'k-means++' or an array of centres, got {self.init!r}"
+                )
         else:
             centers = np.asarray(self.init, dtype=np.float64)
             if centers.shape != (self.n_clusters, X.shape[1]):
-                raise ValueError(f"init should have the shape {(self.n_clusters, X.shape[1])}, "
-                                 f"got {centers.shape}")
+                raise ValueError(
+                    f"init should have the shape {(self.n_clusters, X.shape[1])}, "
+                    f"got {centers.shape}"
+                )
             start = model.from_centers(centers)
         result = self._run_em(model, X, w, init=start, hard=True, chunk_size=self.chunk_size)
         self.cluster_centers_ = result.params.components.means
-        self.inertia_ = model.inertia(result.lower_bound, result.total_weight, X.shape[1])
+        self.inertia_ = model.inertia(result.lower_bound, result.total_weight)
         self.labels_ = self.predict(X)
         return self
 
@@ -113,31 +127,24 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         """Euclidean distance of every sample to every centre, shape (n_samples, n_clusters)."""
         X = self._checked(X)
         c = self.cluster_centers_
-        return map_rows(lambda x: np.sqrt(np.maximum(
-            _squared_distances(np.asarray(x, np.float64), c), 0.0)), X, self.chunk_size)
+        return map_rows(
+            lambda x: np.sqrt(np.maximum(squared_distances(x, c), 0.0)), X, self.chunk_size
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Index of the nearest centre for every sample, shape (n_samples,)."""
         X = self._checked(X)
-        c = self.cluster_centers_
-        return map_rows(lambda x: np.argmin(_squared_distances(np.asarray(x, np.float64), c),
-                                            axis=1), X, self.chunk_size)
+        return nearest(X, self.cluster_centers_, self.chunk_size)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the (weighted) inertia of ``X``."""
         X = self._checked(X)
         w = self._check_sample_weight(sample_weight, X.shape[0])
-        d2 = map_rows(lambda x: _squared_distances(np.asarray(x, np.float64),
-                                                   self.cluster_centers_).min(axis=1),
-                      X, self.chunk_size)
+        d2 = map_rows(
+            lambda x: squared_distances(x, self.cluster_centers_).min(axis=1), X, self.chunk_size
+        )
         return -float(d2.sum() if w is None else w @ d2)
 
     def _checked(self, X: Any) -> np.ndarray:
         self._check_fitted()
         return self._check_data(X, reset=False)
-
-
-def _squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances, shape (n_samples, n_clusters), computed from centred
-    differences (no ``|x|^2 - 2 x.c + |c|^2`` cancellation)."""
-    return np.stack([np.einsum("ij,ij->i", X - c, X - c) for c in centers], axis=1)

@@ -36,8 +36,9 @@ class CovarianceStructure(ABC):
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         """Shape of the covariance parameter array."""
 
-    def moments(self, X: np.ndarray, resp: np.ndarray,
-                centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def moments(
+        self, X: np.ndarray, resp: np.ndarray, centres: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """First moments ``sum_i r_ik (x_i - c_k)`` (K, D) and second moments about the
         centres ``c_k``, reduced to :meth:`scatter_shape`."""
         n_components, n_features = centres.shape
@@ -60,8 +61,15 @@ class CovarianceStructure(ABC):
         """Shape of the accumulated second moments."""
 
     @abstractmethod
-    def estimate(self, nk: np.ndarray, shift: np.ndarray, scatter: np.ndarray,
-                 reg_covar: float, old: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    def estimate(
+        self,
+        nk: np.ndarray,
+        shift: np.ndarray,
+        scatter: np.ndarray,
+        reg_covar: float,
+        old: np.ndarray,
+        empty: np.ndarray,
+    ) -> np.ndarray:
         """Covariances from weights ``nk`` (K,), mean shifts ``shift`` (K, D) (new mean minus
         centre), scatter about the centres, and ``reg_covar`` added to the variances.
         Components flagged ``empty`` keep their ``old`` covariance."""
@@ -87,25 +95,33 @@ class CovarianceStructure(ABC):
         """Number of free covariance parameters."""
 
     @abstractmethod
-    def from_full(self, cov: np.ndarray, n_components: int) -> np.ndarray:
-        """This structure's parameters with every component at the (D, D) matrix ``cov``."""
+    def pooled(
+        self, scatter: np.ndarray, total: float, n_components: int, reg_covar: float
+    ) -> np.ndarray:
+        """Covariance parameters with every component at the pooled covariance (plus
+        ``reg_covar`` on the variances), from second moments accumulated about one common
+        centre, the overall mean."""
 
     @abstractmethod
     def full(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
         """Covariances as K full (D, D) matrices, shape (K, D, D)."""
 
     @abstractmethod
-    def check(self, covariances: np.ndarray, n_components: int, n_features: int,
-              name: str) -> np.ndarray:
+    def check(
+        self, covariances: np.ndarray, n_components: int, n_features: int, name: str
+    ) -> np.ndarray:
         """Validate user-supplied covariances (or precisions); return them as float64."""
 
-    def _check_shape(self, arr: np.ndarray, n_components: int, n_features: int,
-                     name: str) -> np.ndarray:
+    def _check_shape(
+        self, arr: np.ndarray, n_components: int, n_features: int, name: str
+    ) -> np.ndarray:
         arr = np.asarray(arr, dtype=np.float64)
         expected = self.shape(n_components, n_features)
         if arr.shape != expected:
-            raise ValueError(f"the parameter '{name}' should have the shape {expected} for "
-                             f"covariance_type='{self.name}', but got {arr.shape}")
+            raise ValueError(
+                f"the parameter '{name}' should have the shape {expected} for "
+                f"covariance_type='{self.name}', but got {arr.shape}"
+            )
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"'{name}' holds NaN or infinite values")
         return arr
@@ -152,8 +168,10 @@ class Full(CovarianceStructure):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
 
-    def from_full(self, cov, n_components):
-        return np.repeat(cov[None], n_components, axis=0)
+    def pooled(self, scatter, total, n_components, reg_covar):
+        cov = np.repeat(scatter.sum(axis=0)[None] / total, n_components, axis=0)
+        _add_to_diagonal(cov, reg_covar)
+        return cov
 
     def full(self, covariances, n_components, n_features):
         return covariances
@@ -205,8 +223,10 @@ class Tied(CovarianceStructure):
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
 
-    def from_full(self, cov, n_components):
-        return cov.copy()
+    def pooled(self, scatter, total, n_components, reg_covar):
+        cov = scatter / total
+        _add_to_diagonal(cov, reg_covar)
+        return cov
 
     def full(self, covariances, n_components, n_features):
         return np.repeat(covariances[None], n_components, axis=0)
@@ -254,8 +274,8 @@ class Diag(CovarianceStructure):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
 
-    def from_full(self, cov, n_components):
-        return np.repeat(np.diag(cov)[None], n_components, axis=0)
+    def pooled(self, scatter, total, n_components, reg_covar):
+        return np.repeat(scatter.sum(axis=0)[None] / total, n_components, axis=0) + reg_covar
 
     def full(self, covariances, n_components, n_features):
         return np.stack([np.diag(c) for c in covariances])
@@ -302,8 +322,8 @@ class Spherical(CovarianceStructure):
     def n_parameters(self, n_components, n_features):
         return n_components
 
-    def from_full(self, cov, n_components):
-        return np.full(n_components, np.trace(cov) / cov.shape[0])
+    def pooled(self, scatter, total, n_components, reg_covar):
+        return np.full(n_components, scatter.sum() / (total * scatter.shape[1]) + reg_covar)
 
     def full(self, covariances, n_components, n_features):
         return covariances[:, None, None] * np.eye(n_features)[None]
@@ -327,8 +347,9 @@ def covariance_structure(name: str | CovarianceStructure) -> CovarianceStructure
     try:
         return COVARIANCE_STRUCTURES[name]()
     except (KeyError, TypeError):
-        raise ValueError(f"covariance_type must be one of {sorted(COVARIANCE_STRUCTURES)}, "
-                         f"got {name!r}") from None
+        raise ValueError(
+            f"covariance_type must be one of {sorted(COVARIANCE_STRUCTURES)}, got {name!r}"
+        ) from None
 
 
 def _add_to_diagonal(cov: np.ndarray, value: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,8 +76,10 @@ class Gaussian:
         object.__setattr__(self, "covariance", covariance_structure(self.covariance))
         unknown = set(self.frozen) - FROZEN_CHOICES
         if unknown:
-            raise ValueError(f"unknown frozen Gaussian parameters {sorted(unknown)}; "
-                             f"choose from {sorted(FROZEN_CHOICES)}")
+            raise ValueError(
+                f"unknown frozen Gaussian parameters {sorted(unknown)}; "
+                f"choose from {sorted(FROZEN_CHOICES)}"
+            )
         if not self.reg_covar >= 0:
             raise ValueError(f"reg_covar must be non-negative, got {self.reg_covar}")
 
@@ -114,24 +117,44 @@ class Gaussian:
         means = params.means + shift
         if "covariances" in self.frozen:
             return GaussianParams(means, params.covariances, params.precisions_cholesky)
-        covariances = self.covariance.estimate(nk, shift, stats.scatter, self.reg_covar,
-                                               params.covariances, empty)
+        covariances = self.covariance.estimate(
+            nk, shift, stats.scatter, self.reg_covar, params.covariances, empty
+        )
         return GaussianParams(means, covariances, self.covariance.precisions_cholesky(covariances))
 
-    def from_responsibilities(self, X: np.ndarray, resp: np.ndarray) -> GaussianParams:
-        """Parameters from data ``X`` (n, D) and initial responsibilities ``resp`` (n, K)
-        (already multiplied by sample weights): one M-step from scratch. Components with no
-        weight get the overall mean and covariance."""
-        n_components = resp.shape[1]
-        total = resp.sum()
-        centre = (resp.sum(axis=1) @ X) / total
-        Xc = X - centre
-        pooled = (Xc * resp.sum(axis=1)[:, None]).T @ Xc / total
-        pooled.flat[:: X.shape[1] + 1] += self.reg_covar
-        start = GaussianParams(np.repeat(centre[None], n_components, axis=0),
-                               self.covariance.from_full(pooled, n_components), np.empty(0))
-        return Gaussian(self.covariance, self.reg_covar).m_step(
-            self._stats(X, resp, start.means), start)
+    def from_responsibilities(
+        self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+    ) -> GaussianParams:
+        """Parameters from initial responsibilities: one M-step from scratch.
+
+        Parameters
+        ----------
+        chunks : callable
+            Returns a fresh iterable of ``(X, resp)`` pairs: float64 samples of shape
+            (n, n_features) and their responsibilities (n, n_components), already multiplied
+            by the sample weights. Read twice: for the overall mean, then for moments about it.
+
+        Components with no weight start at the overall mean and covariance.
+        """
+        total, first = 0.0, 0.0
+        for X, resp in chunks():
+            w = resp.sum(axis=1)
+            total += w.sum()
+            first = first + w @ X
+        centre = first / total
+        stats = None
+        for X, resp in chunks():
+            n_components = resp.shape[1]
+            s = self._stats(X, resp, np.repeat(centre[None], n_components, axis=0))
+            stats = s if stats is None else stats + s
+        assert stats is not None
+        n_components = stats.sum_w.shape[0]
+        start = GaussianParams(
+            np.repeat(centre[None], n_components, axis=0),
+            self.covariance.pooled(stats.scatter, total, n_components, self.reg_covar),
+            np.empty(0),
+        )
+        return Gaussian(self.covariance, self.reg_covar).m_step(stats, start)
 
     def from_covariances(self, means: np.ndarray, covariances: np.ndarray) -> GaussianParams:
         """Parameters with their Cholesky precision factors computed."""
@@ -141,8 +164,9 @@ class Gaussian:
         """Free parameters of K components (means and covariances)."""
         return n_components * n_features + self.covariance.n_parameters(n_components, n_features)
 
-    def sample(self, params: GaussianParams, counts: np.ndarray,
-               random_state: np.random.RandomState) -> np.ndarray:
+    def sample(
+        self, params: GaussianParams, counts: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray:
         """``counts[k]`` samples from every component, stacked in component order,
         shape (counts.sum(), n_features)."""
         n_components, n_features = params.means.shape

@@ -34,15 +34,24 @@ def weighted_sq_dist(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.n
     return out
 
 
+def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances from differences (no ``|x|^2 - 2 x.c + |c|^2``
+    cancellation), shape (n_samples, n_centers)."""
+    centers = np.asarray(centers, dtype=np.float64)
+    return weighted_sq_dist(X, centers, np.ones_like(centers))
+
+
 def weighted_sq_dist_reference(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
     """NumPy twin of :func:`weighted_sq_dist`."""
-    return np.stack([((X - m) ** 2 * p).sum(axis=1)
-                     for m, p in zip(means, prec, strict=True)], axis=1)
+    return np.stack(
+        [((X - m) ** 2 * p).sum(axis=1) for m, p in zip(means, prec, strict=True)], axis=1
+    )
 
 
 @numba.njit(cache=True, nogil=True)
-def centred_moments(X: np.ndarray, resp: np.ndarray,
-                    centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def centred_moments(
+    X: np.ndarray, resp: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """First and second moments about ``centres`` weighted by ``resp``.
 
     Returns ``sum_i r_ik (x_i - c_k)`` and ``sum_i r_ik (x_i - c_k)**2`` (elementwise), both
@@ -68,8 +77,9 @@ def centred_moments(X: np.ndarray, resp: np.ndarray,
     return np.ascontiguousarray(first.T), np.ascontiguousarray(second.T)
 
 
-def centred_moments_reference(X: np.ndarray, resp: np.ndarray,
-                              centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def centred_moments_reference(
+    X: np.ndarray, resp: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """NumPy twin of :func:`centred_moments`."""
     first = np.stack([r @ (X - c) for r, c in zip(resp.T, centres, strict=True)])
     second = np.stack([r @ (X - c) ** 2 for r, c in zip(resp.T, centres, strict=True)])

@@ -1,63 +1,95 @@
-"""Initial responsibilities for mixtures: the named starting strategies.
+"""Starting points for mixtures: the named initialisation strategies.
 
-Each initializer maps ``(X, n_components, random_state, sample_weight)`` to responsibilities
-of shape (n_samples, n_components); one M-step from them gives the starting parameters.
-Seeding strategies assign every sample to its nearest seed, so that every component starts
-with the samples around it (and a sensible covariance), not with a single point.
+Each initializer maps ``(X, n_components, random_state, sample_weight)`` to initial labels of
+shape (n_samples,) or responsibilities of shape (n_samples, n_components); one M-step from
+them gives the starting parameters. Seeding strategies assign every sample to its nearest
+seed, so that every component starts with the samples around it (and a sensible covariance),
+not with a single point. All of them read ``X`` in row chunks and keep its dtype.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
 
+from emkit.core.batches import map_rows
 from emkit.core.driver import fit_em
 from emkit.exceptions import ConvergenceWarning
+from emkit.families.gaussian_kernels import squared_distances
 from emkit.models.kmeans import KMeansModel
-
-Initializer = Callable[[np.ndarray, int, np.random.RandomState, "np.ndarray | None"], np.ndarray]
+from emkit.models.mixture import Initializer
 
 KMEANS_MAX_ITER = 300
 
 
-def kmeans(X: np.ndarray, n_components: int, random_state: np.random.RandomState,
-           sample_weight: np.ndarray | None = None) -> np.ndarray:
-    """Labels of one k-means run (k-means++ seeds, then Lloyd iterations) as one-hot rows."""
+def kmeans(
+    X: np.ndarray,
+    n_components: int,
+    random_state: np.random.RandomState,
+    sample_weight: np.ndarray | None = None,
+    chunk_size: int | None = None,
+) -> np.ndarray:
+    """Labels of one k-means run: k-means++ seeds, then Lloyd iterations to a fixed point."""
     model = KMeansModel(n_components)
     with warnings.catch_warnings():
-        # A start needs good clusters, not exactly converged ones.
+        # A start needs good clusters, not necessarily a converged Lloyd run.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        result = fit_em(model, X, sample_weight=sample_weight, hard=True, tol=1e-12,
-                        max_iter=KMEANS_MAX_ITER, random_state=random_state)
-    return _one_hot(np.argmax(model.log_joint(result.params, X), axis=1), n_components)
+        result = fit_em(
+            model,
+            X,
+            sample_weight=sample_weight,
+            hard=True,
+            tol=0.0,
+            max_iter=KMEANS_MAX_ITER,
+            random_state=random_state,
+            chunk_size=chunk_size,
+        )
+    return nearest(X, result.params.components.means, chunk_size)
 
 
-def kmeans_plus_plus(X: np.ndarray, n_components: int, random_state: np.random.RandomState,
-                     sample_weight: np.ndarray | None = None) -> np.ndarray:
-    """Every sample assigned to its nearest k-means++ seed."""
-    seeds = kmeans_plusplus(X, n_components, sample_weight=sample_weight,
-                            random_state=random_state)[0]
-    return _nearest(X, seeds)
+def kmeans_plus_plus(
+    X: np.ndarray,
+    n_components: int,
+    random_state: np.random.RandomState,
+    sample_weight: np.ndarray | None = None,
+    chunk_size: int | None = None,
+) -> np.ndarray:
+    """Every sample labelled with its nearest k-means++ seed."""
+    seeds = kmeans_plusplus(
+        X, n_components, sample_weight=sample_weight, random_state=random_state
+    )[0]
+    return nearest(X, seeds, chunk_size)
 
 
-def random_from_data(X: np.ndarray, n_components: int, random_state: np.random.RandomState,
-                     sample_weight: np.ndarray | None = None) -> np.ndarray:
-    """Every sample assigned to its nearest of ``n_components`` distinct random samples."""
+def random_from_data(
+    X: np.ndarray,
+    n_components: int,
+    random_state: np.random.RandomState,
+    sample_weight: np.ndarray | None = None,
+    chunk_size: int | None = None,
+) -> np.ndarray:
+    """Every sample labelled with its nearest of ``n_components`` distinct random samples."""
     seeds = X[random_state.choice(X.shape[0], size=n_components, replace=False)]
-    return _nearest(X, seeds)
+    return nearest(X, seeds, chunk_size)
 
 
-def random(X: np.ndarray, n_components: int, random_state: np.random.RandomState,
-           sample_weight: np.ndarray | None = None) -> np.ndarray:
+def random(
+    X: np.ndarray,
+    n_components: int,
+    random_state: np.random.RandomState,
+    sample_weight: np.ndarray | None = None,
+    chunk_size: int | None = None,
+) -> np.ndarray:
     """Uniformly random responsibilities, normalised per sample."""
     resp = random_state.uniform(size=(X.shape[0], n_components))
     return resp / resp.sum(axis=1, keepdims=True)
 
 
-INITIALIZERS: dict[str, Initializer] = {
+INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "kmeans": kmeans,
     "k-means++": kmeans_plus_plus,
     "random": random,
@@ -65,21 +97,18 @@ INITIALIZERS: dict[str, Initializer] = {
 }
 
 
-def initializer(name: str) -> Initializer:
-    """The initializer called ``name``: 'kmeans', 'k-means++', 'random' or 'random_from_data'."""
+def initializer(name: str, chunk_size: int | None = None) -> Initializer:
+    """The initializer called ``name`` ('kmeans', 'k-means++', 'random' or
+    'random_from_data'), reading the data ``chunk_size`` rows at a time."""
     try:
-        return INITIALIZERS[name]
+        fn = INITIALIZERS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"init_params must be one of {sorted(INITIALIZERS)}, "
-                         f"got {name!r}") from None
+        raise ValueError(
+            f"init_params must be one of {sorted(INITIALIZERS)}, got {name!r}"
+        ) from None
+    return partial(fn, chunk_size=chunk_size)
 
 
-def _nearest(X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    d2 = (X**2).sum(axis=1)[:, None] - 2.0 * X @ seeds.T + (seeds**2).sum(axis=1)[None]
-    return _one_hot(np.argmin(d2, axis=1), seeds.shape[0])
-
-
-def _one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
-    resp = np.zeros((labels.shape[0], n_components))
-    resp[np.arange(labels.shape[0]), labels] = 1.0
-    return resp
+def nearest(X: np.ndarray, centers: np.ndarray, chunk_size: int | None = None) -> np.ndarray:
+    """Index of the nearest centre for every sample, shape (n_samples,)."""
+    return map_rows(lambda x: np.argmin(squared_distances(x, centers), axis=1), X, chunk_size)

@@ -7,12 +7,13 @@ weighted samples into statistics and parameters. Any family with ``log_prob``, `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.core.stats import Additive
 from emkit.numerics.logspace import normalize_log_rows, safe_log
 
@@ -63,18 +64,22 @@ class Mixture:
     n_components : int
         Number of components K.
     initializer : callable or None
-        ``(X, n_components, random_state, sample_weight) -> resp``, initial responsibilities
-        of shape (n_samples, n_components); :func:`emkit.models.initialization.initializer`
+        ``(X, n_components, random_state, sample_weight) -> start``: initial labels of shape
+        (n_samples,) or responsibilities of shape (n_samples, n_components);
+        :func:`emkit.models.initialization.initializer`
         gives the named ones ('kmeans', 'k-means++', 'random', 'random_from_data'). None when
         the fit always starts from given parameters.
     frozen : frozenset of {'weights'}
         Mixture-level parameters the M-step keeps as they are (the family has its own).
+    chunk_size : int, optional
+        Rows per batch when initial parameters are computed.
     """
 
     family: Any
     n_components: int
     initializer: Initializer | None = None
     frozen: frozenset[str] = frozenset()
+    chunk_size: int | None = None
 
     def __post_init__(self) -> None:
         if set(self.frozen) - {"weights"}:
@@ -86,24 +91,56 @@ class Mixture:
         return getattr(self.family, "monotone", True)
 
     # -- the model contract -------------------------------------------------------------
-    def init(self, X: np.ndarray, random_state: np.random.RandomState,
-             sample_weight: np.ndarray | None = None) -> MixtureParams:
-        """Parameters from initial responsibilities (one M-step from scratch)."""
+    def init(
+        self,
+        X: np.ndarray,
+        random_state: np.random.RandomState,
+        sample_weight: np.ndarray | None = None,
+    ) -> MixtureParams:
+        """Parameters from the initializer's labels or responsibilities (one M-step from
+        scratch, over row chunks so that ``X`` is never copied whole)."""
         if self.initializer is None:
             raise ValueError("this mixture has no initializer: start the fit from parameters")
-        X = np.asarray(X, dtype=np.float64)
-        resp = self.initializer(X, self.n_components, random_state, sample_weight)
-        if resp.shape != (X.shape[0], self.n_components):
-            raise ValueError(f"the initializer returned responsibilities of shape {resp.shape}, "
-                             f"expected {(X.shape[0], self.n_components)}")
-        if sample_weight is not None:
-            resp = resp * sample_weight[:, None]
-        nk = resp.sum(axis=0)
-        return MixtureParams(nk / nk.sum(), self.family.from_responsibilities(X, resp))
+        k = self.n_components
+        start = np.asarray(self.initializer(X, k, random_state, sample_weight))
+        n = X.shape[0]
+        if start.shape == (n,):
+            if start.dtype.kind not in "iu" or start.min() < 0 or start.max() >= k:
+                raise ValueError(f"the initializer returned labels outside 0..{k - 1}")
+            nk = np.bincount(start, weights=sample_weight, minlength=k).astype(np.float64)
+        elif start.shape == (n, k):
+            nk = start.sum(axis=0) if sample_weight is None else sample_weight @ start
+        else:
+            raise ValueError(
+                f"the initializer returned an array of shape {start.shape}; "
+                f"expected labels ({n},) or responsibilities ({n}, {k})"
+            )
 
-    def e_step(self, params: MixtureParams, X: np.ndarray,
-               sample_weight: np.ndarray | None = None, *,
-               hard: bool = False) -> tuple[MixtureStats, float]:
+        step = self.chunk_size or DEFAULT_CHUNK_SIZE
+
+        def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            for lo in range(0, n, step):
+                hi = min(lo + step, n)
+                part = start[lo:hi]
+                if part.ndim == 1:
+                    resp = np.zeros((hi - lo, k))
+                    resp[np.arange(hi - lo), part] = 1.0
+                else:
+                    resp = np.array(part, dtype=np.float64)
+                if sample_weight is not None:
+                    resp *= sample_weight[lo:hi, None]
+                yield np.asarray(X[lo:hi], dtype=np.float64), resp
+
+        return MixtureParams(nk / nk.sum(), self.family.from_responsibilities(chunks))
+
+    def e_step(
+        self,
+        params: MixtureParams,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        hard: bool = False,
+    ) -> tuple[MixtureStats, float]:
         """Statistics and summed log-likelihood of one batch ``X`` (n_samples, n_features)."""
         X = np.asarray(X, dtype=np.float64)
         log_joint = self.log_joint(params, X)
@@ -150,8 +187,9 @@ class Mixture:
         free_weights = 0 if "weights" in self.frozen else self.n_components - 1
         return self.family.n_parameters(self.n_components, n_features) + free_weights
 
-    def sample(self, params: MixtureParams, n_samples: int,
-               random_state: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, params: MixtureParams, n_samples: int, random_state: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` samples and their component labels."""
         counts = random_state.multinomial(n_samples, params.weights)
         X = self.family.sample(params.components, counts, random_state)
