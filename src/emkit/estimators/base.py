@@ -122,6 +122,11 @@ class EMEstimatorMixin:
     def _check_fitted(self) -> None:
         check_is_fitted(self)
 
+    def _checked(self, X: Any) -> np.ndarray:
+        """``X`` validated against the fitted model."""
+        self._check_fitted()
+        return self._check_data(X, reset=False)
+
     # -- model files --------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path``: JSON metadata and arrays in one file, never a
@@ -209,3 +214,9 @@ class _Progress:
             f"time lapse {time.perf_counter() - self.t_run:.5f}s\t "
             f"lower bound {result.lower_bound:.5f}."
         )
+
+
+def check_int(value: Any, name: str, minimum: int) -> None:
+    """Raise ValueError unless ``value`` is an integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

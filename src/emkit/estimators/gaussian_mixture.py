@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 
 from emkit.core.batches import map_rows
-from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.models.initialization import initializer
@@ -222,20 +222,16 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         return -2.0 * self.score(X) * np.shape(X)[0] + 2.0 * self._n_parameters()
 
     # -- internals ----------------------------------------------------------------------
-    def _checked(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        return self._check_data(X, reset=False)
-
     def _warm(self) -> bool:
         return bool(self.warm_start) and hasattr(self, "converged_")
 
     def _check_hyperparameters(self) -> None:
-        _check_int(self.n_components, "n_components", 1)
-        _check_int(self.max_iter, "max_iter", 1)
-        _check_int(self.n_init, "n_init", 1)
-        _check_int(self.verbose_interval, "verbose_interval", 1)
+        check_int(self.n_components, "n_components", 1)
+        check_int(self.max_iter, "max_iter", 1)
+        check_int(self.n_init, "n_init", 1)
+        check_int(self.verbose_interval, "verbose_interval", 1)
         if self.chunk_size is not None:
-            _check_int(self.chunk_size, "chunk_size", 1)
+            check_int(self.chunk_size, "chunk_size", 1)
         for name in ("tol", "reg_covar"):
             value = getattr(self, name)
             if (
@@ -348,8 +344,3 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         return MixtureParams(
             self.weights_, GaussianParams(self.means_, self.covariances_, self.precisions_cholesky_)
         )
-
-
-def _check_int(value: Any, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

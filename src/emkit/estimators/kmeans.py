@@ -8,8 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 
 from emkit.core.batches import map_rows
-from emkit.estimators.base import EMEstimatorMixin
-from emkit.estimators.gaussian_mixture import _check_int
+from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.families.gaussian_kernels import squared_distances
 from emkit.models.initialization import nearest
 from emkit.models.kmeans import KMeansModel
@@ -85,11 +84,11 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
         """
-        _check_int(self.n_clusters, "n_clusters", 1)
-        _check_int(self.n_init, "n_init", 1)
-        _check_int(self.max_iter, "max_iter", 1)
+        check_int(self.n_clusters, "n_clusters", 1)
+        check_int(self.n_init, "n_init", 1)
+        check_int(self.max_iter, "max_iter", 1)
         if self.chunk_size is not None:
-            _check_int(self.chunk_size, "chunk_size", 1)
+            check_int(self.chunk_size, "chunk_size", 1)
         if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
         X = self._check_data(X, reset=True)
@@ -144,7 +143,3 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             lambda x: squared_distances(x, self.cluster_centers_).min(axis=1), X, self.chunk_size
         )
         return -float(d2.sum() if w is None else w @ d2)
-
-    def _checked(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        return self._check_data(X, reset=False)
