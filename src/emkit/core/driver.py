@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from emkit.core.batches import Batches, as_batches
 from emkit.core.stats import identical
 from emkit.exceptions import ConvergenceWarning, MonotonicityWarning
+from emkit.execution.local import map_reduce, resolve_n_jobs
 
 ROUNDOFF = 1e-10
 """Relative size of a decrease of the mean bound still attributed to floating-point round-off."""
@@ -114,6 +115,7 @@ def fit_em(
     hard: bool = False,
     callback: Callback | None = None,
     chunk_size: int | None = None,
+    n_jobs: int | None = None,
 ) -> EMResult:
     """Fit ``model`` to ``data`` by EM.
 
@@ -151,6 +153,9 @@ def fit_em(
         Called with an :class:`IterationInfo` after every E-step; returning True stops the run.
     chunk_size : int, optional
         Rows per E-step batch for array data.
+    n_jobs : int or None, default=None
+        Threads that run E-steps on batches in parallel: None for every available core,
+        negative to count back from it. Results do not depend on it, bit for bit.
 
     Returns
     -------
@@ -166,7 +171,9 @@ def fit_em(
     rng = check_random_state(random_state)
     start = init if callable(init) else model.init
     runs = 1 if init is not None and not callable(init) else n_init
-    monotone = getattr(model, "monotone", True)
+    settings = _Settings(
+        max_iter, tol, hard, callback, getattr(model, "monotone", True), resolve_n_jobs(n_jobs)
+    )
 
     best: EMResult | None = None
     finals = np.empty(runs)
@@ -179,7 +186,7 @@ def fit_em(
             else:
                 X0, w0 = batches.init_sample(INIT_MAX_ROWS, rng)
                 params = start(X0, rng, w0)
-            result = _run(model, params, batches, run, max_iter, tol, hard, callback, monotone)
+            result = _run(model, params, batches, run, settings)
             finals[run] = result.lower_bound
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
@@ -196,18 +203,26 @@ def fit_em(
     return best
 
 
-def _run(
-    model: Any,
-    params: Any,
-    batches: Batches,
-    run: int,
-    max_iter: int,
-    tol: float,
-    hard: bool,
-    callback: Callback | None,
-    monotone: bool,
-) -> EMResult:
-    stats, bound, total = _e_pass(model, params, batches, hard, n_iter=0)
+@dataclass(frozen=True)
+class _Settings:
+    """How every run of one fit proceeds."""
+
+    max_iter: int
+    tol: float
+    hard: bool
+    callback: Callback | None
+    monotone: bool
+    n_jobs: int
+
+
+def _run(model: Any, params: Any, batches: Batches, run: int, settings: _Settings) -> EMResult:
+    max_iter, tol, hard, callback = (
+        settings.max_iter,
+        settings.tol,
+        settings.hard,
+        settings.callback,
+    )
+    stats, bound, total = _e_pass(model, params, batches, settings, n_iter=0)
     history = [bound]
     decreases: list[tuple[int, float]] = []
     converged = False
@@ -224,11 +239,11 @@ def _run(
         params = new_params
         # This E-step serves the next M-step and is the final E-step when the run ends here,
         # so the reported bound always belongs to the returned parameters.
-        stats, new_bound, _ = _e_pass(model, params, batches, hard, n_iter)
+        stats, new_bound, _ = _e_pass(model, params, batches, settings, n_iter)
         change = new_bound - bound
         if change < -ROUNDOFF * max(1.0, abs(bound)):
             decreases.append((n_iter, -change))
-            if monotone:
+            if settings.monotone:
                 warnings.warn(
                     f"the EM bound decreased by {-change:.3g} at iteration {n_iter} "
                     f"(from {bound:.12g} to {new_bound:.12g}); EM never lowers it, so this "
@@ -261,19 +276,17 @@ def _run(
 
 
 def _e_pass(
-    model: Any, params: Any, batches: Batches, hard: bool, n_iter: int
+    model: Any, params: Any, batches: Batches, settings: _Settings, n_iter: int
 ) -> tuple[Any, float, float]:
-    stats = None
-    loglik = 0.0
-    total = 0.0
-    for X, w in batches:
-        if hard:
-            s, ll = model.e_step(params, X, w, hard=True)
-        else:
-            s, ll = model.e_step(params, X, w)
-        stats = s if stats is None else stats + s
-        loglik += ll
-        total += X.shape[0] if w is None else float(np.sum(w))
+    hard = settings.hard
+
+    def one(batch: tuple[np.ndarray, np.ndarray | None]) -> tuple[Any, float, float]:
+        X, w = batch
+        s, ll = model.e_step(params, X, w, hard=True) if hard else model.e_step(params, X, w)
+        return s, ll, (X.shape[0] if w is None else float(np.sum(w)))
+
+    summed = map_reduce(one, batches, _add_triples, settings.n_jobs)
+    stats, loglik, total = summed if summed is not None else (None, 0.0, 0.0)
     if stats is None or not total > 0:
         raise ValueError("the data holds no rows (or all sample weights are zero)")
     bound = loglik / total
@@ -283,6 +296,12 @@ def _e_pass(
             "infinite values, or the model has degenerated (try a larger reg_covar)"
         )
     return stats, bound, total
+
+
+def _add_triples(
+    a: tuple[Any, float, float], b: tuple[Any, float, float]
+) -> tuple[Any, float, float]:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
 def _last_change(result: EMResult) -> float:

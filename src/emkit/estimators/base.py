@@ -110,6 +110,7 @@ class EMEstimatorMixin:
             hard=hard,
             callback=callback,
             chunk_size=chunk_size,
+            n_jobs=self.n_jobs,
         )
         if callback is not None:
             callback.finish(result)

@@ -58,6 +58,9 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         fixed covariances and equal weights this is k-means (see :class:`emkit.KMeans`).
     chunk_size : int, optional
         Rows per E-step batch; bounds temporary memory to O(chunk_size * n_components).
+    n_jobs : int or None, default=None
+        Threads that run E-steps on chunks in parallel (None: every available core; -1 too;
+        1: none). Results do not depend on it, bit for bit.
 
     Attributes
     ----------
@@ -99,6 +102,7 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         verbose_interval: int = 10,
         hard: bool = False,
         chunk_size: int | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -116,6 +120,7 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.hard = hard
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:

@@ -37,6 +37,9 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     verbose : int, default=0
     chunk_size : int, optional
         Rows per E-step batch.
+    n_jobs : int or None, default=None
+        Threads that run E-steps on chunks in parallel (None: every available core; -1 too;
+        1: none). Results do not depend on it, bit for bit.
 
     Attributes
     ----------
@@ -62,6 +65,7 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         random_state: Any = None,
         verbose: int = 0,
         chunk_size: int | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.init = init
@@ -71,6 +75,7 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
 
     _fitted_scalars = (*EMEstimatorMixin._fitted_scalars, "inertia_")
     _fitted_arrays = ("cluster_centers_", "lower_bounds_")
