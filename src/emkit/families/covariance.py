@@ -16,7 +16,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.families.gaussian_kernels import centred_moments, weighted_sq_dist
+from emkit.families.gaussian_kernels import (
+    centred_moments,
+    full_moments,
+    full_sq_mahalanobis,
+    weighted_sq_dist,
+)
 from emkit.numerics.linalg import (
     ILL_DEFINED,
     check_positive_definite,
@@ -36,25 +41,13 @@ class CovarianceStructure(ABC):
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         """Shape of the covariance parameter array."""
 
+    @abstractmethod
     def moments(
         self, X: np.ndarray, resp: np.ndarray, centres: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """First moments ``sum_i r_ik (x_i - c_k)`` (K, D) and second moments about the
-        centres ``c_k``, reduced to :meth:`scatter_shape`."""
-        n_components, n_features = centres.shape
-        first = np.empty((n_components, n_features))
-        second = np.zeros(self.scatter_shape(n_components, n_features))
-        for k in range(n_components):
-            Xc = X - centres[k]
-            r = resp[:, k]
-            first[k] = r @ Xc
-            self.scatter(Xc, r, k, second)
-        return first, second
-
-    def scatter(self, Xc: np.ndarray, r: np.ndarray, k: int, out: np.ndarray) -> None:
-        """Add the second moments of centred samples ``Xc`` (n, D), weighted by ``r`` (n,),
-        for component ``k`` into ``out`` (the shape of :meth:`scatter_shape`)."""
-        raise NotImplementedError
+        centres ``c_k``, reduced to :meth:`scatter_shape`, of samples ``X`` (n, D) weighted by
+        ``resp`` (n, K)."""
 
     @abstractmethod
     def scatter_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
@@ -137,8 +130,8 @@ class Full(CovarianceStructure):
 
     scatter_shape = shape
 
-    def scatter(self, Xc: np.ndarray, r: np.ndarray, k: int, out: np.ndarray) -> None:
-        out[k] += (Xc * r[:, None]).T @ Xc
+    def moments(self, X, resp, centres):
+        return full_moments(X, resp, centres)
 
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         cov = scatter / np.where(empty, 1.0, nk)[:, None, None]
@@ -157,13 +150,9 @@ class Full(CovarianceStructure):
         return prec_chol @ np.swapaxes(prec_chol, 1, 2)
 
     def log_prob(self, X, means, prec_chol):
-        n, d = X.shape
-        out = np.empty((n, means.shape[0]))
-        for k in range(means.shape[0]):
-            y = (X - means[k]) @ prec_chol[k]
-            out[:, k] = np.einsum("ij,ij->i", y, y)
         log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-        return log_det - 0.5 * (d * LOG_2PI + out)
+        maha = full_sq_mahalanobis(X, means, prec_chol)
+        return _gaussian_log_density(maha, log_det, X.shape[1])
 
     def n_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
@@ -193,8 +182,9 @@ class Tied(CovarianceStructure):
 
     scatter_shape = shape
 
-    def scatter(self, Xc, r, k, out):
-        out += (Xc * r[:, None]).T @ Xc
+    def moments(self, X, resp, centres):
+        first, second = full_moments(X, resp, centres)
+        return first, second.sum(axis=0)
 
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         cov = scatter - np.einsum("k,ki,kj->ij", nk, shift, shift)
@@ -212,13 +202,9 @@ class Tied(CovarianceStructure):
         return prec_chol @ prec_chol.T
 
     def log_prob(self, X, means, prec_chol):
-        n, d = X.shape
-        out = np.empty((n, means.shape[0]))
-        for k in range(means.shape[0]):
-            y = (X - means[k]) @ prec_chol
-            out[:, k] = np.einsum("ij,ij->i", y, y)
         log_det = np.log(np.diagonal(prec_chol)).sum()
-        return log_det - 0.5 * (d * LOG_2PI + out)
+        shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
+        return _gaussian_log_density(full_sq_mahalanobis(X, means, shared), log_det, X.shape[1])
 
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
@@ -266,10 +252,8 @@ class Diag(CovarianceStructure):
         return prec_chol**2
 
     def log_prob(self, X, means, prec_chol):
-        d = X.shape[1]
-        out = weighted_sq_dist(X, means, prec_chol**2)
         log_det = np.log(prec_chol).sum(axis=1)
-        return log_det - 0.5 * (d * LOG_2PI + out)
+        return _gaussian_log_density(weighted_sq_dist(X, means, prec_chol**2), log_det, X.shape[1])
 
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
@@ -315,9 +299,8 @@ class Spherical(CovarianceStructure):
 
     def log_prob(self, X, means, prec_chol):
         d = X.shape[1]
-        out = weighted_sq_dist(X, means, np.repeat((prec_chol**2)[:, None], d, axis=1))
-        log_det = d * np.log(prec_chol)
-        return log_det - 0.5 * (d * LOG_2PI + out)
+        maha = weighted_sq_dist(X, means, np.repeat((prec_chol**2)[:, None], d, axis=1))
+        return _gaussian_log_density(maha, d * np.log(prec_chol), d)
 
     def n_parameters(self, n_components, n_features):
         return n_components
@@ -350,6 +333,15 @@ def covariance_structure(name: str | CovarianceStructure) -> CovarianceStructure
         raise ValueError(
             f"covariance_type must be one of {sorted(COVARIANCE_STRUCTURES)}, got {name!r}"
         ) from None
+
+
+def _gaussian_log_density(
+    maha: np.ndarray, log_det: np.ndarray | float, n_features: int
+) -> np.ndarray:
+    """``log_det - 0.5 * (D log 2 pi + maha)``, in place on ``maha`` (n, K)."""
+    maha *= -0.5
+    maha += log_det - 0.5 * n_features * LOG_2PI
+    return maha
 
 
 def _add_to_diagonal(cov: np.ndarray, value: float) -> None:

@@ -12,25 +12,38 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from emkit.numerics.logspace import exp_nonpositive_inplace
 
-@numba.njit(cache=True, nogil=True)
+# Rows are processed in blocks held transposed (n_features x BLOCK), so that every inner loop
+# runs along rows: contiguous, independent, vectorised by the compiler. BLAS on the thin
+# (rows x n_features) @ (n_features x n_features) products of small n_features spends more
+# time on temporaries and calls than on arithmetic.
+BLOCK = 256
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def weighted_sq_dist(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
     """``sum_d prec[k, d] * (X[i, d] - means[k, d])**2``, shape (n_samples, n_components)."""
     n, d = X.shape
-    k_count = means.shape[0]
-    # Components innermost and contiguous: independent lanes the compiler can vectorise.
-    means_t = np.ascontiguousarray(means.T)
-    prec_t = np.ascontiguousarray(prec.T)
-    out = np.zeros((n, k_count))
-    for i in range(n):
-        row = out[i]
-        for j in range(d):
-            x = X[i, j]
-            m = means_t[j]
-            p = prec_t[j]
-            for k in range(k_count):
-                diff = x - m[k]
-                row[k] += diff * diff * p[k]
+    n_comp = means.shape[0]
+    out = np.empty((n, n_comp))
+    xt = np.empty((d, BLOCK))
+    acc = np.empty(BLOCK)
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        for i in range(m):
+            for j in range(d):
+                xt[j, i] = X[start + i, j]
+        for k in range(n_comp):
+            acc[:m] = 0.0
+            for j in range(d):
+                mu = means[k, j]
+                p = prec[k, j]
+                for i in range(m):
+                    diff = xt[j, i] - mu
+                    acc[i] += diff * diff * p
+            for i in range(m):
+                out[start + i, k] = acc[i]
     return out
 
 
@@ -48,33 +61,46 @@ def weighted_sq_dist_reference(X: np.ndarray, means: np.ndarray, prec: np.ndarra
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def centred_moments(
     X: np.ndarray, resp: np.ndarray, centres: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """First and second moments about ``centres`` weighted by ``resp``.
 
     Returns ``sum_i r_ik (x_i - c_k)`` and ``sum_i r_ik (x_i - c_k)**2`` (elementwise), both
-    of shape (n_components, n_features).
+    of shape (n_components, n_features). Sums are reassociated (vectorised).
     """
     n, d = X.shape
-    k_count = centres.shape[0]
-    centres_t = np.ascontiguousarray(centres.T)
-    first = np.zeros((d, k_count))
-    second = np.zeros((d, k_count))
-    for i in range(n):
-        r = resp[i]
-        for j in range(d):
-            x = X[i, j]
-            c = centres_t[j]
-            f = first[j]
-            s = second[j]
-            for k in range(k_count):
-                diff = x - c[k]
-                rd = r[k] * diff
-                f[k] += rd
-                s[k] += rd * diff
-    return np.ascontiguousarray(first.T), np.ascontiguousarray(second.T)
+    n_comp = centres.shape[0]
+    first = np.zeros((n_comp, d))
+    second = np.zeros((n_comp, d))
+    xt = np.empty((d, BLOCK))
+    rt = np.empty((n_comp, BLOCK))
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        _transpose_block(X, start, m, xt)
+        _transpose_block(resp, start, m, rt)
+        for k in range(n_comp):
+            r = rt[k]
+            for j in range(d):
+                c = centres[k, j]
+                acc1 = 0.0
+                acc2 = 0.0
+                for i in range(m):
+                    dv = xt[j, i] - c
+                    rd = r[i] * dv
+                    acc1 += rd
+                    acc2 += rd * dv
+                first[k, j] += acc1
+                second[k, j] += acc2
+    return first, second
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _transpose_block(A: np.ndarray, start: int, m: int, out: np.ndarray) -> None:
+    for i in range(m):
+        for j in range(A.shape[1]):
+            out[j, i] = A[start + i, j]
 
 
 def centred_moments_reference(
@@ -84,3 +110,334 @@ def centred_moments_reference(
     first = np.stack([r @ (X - c) for r, c in zip(resp.T, centres, strict=True)])
     second = np.stack([r @ (X - c) ** 2 for r, c in zip(resp.T, centres, strict=True)])
     return first, second
+
+
+# -- full covariance ----------------------------------------------------------------------
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def full_sq_mahalanobis(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+    """``|(x_i - mu_k) @ P_k|^2`` for upper-triangular ``P_k``, shape (n_samples, n_components).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    means : ndarray of shape (n_components, n_features)
+    prec_chol : ndarray of shape (n_components, n_features, n_features)
+        Upper-triangular Cholesky factors of the precisions (may be a broadcast view).
+    """
+    n, d = X.shape
+    n_comp = means.shape[0]
+    out = np.empty((n, n_comp))
+    xt = np.empty((d, BLOCK))
+    diff = np.empty((d, BLOCK))
+    y = np.empty(BLOCK)
+    maha = np.empty(BLOCK)
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        _transpose_block(X, start, m, xt)
+        for k in range(n_comp):
+            for j in range(d):
+                mu = means[k, j]
+                for i in range(m):
+                    diff[j, i] = xt[j, i] - mu
+            maha[:m] = 0.0
+            for a in range(d):
+                y[:m] = 0.0
+                for b in range(a + 1):
+                    u = prec_chol[k, b, a]
+                    for i in range(m):
+                        y[i] += u * diff[b, i]
+                for i in range(m):
+                    maha[i] += y[i] * y[i]
+            for i in range(m):
+                out[start + i, k] = maha[i]
+    return out
+
+
+def full_sq_mahalanobis_reference(
+    X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray
+) -> np.ndarray:
+    """NumPy twin of :func:`full_sq_mahalanobis`."""
+    return np.stack(
+        [(((X - m) @ p) ** 2).sum(axis=1) for m, p in zip(means, prec_chol, strict=True)], axis=1
+    )
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def full_moments(
+    X: np.ndarray, resp: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted moments about ``centres``: ``sum_i r_ik (x_i - c_k)``, shape
+    (n_components, n_features), and ``sum_i r_ik (x_i - c_k)(x_i - c_k)^T``, shape
+    (n_components, n_features, n_features).
+
+    Sums are reassociated (vectorised), so they agree with the reference to round-off, and
+    are the same from run to run.
+    """
+    n, d = X.shape
+    n_comp = centres.shape[0]
+    first = np.zeros((n_comp, d))
+    second = np.zeros((n_comp, d, d))
+    xt = np.empty((d, BLOCK))
+    rt = np.empty((n_comp, BLOCK))
+    diff = np.empty((d, BLOCK))
+    rdiff = np.empty((d, BLOCK))
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        _transpose_block(X, start, m, xt)
+        _transpose_block(resp, start, m, rt)
+        for k in range(n_comp):
+            r = rt[k]
+            for j in range(d):
+                c = centres[k, j]
+                acc = 0.0
+                for i in range(m):
+                    dv = xt[j, i] - c
+                    rd = r[i] * dv
+                    diff[j, i] = dv
+                    rdiff[j, i] = rd
+                    acc += rd
+                first[k, j] += acc
+            for a in range(d):
+                for b in range(a + 1):
+                    acc = 0.0
+                    for i in range(m):
+                        acc += rdiff[a, i] * diff[b, i]
+                    second[k, a, b] += acc
+    for k in range(n_comp):
+        for a in range(d):
+            for b in range(a):
+                second[k, b, a] = second[k, a, b]
+    return first, second
+
+
+def full_moments_reference(
+    X: np.ndarray, resp: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy twin of :func:`full_moments`."""
+    first = np.stack([r @ (X - c) for r, c in zip(resp.T, centres, strict=True)])
+    second = np.stack(
+        [((X - c) * r[:, None]).T @ (X - c) for r, c in zip(resp.T, centres, strict=True)]
+    )
+    return first, second
+
+
+# -- fused mixture E-steps -----------------------------------------------------------------
+# One pass over a block of rows does the whole E-step of a Gaussian mixture: log-densities,
+# log-normalisation across components, responsibilities and the weighted moments, with the
+# block (n_features x BLOCK) and its (n_components x BLOCK) responsibilities resident in
+# cache. The unfused path (family.log_prob, normalize_log_rows, family.stats) is the
+# reference these are tested against.
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _normalise_block(
+    lj: np.ndarray,
+    m: int,
+    hard: bool,
+    top: np.ndarray,
+    norm: np.ndarray,
+    s1: np.ndarray,
+    s2: np.ndarray,
+) -> None:
+    """Turn joint log-probabilities ``lj[:, :m]`` (K, m) into responsibilities in place;
+    ``top + log(norm)`` is then the log-likelihood of every row."""
+    n_comp = lj.shape[0]
+    top[:m] = lj[0, :m]
+    for k in range(1, n_comp):
+        for i in range(m):
+            top[i] = max(top[i], lj[k, i])
+    for i in range(m):
+        if top[i] == -np.inf:  # no component can explain the row: let the bound say so
+            top[i] = 0.0
+    if hard:
+        # One-hot at the first maximum (as argmax), the classification log-likelihood.
+        for i in range(m):
+            chosen = False
+            for k in range(n_comp):
+                hit = (not chosen) and lj[k, i] == top[i]
+                chosen = chosen or hit
+                lj[k, i] = 1.0 if hit else 0.0
+            norm[i] = 1.0
+        return
+    for k in range(n_comp):
+        row = lj[k, :m]
+        for i in range(m):
+            row[i] -= top[i]
+        exp_nonpositive_inplace(row, s1, s2)
+    norm[:m] = 0.0
+    for k in range(n_comp):
+        for i in range(m):
+            norm[i] += lj[k, i]
+    for i in range(m):
+        s1[i] = 1.0 / norm[i]
+    for k in range(n_comp):
+        for i in range(m):
+            lj[k, i] *= s1[i]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def fused_full(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    prec_chol: np.ndarray,
+    bias: np.ndarray,
+    hard: bool,
+):
+    """Fused E-step of a mixture of full-covariance Gaussians.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    weights : ndarray of shape (n_samples,) or (0,)
+        Sample weights; an empty array means all ones.
+    means : ndarray of shape (n_components, n_features)
+        Component means, also the centres of the returned moments.
+    prec_chol : ndarray of shape (n_components, n_features, n_features)
+        Upper-triangular Cholesky factors of the precisions (may be a broadcast view).
+    bias : ndarray of shape (n_components,)
+        ``log(weight_k) + log|P_k| - n_features / 2 * log(2 pi)``.
+    hard : bool
+        Responsibilities one-hot at the most probable component.
+
+    Returns
+    -------
+    sum_w : ndarray of shape (n_components,)
+    first : ndarray of shape (n_components, n_features)
+    second : ndarray of shape (n_components, n_features, n_features)
+    top, norm : ndarray of shape (n_samples,)
+        ``top + log(norm)`` is the log-likelihood of every sample.
+    """
+    n, d = X.shape
+    n_comp = means.shape[0]
+    weighted = weights.size > 0
+    sum_w = np.zeros(n_comp)
+    first = np.zeros((n_comp, d))
+    second = np.zeros((n_comp, d, d))
+    top = np.empty(n)
+    norm = np.empty(n)
+    xt = np.empty((d, BLOCK))
+    diff = np.empty((d, BLOCK))
+    rdiff = np.empty((d, BLOCK))
+    lj = np.empty((n_comp, BLOCK))
+    y = np.empty(BLOCK)
+    s1 = np.empty(BLOCK)
+    s2 = np.empty(BLOCK)
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        _transpose_block(X, start, m, xt)
+        for k in range(n_comp):
+            for j in range(d):
+                mu = means[k, j]
+                for i in range(m):
+                    diff[j, i] = xt[j, i] - mu
+            out = lj[k]
+            out[:m] = 0.0
+            for a in range(d):
+                y[:m] = 0.0
+                for b in range(a + 1):
+                    u = prec_chol[k, b, a]
+                    for i in range(m):
+                        y[i] += u * diff[b, i]
+                for i in range(m):
+                    out[i] += y[i] * y[i]
+            c = bias[k]
+            for i in range(m):
+                out[i] = c - 0.5 * out[i]
+        _normalise_block(lj, m, hard, top[start : start + m], norm[start : start + m], s1, s2)
+        for k in range(n_comp):
+            r = lj[k]
+            if weighted:
+                for i in range(m):
+                    r[i] *= weights[start + i]
+            acc = 0.0
+            for i in range(m):
+                acc += r[i]
+            sum_w[k] += acc
+            for j in range(d):
+                mu = means[k, j]
+                acc = 0.0
+                for i in range(m):
+                    dv = xt[j, i] - mu
+                    rd = r[i] * dv
+                    diff[j, i] = dv
+                    rdiff[j, i] = rd
+                    acc += rd
+                first[k, j] += acc
+            for a in range(d):
+                for b in range(a + 1):
+                    acc = 0.0
+                    for i in range(m):
+                        acc += rdiff[a, i] * diff[b, i]
+                    second[k, a, b] += acc
+    for k in range(n_comp):
+        for a in range(d):
+            for b in range(a):
+                second[k, b, a] = second[k, a, b]
+    return sum_w, first, second, top, norm
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def fused_diag(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    prec: np.ndarray,
+    bias: np.ndarray,
+    hard: bool,
+):
+    """Fused E-step of a mixture of diagonal-covariance Gaussians.
+
+    As :func:`fused_full`, with ``prec`` (n_components, n_features) the precisions (inverse
+    variances) and ``second`` of shape (n_components, n_features): the weighted squared
+    deviations from the means.
+    """
+    n, d = X.shape
+    n_comp = means.shape[0]
+    weighted = weights.size > 0
+    sum_w = np.zeros(n_comp)
+    first = np.zeros((n_comp, d))
+    second = np.zeros((n_comp, d))
+    top = np.empty(n)
+    norm = np.empty(n)
+    xt = np.empty((d, BLOCK))
+    lj = np.empty((n_comp, BLOCK))
+    s1 = np.empty(BLOCK)
+    s2 = np.empty(BLOCK)
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        _transpose_block(X, start, m, xt)
+        for k in range(n_comp):
+            out = lj[k]
+            out[:m] = 0.0
+            for j in range(d):
+                mu = means[k, j]
+                p = prec[k, j]
+                for i in range(m):
+                    dv = xt[j, i] - mu
+                    out[i] += dv * dv * p
+            c = bias[k]
+            for i in range(m):
+                out[i] = c - 0.5 * out[i]
+        _normalise_block(lj, m, hard, top[start : start + m], norm[start : start + m], s1, s2)
+        for k in range(n_comp):
+            r = lj[k]
+            if weighted:
+                for i in range(m):
+                    r[i] *= weights[start + i]
+            acc = 0.0
+            for i in range(m):
+                acc += r[i]
+            sum_w[k] += acc
+            for j in range(d):
+                mu = means[k, j]
+                acc1 = 0.0
+                acc2 = 0.0
+                for i in range(m):
+                    dv = xt[j, i] - mu
+                    rd = r[i] * dv
+                    acc1 += rd
+                    acc2 += rd * dv
+                first[k, j] += acc1
+                second[k, j] += acc2
+    return sum_w, first, second, top, norm
