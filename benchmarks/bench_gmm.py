@@ -1,16 +1,22 @@
-"""emkit.GaussianMixture against sklearn.mixture.GaussianMixture: time per EM iteration at
-equal work, the machine's lower bound for that iteration, and the peak memory of a fit.
+"""emkit.GaussianMixture against sklearn.mixture.GaussianMixture and pomegranate's
+GeneralMixtureModel of Normal distributions: time per EM iteration at equal work, the machine's
+lower bound for that iteration, and the peak memory of a fit.
 
 Method (see benchmarks/README.md and BENCHMARKING.md):
 
-* Equal work: the same seeded data, the same initial parameters (weights_init, means_init,
-  precisions_init given to both), ``tol=0`` and a fixed ``max_iter``; the final mean
-  log-likelihoods (``score(X)``) must agree to a relative 1e-6, else the run fails.
+* Equal work: the same seeded data, the same initial parameters (weights, means and
+  precisions, or for pomegranate the covariances they imply), no convergence test (``tol=0``
+  for emkit and scikit-learn, ``tol=-inf`` for pomegranate), ``reg_covar=0`` (pomegranate has
+  none) and a fixed ``max_iter``; the final mean log-likelihoods must agree with emkit's to a
+  relative 1e-6, else the run fails.
+  pomegranate runs on float64 tensors with torch's default dtype set to float64 (otherwise
+  its emission matrix and mixture weights are float32).
 * Seconds per iteration: ``(t(max_iter=ITERS) - t(max_iter=1)) / (ITERS - 1)``, so setup,
   validation and scikit-learn's final E-step cancel. One warm-up fit of each first, then
-  ``--repeats`` rounds in the order emkit, sklearn, emkit, sklearn; the median is reported.
-  The main comparison runs with one thread each (threadpoolctl, plus Numba's pool when loaded);
-  a second set of columns uses the libraries' default thread counts.
+  ``--repeats`` rounds in the order emkit, sklearn, pomegranate (ITERS), the same (1); the
+  median is reported. One-thread columns: emkit ``n_jobs=1``, threadpoolctl limits of one,
+  Numba and torch set to one thread. "2 cores" columns: emkit ``n_jobs=2``, the peers with
+  their libraries' default thread counts.
 * Bound: the work of one E+M iteration (BENCHMARKING.md) divided by rates measured at the
   start of the run: GEMM float64 (n=3072, one thread), np.exp, memory copy.
 * Peak memory: every fit runs again in a fresh process (``--child``); the peak resident set
@@ -18,8 +24,8 @@ Method (see benchmarks/README.md and BENCHMARKING.md):
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/bench_gmm.py                  # all cases, float64
-    PYTHONPATH=src python benchmarks/bench_gmm.py --dtype float32  # emkit gets float32 X
+    PYTHONPATH=src python benchmarks/bench_gmm.py                   # all cases, both dtypes
+    PYTHONPATH=src python benchmarks/bench_gmm.py --dtype float64   # one dtype
     PYTHONPATH=src python benchmarks/bench_gmm.py --quick --cases 100k-2-4-full
 """
 
@@ -30,7 +36,9 @@ import contextlib
 import datetime
 import gc
 import hashlib
+import importlib.metadata
 import json
+import math
 import os
 import platform
 import statistics
@@ -38,7 +46,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +61,13 @@ CHILD_MARK = "BENCH_CHILD_RESULT "
 SEED = 20240601
 GEN_CHUNK = 65_536
 RTOL_LOGLIK = 1e-6
-TOOLS = ("emkit", "sklearn")
+REG_COVAR = 0.0
+"""reg_covar of emkit and scikit-learn: pomegranate cannot add one, so none does (equal work)."""
+PEERS = ("sklearn", "pomegranate")
+TOOLS = ("emkit", *PEERS)
+DTYPES = ("float64", "float32")
+MULTI_JOBS = 2
+"""emkit's ``n_jobs`` in the "2 cores" columns (the peers keep their default threads)."""
 
 if str(SRC) not in sys.path:  # measure this checkout's emkit, not an installed one
     sys.path.insert(0, str(SRC))
@@ -83,12 +97,10 @@ class Case:
         return self.n // 10 if quick else self.n
 
 
-CASES = (
-    Case(100_000, 2, 4, "full"),
-    Case(100_000, 16, 8, "full"),
-    Case(100_000, 16, 8, "diag"),
-    Case(1_000_000, 8, 16, "full"),
-    Case(1_000_000, 8, 16, "diag"),
+CASES = tuple(
+    Case(n, d, k, covariance)
+    for n, d, k in ((100_000, 2, 4), (100_000, 16, 8), (1_000_000, 8, 16), (200_000, 64, 16))
+    for covariance in ("full", "diag")
 )
 CASE_BY_NAME = {c.name: c for c in CASES}
 
@@ -118,7 +130,7 @@ def make_data(case: Case, n: int, dtype: type) -> np.ndarray:
 
 
 def make_start(X: np.ndarray, case: Case) -> dict[str, np.ndarray]:
-    """Initial parameters given to both tools: K distinct data rows as means, uniform weights,
+    """Initial parameters given to every tool: K distinct data rows as means, uniform weights,
     every component at the pooled covariance of a 10k-row subsample (its diagonal for 'diag')."""
     rng = np.random.default_rng([SEED, 1, case.d, case.k])
     n = X.shape[0]
@@ -136,25 +148,116 @@ def make_start(X: np.ndarray, case: Case) -> dict[str, np.ndarray]:
     }
 
 
+def peer_data(X: np.ndarray, tools: Sequence[str]) -> dict[str, Any]:
+    """Each tool's input: emkit gets X as it is; the peers get the same values in float64
+    (pomegranate as a torch tensor sharing that memory, so its fits copy nothing)."""
+    X64 = X if X.dtype == np.float64 else X.astype(np.float64)
+    data: dict[str, Any] = {"emkit": X}
+    if "sklearn" in tools:
+        data["sklearn"] = X64
+    if "pomegranate" in tools:
+        import torch
+
+        data["pomegranate"] = torch.from_numpy(X64)
+    return data
+
+
 # -- fitting ------------------------------------------------------------------------------
-def estimator(tool: str, case: Case, start: dict[str, np.ndarray], max_iter: int) -> Any:
+_POMEGRANATE: dict[str, Any] = {}
+
+
+def import_pomegranate() -> dict[str, Any]:
+    """torch and pomegranate, with torch's default dtype set to float64.
+
+    pomegranate 1.x takes the dtype of a mixture's emission matrix and of its accumulated
+    component weights from torch's default dtype, not from the distributions' parameters;
+    left at float32, those round every log-density to single precision."""
+    if not _POMEGRANATE:
+        import torch
+        from pomegranate.distributions import Normal
+        from pomegranate.gmm import GeneralMixtureModel
+
+        torch.set_default_dtype(torch.float64)
+
+        class CountingMixture(GeneralMixtureModel):  # type: ignore[misc]
+            """GeneralMixtureModel that counts its M-steps (pomegranate keeps no n_iter_)."""
+
+            def from_summaries(self) -> None:
+                self.n_iter_ += 1
+                super().from_summaries()
+
+        _POMEGRANATE.update(torch=torch, Normal=Normal, Mixture=CountingMixture)
+    return _POMEGRANATE
+
+
+def estimator(
+    tool: str, case: Case, start: dict[str, np.ndarray], max_iter: int, n_jobs: int = 1
+) -> Any:
+    if tool == "pomegranate":
+        return pomegranate_estimator(case, start, max_iter)
     if tool == "emkit":
         from emkit import GaussianMixture
+
+        extra: dict[str, Any] = {"n_jobs": n_jobs}
     else:
         from sklearn.mixture import GaussianMixture
+
+        extra = {}
     return GaussianMixture(
         n_components=case.k,
         covariance_type=case.covariance,
         tol=0.0,
-        reg_covar=1e-6,
+        reg_covar=REG_COVAR,
         max_iter=max_iter,
         n_init=1,
         random_state=0,
+        **extra,
         **{key: value.copy() for key, value in start.items()},
     )
 
 
-def timed_fit(est: Any, X: np.ndarray, other_warnings: list[str] | None = None) -> float:
+def pomegranate_estimator(case: Case, start: dict[str, np.ndarray], max_iter: int) -> Any:
+    """GeneralMixtureModel of float64 Normal components at the shared start: the covariances
+    are the inverses of the start precisions, the priors the start weights. ``tol=-inf``
+    disables the stopping test (pomegranate stops when the log-likelihood gain is below tol)
+    and ``inertia=0`` applies every M-step in full."""
+    pg = import_pomegranate()
+    torch = pg["torch"]
+    components = []
+    for j in range(case.k):
+        precision = start["precisions_init"][j]
+        if case.covariance == "full":
+            cov = np.linalg.inv(precision)
+            cov = 0.5 * (cov + cov.T)
+        else:
+            cov = 1.0 / precision
+        components.append(
+            pg["Normal"](
+                means=torch.tensor(start["means_init"][j], dtype=torch.float64),
+                covs=torch.tensor(cov, dtype=torch.float64),
+                covariance_type=case.covariance,
+            )
+        )
+    model = pg["Mixture"](
+        components,
+        priors=torch.tensor(start["weights_init"], dtype=torch.float64),
+        max_iter=max_iter,
+        tol=-math.inf,
+        inertia=0.0,
+    )
+    model.n_iter_ = 0
+    return model
+
+
+def mean_loglik(tool: str, est: Any, X: Any) -> float:
+    """Mean per-sample log-likelihood of the fitted model (``score`` for the scikit-learn
+    API; pomegranate's ``log_probability`` averaged)."""
+    if tool == "pomegranate":
+        return float(est.log_probability(X).mean())
+    return float(est.score(X))
+
+
+def timed_fit(est: Any, X: Any, other_warnings: list[str] | None = None) -> float:
     """Seconds of ``est.fit(X)``; ConvergenceWarnings (expected at tol=0) are swallowed and any
     other warning is recorded."""
     from sklearn.exceptions import ConvergenceWarning
@@ -172,46 +275,56 @@ def timed_fit(est: Any, X: np.ndarray, other_warnings: list[str] | None = None) 
 
 @contextlib.contextmanager
 def threads(one: bool) -> Iterator[None]:
-    """One thread for BLAS/OpenMP (and Numba, when loaded), or the defaults."""
+    """One thread for BLAS/OpenMP (and Numba and torch, when loaded), or the defaults."""
     if not one:
         yield
         return
     numba = sys.modules.get("numba")
-    before = numba.get_num_threads() if numba is not None else None
+    torch = sys.modules.get("torch")
+    numba_before = numba.get_num_threads() if numba is not None else None
+    torch_before = torch.get_num_threads() if torch is not None else None
     with threadpool_limits(limits=1):
         if numba is not None:
             numba.set_num_threads(1)
+        if torch is not None:
+            torch.set_num_threads(1)
         try:
             yield
         finally:
             if numba is not None:
-                numba.set_num_threads(before)
+                numba.set_num_threads(numba_before)
+            if torch is not None:
+                torch.set_num_threads(torch_before)
 
 
 def time_per_iteration(
     case: Case,
-    data: dict[str, np.ndarray],
+    tools: Sequence[str],
+    data: dict[str, Any],
     start: dict[str, np.ndarray],
     iters: int,
     repeats: int,
     one_thread: bool,
     notes: list[str],
 ) -> dict[str, Any]:
-    """Warm up, then ``repeats`` rounds of (ITERS: A B, 1: A B); per-iteration medians."""
-    raw: dict[str, dict[str, list[float]]] = {t: {"t_iters": [], "t_1": []} for t in TOOLS}
+    """Warm up, then ``repeats`` rounds of (ITERS: A B C, 1: A B C); per-iteration medians.
+    One thread: emkit n_jobs=1 and every pool at one thread; else emkit n_jobs=MULTI_JOBS
+    and the peers at their default thread counts."""
+    n_jobs = 1 if one_thread else MULTI_JOBS
+    raw: dict[str, dict[str, list[float]]] = {t: {"t_iters": [], "t_1": []} for t in tools}
     last: dict[str, Any] = {}
     with threads(one_thread):
-        for tool in TOOLS:
-            timed_fit(estimator(tool, case, start, 1), data[tool], notes)
+        for tool in tools:
+            timed_fit(estimator(tool, case, start, 1, n_jobs), data[tool], notes)
         for _ in range(repeats):
             for max_iter, key in ((iters, "t_iters"), (1, "t_1")):
-                for tool in TOOLS:
-                    est = estimator(tool, case, start, max_iter)
+                for tool in tools:
+                    est = estimator(tool, case, start, max_iter, n_jobs)
                     raw[tool][key].append(timed_fit(est, data[tool], notes))
                     if max_iter == iters:
                         last[tool] = est
-    out: dict[str, Any] = {"raw": raw, "estimators": last}
-    for tool in TOOLS:
+    out: dict[str, Any] = {"raw": raw, "estimators": last, "emkit_n_jobs": n_jobs}
+    for tool in tools:
         per = [
             (a - b) / (iters - 1)
             for a, b in zip(raw[tool]["t_iters"], raw[tool]["t_1"], strict=True)
@@ -309,13 +422,17 @@ def run_child(tool: str, case_name: str, dtype: str, iters: int, quick: bool) ->
 
     import emkit  # noqa: F401
 
+    if tool == "pomegranate":
+        import_pomegranate()
+
     X = make_data(case, case.rows(quick), np_dtype)
     start = make_start(X, case)
-    if tool == "sklearn" and X.dtype != np.float64:
-        X = X.astype(np.float64)
+    warm = peer_data(np.ascontiguousarray(X[:2000]), [tool])[tool]
+    X = peer_data(X, [tool])[tool]  # only the tool's own input stays resident
     notes: list[str] = []
     with threads(True):
-        timed_fit(estimator(tool, case, start, 1), np.ascontiguousarray(X[:2000]), notes)
+        timed_fit(estimator(tool, case, start, 1), warm, notes)
+        del warm
         gc.collect()
         was_reset = reset_peak()
         before = proc_status()
@@ -375,7 +492,7 @@ def source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def machine_facts() -> dict[str, Any]:
+def machine_facts(tools: Sequence[str]) -> dict[str, Any]:
     import scipy
     import sklearn
 
@@ -421,7 +538,7 @@ def machine_facts() -> dict[str, Any]:
         ).stdout.strip()
     except OSError:
         commit = ""
-    return {
+    facts: dict[str, Any] = {
         "cpu": cpu,
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)),
@@ -436,12 +553,24 @@ def machine_facts() -> dict[str, Any]:
         "threadpools": pools,
         "loadavg_start": os.getloadavg(),
     }
+    if "pomegranate" in tools:
+        torch = import_pomegranate()["torch"]
+        facts.update(
+            torch=torch.__version__,
+            pomegranate=importlib.metadata.version("pomegranate"),
+            torch_default_threads=torch.get_num_threads(),
+            torch_blas="MKL" if torch.backends.mkl.is_available() else "other",
+            torch_default_dtype=str(torch.get_default_dtype()),
+        )
+    return facts
 
 
 # -- output -------------------------------------------------------------------------------
 def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     r = meta["rates"]
     facts = meta["machine"]
+    peers = [t for t in meta["tools"] if t != "emkit"]
+    multi = f"{meta['multi_jobs']} cores"
     blas = ", ".join(
         sorted(
             {
@@ -451,13 +580,18 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
             }
         )
     )
+    versions = f"numpy {facts['numpy']}, scipy {facts['scipy']}, scikit-learn {facts['sklearn']}"
+    if "pomegranate" in peers:
+        versions += (
+            f", pomegranate {facts['pomegranate']} on torch {facts['torch']} "
+            f"({facts['torch_blas']}, {facts['torch_default_threads']} default threads)"
+        )
     lines = [
-        f"## GaussianMixture: emkit vs scikit-learn, emkit input {meta['dtype']}",
+        f"## GaussianMixture: emkit vs {', '.join(peers)}, emkit input {meta['dtype']}",
         "",
         f"{meta['date']}; {facts['cpu']}, {facts['usable_cpus']} cores, "
         f"{facts['memory_bytes'] / 2**30:.0f} GiB; {blas}.",
-        f"numpy {facts['numpy']}, scipy {facts['scipy']}, scikit-learn {facts['sklearn']}, "
-        f"emkit {facts['emkit']} (commit {facts['git_commit']}, sources "
+        f"{versions}; emkit {facts['emkit']} (commit {facts['git_commit']}, sources "
         f"{facts['emkit_source_hash']}). Load average at start {facts['loadavg_start'][0]:.2f}, "
         f"at end {meta['loadavg_end'][0]:.2f}.",
         f"Measured rates (one thread): GEMM float64 {r['gemm_flops_per_s'] / 1e9:.1f} GFLOP/s, "
@@ -465,68 +599,133 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         " GB/s.",
         f"Seconds per EM iteration = (t(max_iter={meta['iters']}) - t(max_iter=1)) / "
         f"{meta['iters'] - 1}, median of {meta['repeats']} alternated repeats after a warm-up; "
-        "tol=0, same data and same initial parameters for both.",
-        "1 thr: BLAS/OpenMP (and Numba) limited to one thread each; default: the libraries' "
-        "own thread counts.",
+        "no convergence test, same data and same initial parameters for every tool.",
+        "1 thr: emkit n_jobs=1; BLAS/OpenMP, Numba and torch limited to one thread each. "
+        f"{multi}: emkit n_jobs={meta['multi_jobs']}; the peers with their libraries' default "
+        "thread counts.",
     ]
     if meta["dtype"] != "float64":
         lines.append(
-            f"emkit is given {meta['dtype']} data; scikit-learn is given the same "
+            f"emkit is given {meta['dtype']} data; the peers are given the same "
             "values converted to float64 (the bound counts "
             f"{np.dtype(meta['dtype']).itemsize}-byte data)."
         )
     if meta["quick"]:
         lines.append("QUICK RUN: N divided by 10; not for quoting.")
-    lines += [
-        "",
-        "| case (N, D, K, cov) | emkit s/iter 1 thr | sklearn s/iter 1 thr | speed-up 1 thr "
-        "| bound s/iter | emkit/bound | sklearn/bound | emkit s/iter default "
-        "| sklearn s/iter default | speed-up default | peak extra MB emkit "
-        "| peak extra MB sklearn | sklearn/emkit memory | mean log-lik. | rel. diff. |",
-        "|---|" + "---:|" * 14,
-    ]
-    for res in results:
-        one = res["one_thread"]
-        dflt = res.get("default_threads")
-        mem = res.get("memory")
-        e, s, b = one["emkit"]["s_per_iter"], one["sklearn"]["s_per_iter"], res["bound_s"]
-        cells = [
-            f"{_short(res['rows'])}, {res['d']}, {res['k']}, {res['covariance']}",
-            _sec(e),
-            _sec(s),
-            f"{s / e:.2f}x",
-            _sec(b),
-            f"{e / b:.1f}",
-            f"{s / b:.1f}",
+
+    def speed_up(mine: float, *timings: dict[str, Any], labels: Sequence[str] = ("",)) -> str:
+        """The fastest peer run's s/iter (over ``timings``) divided by emkit's ``mine``; '-'
+        when a difference of times is not positive (noise larger than the work)."""
+        runs = [
+            (timing[p]["s_per_iter"], f"{p}{label}")
+            for timing, label in zip(timings, labels, strict=True)
+            for p in peers
         ]
-        if dflt:
-            de, ds = dflt["emkit"]["s_per_iter"], dflt["sklearn"]["s_per_iter"]
-            cells += [_sec(de), _sec(ds), f"{ds / de:.2f}x"]
+        if mine <= 0 or any(value <= 0 for value, _ in runs):
+            return "- (noise)"
+        best, name = min(runs)
+        return f"{best / mine:.2f}x ({name})"
+
+    head = (
+        ["case (N, D, K, cov)", "emkit s/iter 1 thr"]
+        + [f"{p} s/iter 1 thr" for p in peers]
+        + ["speed-up 1 thr (vs faster peer)", "bound s/iter", "emkit/bound"]
+        + [f"{p}/bound" for p in peers]
+        + [f"emkit s/iter {multi}"]
+        + [f"{p} s/iter default thr" for p in peers]
+        + [
+            f"speed-up {multi} (vs faster peer)",
+            f"speed-up {multi} (vs fastest peer run, 1 thr or default thr)",
+            f"emkit {multi}/bound",
+        ]
+    )
+    lines += ["", "Time per EM iteration:", "", _row(head), "|---|" + "---:|" * (len(head) - 1)]
+    for res in results:
+        one, b = res["one_thread"], res["bound_s"]
+        e = one["emkit"]["s_per_iter"]
+        cells = (
+            [_case_cell(res), _sec(e)]
+            + [_sec(one[p]["s_per_iter"]) for p in peers]
+            + [speed_up(e, one), _sec(b), f"{e / b:.1f}"]
+            + [f"{one[p]['s_per_iter'] / b:.1f}" for p in peers]
+        )
+        many = res.get("multi_core")
+        if many:
+            em = many["emkit"]["s_per_iter"]
+            cells += (
+                [_sec(em)]
+                + [_sec(many[p]["s_per_iter"]) for p in peers]
+                + [
+                    speed_up(em, many),
+                    speed_up(em, one, many, labels=(" 1 thr", " default thr")),
+                    f"{em / b:.1f}",
+                ]
+            )
         else:
-            cells += ["-"] * 3
+            cells += ["-"] * (len(peers) + 4)
+        lines.append(_row(cells))
+
+    head = (
+        ["case (N, D, K, cov)", "peak extra MB emkit"]
+        + [f"peak extra MB {p}" for p in peers]
+        + ["smaller peer / emkit memory", "mean log-lik. emkit"]
+        + [f"rel. diff. {p}" for p in peers]
+    )
+    lines += ["", "Memory and agreement:", "", _row(head), "|---|" + "---:|" * (len(head) - 1)]
+    for res in results:
+        mem = res.get("memory")
+        cells = [_case_cell(res)]
         if mem:
-            me, ms = mem["emkit"]["peak_extra_bytes"], mem["sklearn"]["peak_extra_bytes"]
-            cells += [f"{me / 1e6:.1f}", f"{ms / 1e6:.1f}", f"{ms / me:.1f}" if me > 0 else "-"]
+            me = mem["emkit"]["peak_extra_bytes"]
+            least = min(mem[p]["peak_extra_bytes"] for p in peers)
+            cells += [f"{mem[t]['peak_extra_bytes'] / 1e6:.1f}" for t in ("emkit", *peers)]
+            cells.append(f"{least / me:.1f}" if me > 0 else "-")
         else:
-            cells += ["-"] * 3
+            cells += ["-"] * (len(peers) + 2)
         agree = res["agreement"]
-        flag = "" if agree["ok"] else " **MISMATCH**"
-        cells += [f"{agree['emkit']:.8f}", f"{agree['rel_diff']:.1e}{flag}"]
-        lines.append("| " + " | ".join(cells) + " |")
+        cells.append(f"{agree['loglik']['emkit']:.8f}")
+        for p in peers:
+            rel = agree["rel_diff"][p]
+            bad = rel > RTOL_LOGLIK or agree["n_iter"][p] != meta["iters"]
+            cells.append(f"{rel:.1e}" + (" **MISMATCH**" if bad else ""))
+        lines.append(_row(cells))
+
     lines += [
         "",
-        "speed-up = sklearn s/iter / emkit s/iter (above 1: emkit faster). bound = flops / GEMM "
-        "rate + exponentials / exp rate + data bytes / copy rate for one E+M iteration. peak "
-        "extra = peak resident size of a fresh process during fit(max_iter="
-        f"{meta['iters']}, one thread) minus its resident size with the data loaded "
-        "(MB = 10^6 bytes). mean log-lik. = emkit.score(X); rel. diff. = |emkit - sklearn| / "
-        f"|sklearn| (must be <= {RTOL_LOGLIK:g}).",
+        "speed-up = s/iter of the faster peer (named) / emkit s/iter, both measured in the same "
+        f"setting (above 1: emkit faster); the second {multi} speed-up takes the fastest of "
+        "each peer's one-thread and default-thread runs, since the peers' default threads can "
+        "be slower than one thread on this machine. bound = flops / GEMM rate + exponentials / "
+        "exp rate + "
+        "data bytes / copy rate for one E+M iteration, at the one-thread rates measured above; "
+        f"emkit {multi}/bound uses that same one-thread bound. peak extra = peak resident size of "
+        f"a fresh process during fit(max_iter={meta['iters']}, one thread) minus its resident "
+        "size with the data loaded (MB = 10^6 bytes). mean log-lik. = emkit.score(X); rel. "
+        "diff. = |emkit - peer| / |peer| with the peer's own mean log-likelihood (sklearn "
+        "score(X), pomegranate log_probability(X).mean()), which must be <= "
+        f"{RTOL_LOGLIK:g}, with {meta['iters']} M-steps done by every tool.",
+    ]
+    if "pomegranate" in peers:
+        lines.append(
+            "pomegranate has no reg_covar (Normal's min_cov is accepted but unused in 1.1.2), "
+            f"so every tool runs with reg_covar={REG_COVAR:g}. pomegranate's rel. diff. of "
+            "about 2e-13 comes from its constants LOG_2_PI = 1.83787706641 (full) and "
+            "SQRT_2_PI = 2.50662827463 (diag), rounded to 12 digits: they shift every "
+            "log-density by about D x 3e-13 (full) or D x 4e-13 (diag)."
+        )
+    lines += [
         "",
         "The bound at BENCHMARKING.md's idle-machine rates (94 GFLOP/s, 1.5 G exp/s, 23 GB/s), "
-        "and emkit's ratio to it: "
+        f"and emkit's ratio to it (1 thr; {multi}): "
         + "; ".join(
             f"{res['case']} {_sec(res['bound_idle_rates_s'])} s "
-            f"({res['one_thread']['emkit']['s_per_iter'] / res['bound_idle_rates_s']:.1f}x)"
+            f"({res['one_thread']['emkit']['s_per_iter'] / res['bound_idle_rates_s']:.1f}x"
+            + (
+                f"; {res['multi_core']['emkit']['s_per_iter'] / res['bound_idle_rates_s']:.1f}x"
+                if res.get("multi_core")
+                else ""
+            )
+            + ")"
             for res in results
         )
         + ".",
@@ -534,6 +733,14 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     if meta.get("notes"):
         lines += ["", "Notes:"] + [f"- {note}" for note in meta["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _case_cell(res: dict[str, Any]) -> str:
+    return f"{_short(res['rows'])}, {res['d']}, {res['k']}, {res['covariance']}"
 
 
 def _sec(x: float) -> str:
@@ -566,12 +773,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--iters", type=int, default=5, help="EM iterations per timed fit, default 5")
     p.add_argument(
         "--dtype",
-        choices=("float64", "float32"),
-        default="float64",
-        help="dtype of emkit's input (scikit-learn always gets float64)",
+        nargs="+",
+        choices=DTYPES,
+        default=list(DTYPES),
+        help="dtype(s) of emkit's input, one table each (the peers always get float64); "
+        "default: float64 float32",
     )
     p.add_argument(
-        "--skip-default-threads", action="store_true", help="time only with one thread each"
+        "--peers",
+        nargs="+",
+        choices=PEERS,
+        default=list(PEERS),
+        help="peers to compare with, default: sklearn pomegranate",
+    )
+    p.add_argument(
+        "--skip-default-threads",
+        action="store_true",
+        help=f"time only with one thread each (skip the {MULTI_JOBS}-core columns)",
     )
     p.add_argument("--skip-memory", action="store_true", help="skip the peak-memory processes")
     p.add_argument("--child", choices=TOOLS, help=argparse.SUPPRESS)
@@ -586,38 +804,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown case(s) {unknown}; choose from {list(CASE_BY_NAME)}")
     args.case_list = [CASE_BY_NAME[n] for n in names] if names else list(CASES)
+    args.dtypes = list(dict.fromkeys(args.dtype))
+    args.tools = ["emkit"] + [t for t in PEERS if t in args.peers]
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        result = run_child(args.child, args.case, args.dtype, args.iters, args.quick)
-        print(CHILD_MARK + json.dumps(result))
-        return 0
-
-    import sklearn.mixture  # noqa: F401
-
-    import emkit  # noqa: F401
-
-    np_dtype = np.dtype(args.dtype).type
+def run_dtype(args: argparse.Namespace, dtype: str) -> int:
+    """All cases for one dtype of emkit's input; writes the tables; 1 on a mismatch."""
+    tools = args.tools
+    peers = tools[1:]
+    np_dtype = np.dtype(dtype).type
     meta: dict[str, Any] = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "dtype": args.dtype,
+        "dtype": dtype,
         "iters": args.iters,
         "repeats": args.repeats,
         "quick": args.quick,
+        "tools": tools,
+        "multi_jobs": MULTI_JOBS,
         "cases": [c.name for c in args.case_list],
-        "machine": machine_facts(),
+        "machine": machine_facts(tools),
         "notes": [],
     }
-    print("measuring machine rates ... ", end="", flush=True)
+    print(f"\n=== emkit input {dtype} ===\nmeasuring machine rates ... ", end="", flush=True)
     meta["rates"] = rates = measure_rates()
     print(
         f"GEMM {rates['gemm_flops_per_s'] / 1e9:.1f} GFLOP/s, exp "
         f"{rates['exp_per_s'] / 1e9:.2f} G/s, copy {rates['copy_bytes_per_s'] / 1e9:.1f} GB/s",
         flush=True,
     )
+
+    def show(label: str, timing: dict[str, Any]) -> str:
+        return f"  {label}: " + ", ".join(
+            f"{t} {timing[t]['s_per_iter']:.4g} s/iter" for t in tools
+        )
 
     results: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -626,7 +846,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n[{case.name}] N={n} D={case.d} K={case.k} {case.covariance}", flush=True)
         X = make_data(case, n, np_dtype)
         start = make_start(X, case)
-        data = {"emkit": X, "sklearn": X if X.dtype == np.float64 else X.astype(np.float64)}
+        data = peer_data(X, tools)
         w = work(case, n, X.dtype.itemsize)
         res: dict[str, Any] = {
             "case": case.name,
@@ -639,62 +859,69 @@ def main(argv: list[str] | None = None) -> int:
             "bound_idle_rates_s": bound_seconds(w, IDLE_RATES),
         }
         notes: list[str] = []
-        one = time_per_iteration(case, data, start, args.iters, args.repeats, True, notes)
+        one = time_per_iteration(case, tools, data, start, args.iters, args.repeats, True, notes)
         res["one_thread"] = one
-        print(
-            f"  1 thread: emkit {one['emkit']['s_per_iter']:.4g} s/iter, sklearn "
-            f"{one['sklearn']['s_per_iter']:.4g} s/iter, bound {res['bound_s']:.3g} s",
-            flush=True,
-        )
+        print(show("1 thread", one) + f"; bound {res['bound_s']:.3g} s", flush=True)
 
         est = one["estimators"]
         with threads(True):
-            ll = {tool: float(est[tool].score(data[tool])) for tool in TOOLS}
-        rel = abs(ll["emkit"] - ll["sklearn"]) / max(abs(ll["sklearn"]), 1e-300)
-        n_iter = {tool: int(est[tool].n_iter_) for tool in TOOLS}
-        ok = bool(rel <= RTOL_LOGLIK) and all(v == args.iters for v in n_iter.values())
-        res["agreement"] = {**ll, "rel_diff": rel, "n_iter": n_iter, "ok": ok}
+            ll = {tool: mean_loglik(tool, est[tool], data[tool]) for tool in tools}
+        rel = {p: abs(ll["emkit"] - ll[p]) / max(abs(ll[p]), 1e-300) for p in peers}
+        n_iter = {tool: int(est[tool].n_iter_) for tool in tools}
+        ok = all(v <= RTOL_LOGLIK for v in rel.values()) and all(
+            v == args.iters for v in n_iter.values()
+        )
+        res["agreement"] = {"loglik": ll, "rel_diff": rel, "n_iter": n_iter, "ok": ok}
         print(
-            f"  mean log-likelihood emkit {ll['emkit']:.10f} sklearn {ll['sklearn']:.10f} "
-            f"rel. diff {rel:.2e} n_iter {n_iter} -> {'OK' if ok else 'MISMATCH'}",
+            "  mean log-likelihood "
+            + ", ".join(f"{t} {ll[t]:.10f}" for t in tools)
+            + "; rel. diff "
+            + ", ".join(f"{p} {rel[p]:.2e}" for p in peers)
+            + f"; n_iter {n_iter} -> {'OK' if ok else 'MISMATCH'}",
             flush=True,
         )
         if not ok:
             failures.append(
-                f"{case.name}: emkit {ll['emkit']!r} vs sklearn {ll['sklearn']!r} "
-                f"(rel. diff {rel:.3e} > {RTOL_LOGLIK:g}) n_iter {n_iter}"
+                f"{case.name}: mean log-likelihood {ll} (rel. diff {rel}, limit "
+                f"{RTOL_LOGLIK:g}) n_iter {n_iter}"
             )
 
         if not args.skip_default_threads:
-            dflt = time_per_iteration(case, data, start, args.iters, args.repeats, False, notes)
-            res["default_threads"] = dflt
-            print(
-                f"  default threads: emkit {dflt['emkit']['s_per_iter']:.4g} s/iter, sklearn "
-                f"{dflt['sklearn']['s_per_iter']:.4g} s/iter",
-                flush=True,
+            many = time_per_iteration(
+                case, tools, data, start, args.iters, args.repeats, False, notes
             )
+            res["multi_core"] = many
+            print(show(f"emkit n_jobs={MULTI_JOBS}, peers default threads", many), flush=True)
         del X, data, est, one
         res["one_thread"].pop("estimators", None)
-        res.get("default_threads", {}).pop("estimators", None)
+        res.get("multi_core", {}).pop("estimators", None)
         gc.collect()
 
         if not args.skip_memory:
             mem = {
-                tool: measure_memory(tool, case, args.dtype, args.iters, args.quick)
-                for tool in TOOLS
+                tool: measure_memory(tool, case, dtype, args.iters, args.quick) for tool in tools
             }
             res["memory"] = mem
             print(
-                f"  peak extra: emkit {mem['emkit']['peak_extra_bytes'] / 1e6:.1f} MB, sklearn "
-                f"{mem['sklearn']['peak_extra_bytes'] / 1e6:.1f} MB",
+                "  peak extra: "
+                + ", ".join(f"{t} {mem[t]['peak_extra_bytes'] / 1e6:.1f} MB" for t in tools),
                 flush=True,
             )
-            for tool in TOOLS:
+            for tool in tools:
                 notes += [f"{tool} (memory run): {m}" for m in mem[tool]["warnings"]]
                 if mem[tool]["source_hash"] != meta["machine"]["emkit_source_hash"]:
                     notes.append(
                         "emkit's sources changed during the run (memory process saw "
                         f"{mem[tool]['source_hash']})"
+                    )
+        settings = (("1 thr", res["one_thread"]), (f"{MULTI_JOBS} cores", res.get("multi_core")))
+        for label, timing in settings:
+            for tool in tools if timing else ():
+                if timing[tool]["s_per_iter"] <= 0:
+                    notes.append(
+                        f"{tool} {label}: s/iter {timing[tool]['s_per_iter']:.3g} is not "
+                        "positive (t(max_iter=ITERS) no slower than t(max_iter=1)): noise "
+                        "exceeds the work; use more --repeats or a larger case"
                     )
         res["loadavg_after"] = os.getloadavg()
         for note in dict.fromkeys(notes):
@@ -708,10 +935,10 @@ def main(argv: list[str] | None = None) -> int:
         meta["notes"].append(f"LOG-LIKELIHOOD MISMATCH {failure}")
     table = markdown(meta, results)
     print("\n" + table)
-    stem = f"gmm_{args.dtype}"
+    stem = f"gmm_{dtype}"
     if args.quick:
         stem += "_quick"
-    if len(args.case_list) != len(CASES):
+    if len(args.case_list) != len(CASES) or len(tools) != len(TOOLS):
         stem += "_partial"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.md").write_text(table)
@@ -728,6 +955,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        result = run_child(args.child, args.case, args.dtypes[0], args.iters, args.quick)
+        print(CHILD_MARK + json.dumps(result))
+        return 0
+
+    import sklearn.mixture  # noqa: F401
+
+    import emkit  # noqa: F401
+
+    if "pomegranate" in args.tools:
+        import_pomegranate()
+    status = 0
+    for dtype in args.dtypes:
+        status = max(status, run_dtype(args, dtype))
+    return status
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import numpy as np
 
 Batch = tuple[np.ndarray, "np.ndarray | None"]
 
-DEFAULT_CHUNK_SIZE = 32768
+DEFAULT_CHUNK_SIZE = 16384
 """Rows per E-step batch for in-memory arrays: large enough for BLAS efficiency, small
 enough that (chunk_size, n_components) float64 temporaries stay within a few megabytes."""
 

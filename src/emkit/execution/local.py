@@ -14,9 +14,11 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import chain
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_END = object()
 B = TypeVar("B")
 
 
@@ -49,14 +51,17 @@ def map_reduce(
     are no batches.
     """
     acc: Any = None
-    if n_jobs <= 1:
-        for batch in batches:
+    batches = iter(batches)
+    first = next(batches, _END)
+    second = next(batches, _END) if n_jobs > 1 else _END
+    if second is _END:  # nothing to run in parallel: no pool to start
+        for batch in chain((first,), batches) if first is not _END else ():
             value = fn(batch)
             acc = value if acc is None else reduce(acc, value)
         return acc
     pending: deque[Future[T]] = deque()
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        for batch in batches:
+        for batch in chain((first, second), batches):
             # Each task runs in a copy of the caller's context, so that context-local settings
             # such as numpy.errstate hold in the worker threads too.
             pending.append(pool.submit(contextvars.copy_context().run, fn, batch))
