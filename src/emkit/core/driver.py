@@ -2,8 +2,13 @@
 
 Models describe themselves through the :class:`~emkit.core.model.LatentModel` contract; this
 module owns everything around the E- and M-steps: restarts, warm start, the convergence rule,
-the history of the bound, the monotonicity check, hard (classification) EM, callbacks and the
-final E-step.
+the history of the bound, the monotonicity check, hard (classification) EM, callbacks,
+acceleration (SQUAREM, :mod:`emkit.core.acceleration`) and the final E-step.
+
+One loop serves plain and accelerated EM: a run is a :class:`_Path` of accepted points, and a
+step (one plain EM iteration, or one SQUAREM cycle) only proposes the points to record. The
+path applies the rules every point obeys: the fixed-point and ``tol`` convergence rules,
+``max_iter``, the monotonicity check, the bound history and the callback.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
+from emkit.core.acceleration import Squarem, require_unconstrained
 from emkit.core.batches import Batches, as_batches
 from emkit.core.stats import identical
 from emkit.exceptions import ConvergenceWarning, MonotonicityWarning
@@ -28,6 +34,9 @@ ROUNDOFF = 1e-10
 
 INIT_MAX_ROWS = 200_000
 """Rows that initialisation sees when data arrives in chunks (all of it when it is smaller)."""
+
+ACCELERATIONS = ("squarem",)
+"""Values of ``fit_em(accelerate=...)`` besides None."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,10 @@ class IterationInfo:
         Mean per-sample bound (log-likelihood) of ``params``.
     change : float
         ``lower_bound`` minus that of the previous iteration (nan at ``n_iter == 0``).
+    n_e_steps : int
+        E-steps (passes over the data) done so far in this run, this one included; under
+        acceleration it also counts those of rejected trial points, which the callback does
+        not see.
     """
 
     run: int
@@ -53,6 +66,7 @@ class IterationInfo:
     params: Any
     lower_bound: float
     change: float
+    n_e_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,13 +83,16 @@ class EMResult:
         Mean per-sample bound of ``params`` (weighted by sample weights).
     lower_bounds : ndarray of shape (n_iter + 1,)
         Bound of the best run after every M-step; element 0 is the bound of the initial
-        parameters.
+        parameters. With ``accelerate='squarem'`` the entries are the bounds of the points the
+        run accepted, two per cycle (one EM step, then the accepted extrapolation or a second
+        EM step), never those of rejected trial points.
     converged : bool
         Whether the best run met the tolerance before ``max_iter``.
     stopped : bool
         Whether the callback ended the best run.
     n_iter : int
-        M-steps done by the best run.
+        M-steps done by the best run along its path of accepted points (two per SQUAREM
+        cycle; an accepted extrapolation counts as the second).
     decreases : tuple of (int, float)
         ``(iteration, amount)`` for every decrease of the bound beyond round-off in the best run.
     best_run : int
@@ -84,6 +101,11 @@ class EMResult:
         Final bound of every restart.
     total_weight : float
         Number of samples, or sum of sample weights.
+    n_e_steps : int
+        E-steps (passes over the data) done by the best run, the initial and final ones
+        included: ``n_iter + 1`` for plain EM (``n_iter`` when it stops at a fixed point), and
+        under acceleration also the E-steps of rejected trial points. The measure of work to
+        compare plain and accelerated fits by.
     """
 
     params: Any
@@ -97,6 +119,7 @@ class EMResult:
     best_run: int
     run_lower_bounds: np.ndarray
     total_weight: float
+    n_e_steps: int = 0
 
 
 Callback = Callable[[IterationInfo], "bool | None"]
@@ -116,6 +139,7 @@ def fit_em(
     callback: Callback | None = None,
     chunk_size: int | None = None,
     n_jobs: int | None = None,
+    accelerate: str | None = None,
 ) -> EMResult:
     """Fit ``model`` to ``data`` by EM.
 
@@ -156,6 +180,17 @@ def fit_em(
     n_jobs : int or None, default=None
         Threads that run E-steps on batches in parallel: None for every available core,
         negative to count back from it. Results do not depend on it, bit for bit.
+    accelerate : {'squarem'} or None, default=None
+        'squarem' runs SQUAREM cycles (:mod:`emkit.core.acceleration`): two EM steps, then an
+        extrapolation along them, accepted only when its bound is at least that of the first
+        step, and otherwise replaced by the second EM step. The bound history stays monotone
+        and the run converges to the same fixed points as EM, usually in far fewer passes
+        over the data. ``tol`` then applies to the changes made by EM steps (the first of
+        every cycle, and the second when it is taken), not to the jump of an accepted
+        extrapolation, which can land at about the same height far from the fixed point;
+        ``max_iter`` bounds the M-steps along the path (a cycle makes two; when one is left,
+        it is a plain EM step). The model needs ``to_unconstrained`` and ``from_unconstrained``;
+        soft EM only.
 
     Returns
     -------
@@ -167,12 +202,28 @@ def fit_em(
         raise ValueError(f"max_iter must be non-negative, got {max_iter}")
     if not tol >= 0:
         raise ValueError(f"tol must be non-negative, got {tol}")
+    if accelerate is not None and not (isinstance(accelerate, str) and accelerate in ACCELERATIONS):
+        raise ValueError(f"accelerate must be 'squarem' or None, got {accelerate!r}")
+    if accelerate is not None:
+        if hard:
+            raise ValueError(
+                f"accelerate={accelerate!r} works with soft EM only: classification EM "
+                "(hard=True) moves between discrete partitions of the data, which no "
+                "extrapolation can take a step along"
+            )
+        require_unconstrained(model)
     batches = as_batches(data, sample_weight, chunk_size)
     rng = check_random_state(random_state)
     start = init if callable(init) else model.init
     runs = 1 if init is not None and not callable(init) else n_init
     settings = _Settings(
-        max_iter, tol, hard, callback, getattr(model, "monotone", True), resolve_n_jobs(n_jobs)
+        max_iter,
+        tol,
+        hard,
+        callback,
+        getattr(model, "monotone", True),
+        resolve_n_jobs(n_jobs),
+        accelerate,
     )
 
     best: EMResult | None = None
@@ -213,70 +264,150 @@ class _Settings:
     callback: Callback | None
     monotone: bool
     n_jobs: int
+    accelerate: str | None = None
 
 
 def _run(model: Any, params: Any, batches: Batches, run: int, settings: _Settings) -> EMResult:
-    max_iter, tol, hard, callback = (
-        settings.max_iter,
-        settings.tol,
-        settings.hard,
-        settings.callback,
-    )
-    stats, bound, total = _e_pass(model, params, batches, settings, n_iter=0)
-    history = [bound]
-    decreases: list[tuple[int, float]] = []
-    converged = False
-    stop = callback is not None and bool(callback(IterationInfo(run, 0, params, bound, math.nan)))
-    n_iter = 0
-    while not stop and n_iter < max_iter:
-        n_iter += 1
-        new_params = model.m_step(stats, params)
-        if identical(new_params, params):
-            # Every further iteration would repeat this one.
-            history.append(bound)
-            converged = True
-            break
-        params = new_params
-        # This E-step serves the next M-step and is the final E-step when the run ends here,
-        # so the reported bound always belongs to the returned parameters.
-        stats, new_bound, _ = _e_pass(model, params, batches, settings, n_iter)
-        change = new_bound - bound
-        if change < -ROUNDOFF * max(1.0, abs(bound)):
-            decreases.append((n_iter, -change))
-            if settings.monotone:
+    path = _Path(model, batches, run, settings, params)
+    step = Squarem(model, params).cycle if settings.accelerate == "squarem" else _plain_step
+    while path.running:
+        step(path)
+    return path.result()
+
+
+def _plain_step(path: _Path) -> None:
+    """One EM iteration: the M-step of the current statistics, recorded with its E-step."""
+    path.advance(path.m_step())
+
+
+class _Path:
+    """One run of EM: the points it has accepted, their bounds, and the rules every new point
+    obeys (convergence, ``max_iter``, monotonicity check, history, callback).
+
+    ``params``, ``stats`` and ``bound`` always belong together: the statistics and mean bound
+    of the E-step of ``params``, so that whenever the run ends, its last E-step is the final
+    one.
+    """
+
+    def __init__(
+        self, model: Any, batches: Batches, run: int, settings: _Settings, params: Any
+    ) -> None:
+        self.model, self.batches, self.run, self.settings = model, batches, run, settings
+        self.n_e_steps = 0
+        self.n_iter = 0
+        self.converged = False
+        self.decreases: list[tuple[int, float]] = []
+        self.params = params
+        self.stats, self.bound, self.total = self._e_pass(params)
+        self.history = [self.bound]
+        self.stopped = self._call_back(math.nan)
+
+    @property
+    def running(self) -> bool:
+        return not (self.stopped or self.converged) and self.n_iter < self.settings.max_iter
+
+    @property
+    def remaining(self) -> int:
+        """M-steps left before ``max_iter``."""
+        return self.settings.max_iter - self.n_iter
+
+    def m_step(self) -> Any:
+        """New parameters from the statistics of the current point."""
+        return self.model.m_step(self.stats, self.params)
+
+    def evaluate(self, params: Any) -> tuple[Any, float]:
+        """E-step of a trial point that may be rejected: its statistics and mean bound, which
+        is non-finite (never an exception or a floating-point warning) when the parameters
+        are numerically unusable."""
+        try:
+            with np.errstate(all="ignore"):
+                stats, bound, _ = self._e_pass(params, strict=False)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+            return None, math.nan
+        return stats, bound
+
+    def advance(
+        self, params: Any, evaluated: tuple[Any, float] | None = None, *, em_step: bool = True
+    ) -> bool:
+        """Record ``params`` as the run's next point, after one more M-step; its E-step is
+        done here unless ``evaluated`` gives its statistics and bound. Returns whether the run
+        goes on.
+
+        ``em_step=False`` marks a point that is not one EM step from the previous one (an
+        accepted extrapolation): its change of the bound is recorded and checked for
+        monotonicity, but is not held against ``tol``, since a jump that lands at about the
+        same height says nothing about the distance to a fixed point."""
+        self.n_iter += 1
+        if identical(params, self.params):
+            # A fixed point: every further iteration would repeat this one.
+            self.history.append(self.bound)
+            self.converged = True
+            return False
+        if evaluated is None:
+            # This E-step serves the next M-step and is the final E-step when the run ends
+            # here, so the reported bound always belongs to the returned parameters.
+            stats, bound, _ = self._e_pass(params)
+        else:
+            stats, bound = evaluated
+        change = bound - self.bound
+        if change < -ROUNDOFF * max(1.0, abs(self.bound)):
+            self.decreases.append((self.n_iter, -change))
+            if self.settings.monotone:
                 warnings.warn(
-                    f"the EM bound decreased by {-change:.3g} at iteration {n_iter} "
-                    f"(from {bound:.12g} to {new_bound:.12g}); EM never lowers it, so this "
+                    f"the EM bound decreased by {-change:.3g} at iteration {self.n_iter} "
+                    f"(from {self.bound:.12g} to {bound:.12g}); EM never lowers it, so this "
                     "points to numerical breakdown or an inexact M-step",
                     MonotonicityWarning,
-                    stacklevel=3,
+                    stacklevel=5,
                 )
-        bound = new_bound
-        history.append(bound)
-        if callback is not None and callback(IterationInfo(run, n_iter, params, bound, change)):
-            stop = True
+        self.params, self.stats, self.bound = params, stats, bound
+        self.history.append(bound)
+        if self._call_back(change):
+            self.stopped = True
         # Hard EM moves through a finite set of partitions: once the bound is unchanged up
         # to round-off, the partition is, and the run is at its fixed point whatever tol.
-        if abs(change) < tol or (hard and abs(change) <= ROUNDOFF * abs(bound)):
-            converged = True
-            break
-    return EMResult(
-        params=params,
-        stats=stats,
-        lower_bound=bound,
-        lower_bounds=np.asarray(history),
-        converged=converged,
-        stopped=stop,
-        n_iter=n_iter,
-        decreases=tuple(decreases),
-        best_run=run,
-        run_lower_bounds=np.empty(0),
-        total_weight=total,
-    )
+        if em_step and (
+            abs(change) < self.settings.tol
+            or (self.settings.hard and abs(change) <= ROUNDOFF * abs(bound))
+        ):
+            self.converged = True
+        return self.running
+
+    def result(self) -> EMResult:
+        return EMResult(
+            params=self.params,
+            stats=self.stats,
+            lower_bound=self.bound,
+            lower_bounds=np.asarray(self.history),
+            converged=self.converged,
+            stopped=self.stopped,
+            n_iter=self.n_iter,
+            decreases=tuple(self.decreases),
+            best_run=self.run,
+            run_lower_bounds=np.empty(0),
+            total_weight=self.total,
+            n_e_steps=self.n_e_steps,
+        )
+
+    def _call_back(self, change: float) -> bool:
+        callback = self.settings.callback
+        if callback is None:
+            return False
+        info = IterationInfo(self.run, self.n_iter, self.params, self.bound, change, self.n_e_steps)
+        return bool(callback(info))
+
+    def _e_pass(self, params: Any, strict: bool = True) -> tuple[Any, float, float]:
+        self.n_e_steps += 1
+        return _e_pass(self.model, params, self.batches, self.settings, self.n_iter, strict)
 
 
 def _e_pass(
-    model: Any, params: Any, batches: Batches, settings: _Settings, n_iter: int
+    model: Any,
+    params: Any,
+    batches: Batches,
+    settings: _Settings,
+    n_iter: int,
+    strict: bool = True,
 ) -> tuple[Any, float, float]:
     hard = settings.hard
 
@@ -290,7 +421,7 @@ def _e_pass(
     if stats is None or not total > 0:
         raise ValueError("the data holds no rows (or all sample weights are zero)")
     bound = loglik / total
-    if not math.isfinite(bound):
+    if strict and not math.isfinite(bound):
         raise FloatingPointError(
             f"the log-likelihood is {bound} at iteration {n_iter}: the data may hold NaN or "
             "infinite values, or the model has degenerated (try a larger reg_covar)"

@@ -111,6 +111,9 @@ class EMEstimatorMixin:
             callback=callback,
             chunk_size=chunk_size,
             n_jobs=self.n_jobs,
+            # Estimators without the hyperparameter (hard-EM ones such as KMeans) never
+            # accelerate.
+            accelerate=getattr(self, "accelerate", None),
         )
         if callback is not None:
             callback.finish(result)

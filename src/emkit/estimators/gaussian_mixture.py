@@ -61,6 +61,19 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
     n_jobs : int or None, default=None
         Threads that run E-steps on chunks in parallel (None: every available core; -1 too;
         1: none). Results do not depend on it, bit for bit.
+    accelerate : {'squarem'} or None, default=None
+        'squarem' accelerates EM with SQUAREM (Varadhan & Roland 2008): after every two EM
+        steps it extrapolates along them, and keeps the extrapolated parameters only when
+        their log-likelihood is at least that of the first step (otherwise it takes the
+        second EM step, as plain EM would). The fit reaches the same fixed points as plain
+        EM, typically in several times fewer passes over the data where plain EM is slow
+        (overlapping components); the log-likelihood history ``lower_bounds_`` still never
+        decreases. ``n_iter_`` then counts the M-steps along the accepted path (two per
+        cycle, an accepted extrapolation counting as the second), so ``lower_bounds_`` keeps
+        ``n_iter_ + 1`` entries; rejected trial points cost passes over the data that neither
+        records (:func:`emkit.fit_em` reports them in ``EMResult.n_e_steps``); ``tol`` applies
+        to the changes made by EM steps, not to the jumps of extrapolations. Not with
+        ``hard=True``.
 
     Attributes
     ----------
@@ -103,6 +116,7 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         hard: bool = False,
         chunk_size: int | None = None,
         n_jobs: int | None = None,
+        accelerate: str | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -121,6 +135,7 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         self.hard = hard
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
+        self.accelerate = accelerate
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
@@ -247,6 +262,15 @@ class GaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
         covariance_structure(self.covariance_type)
         initializer(self.init_params)
+        if self.accelerate is not None and not (
+            isinstance(self.accelerate, str) and self.accelerate == "squarem"
+        ):
+            raise ValueError(f"accelerate must be 'squarem' or None, got {self.accelerate!r}")
+        if self.accelerate is not None and self.hard:
+            raise ValueError(
+                "accelerate='squarem' works with soft EM only, not with hard=True "
+                "(classification EM)"
+            )
 
     def _model(self) -> Mixture:
         family = Gaussian(covariance_structure(self.covariance_type), float(self.reg_covar))

@@ -156,6 +156,85 @@ class Gaussian:
         )
         return Gaussian(self.covariance, self.reg_covar).m_step(stats, start)
 
+    # -- unconstrained coordinates (for SQUAREM, emkit.core.acceleration) ------------------
+    def to_unconstrained(self, params: GaussianParams) -> np.ndarray:
+        """Coordinates in which every vector gives valid parameters, shape (n,), float64.
+
+        In order: the means as they are; then, for covariance matrices (full (K, D, D), tied
+        (D, D)), the strictly lower entries of their Cholesky factors followed by the logs of
+        the factors' diagonals, and for variances (diag (K, D), spherical (K,)) their logs.
+        Frozen parameters are left out (:meth:`from_unconstrained` takes them from ``like``).
+        """
+        parts = []
+        if "means" not in self.frozen:
+            parts.append(np.ravel(params.means))
+        if "covariances" not in self.frozen:
+            covariances = np.asarray(params.covariances, dtype=np.float64)
+            if self._matrix_covariances:
+                chol = np.linalg.cholesky(covariances)
+                rows, cols = np.tril_indices(chol.shape[-1], -1)
+                parts.append(np.ravel(chol[..., rows, cols]))
+                parts.append(np.ravel(np.log(np.diagonal(chol, axis1=-2, axis2=-1))))
+            else:
+                parts.append(np.ravel(np.log(covariances)))
+        if not parts:
+            return np.empty(0)
+        return np.concatenate(parts).astype(np.float64, copy=False)
+
+    def from_unconstrained(self, vector: np.ndarray, like: GaussianParams) -> GaussianParams:
+        """Parameters at unconstrained coordinates ``vector`` (see :meth:`to_unconstrained`),
+        shaped like ``like``, whose values frozen parameters keep. The Cholesky factors of the
+        precisions are recomputed from the covariances.
+
+        Raises
+        ------
+        ValueError
+            When ``vector`` has the wrong length, or gives covariances that are not positive
+            definite in floating point.
+        """
+        vector = np.asarray(vector, dtype=np.float64)
+        taken = 0
+
+        def take(shape: tuple[int, ...]) -> np.ndarray:
+            nonlocal taken
+            size = int(np.prod(shape, dtype=np.int64))
+            part = vector[taken : taken + size]
+            taken += size
+            if part.size != size:
+                raise ValueError("the coordinate vector is shorter than the parameters")
+            return part.reshape(shape)
+
+        means = like.means if "means" in self.frozen else take(np.shape(like.means)).copy()
+        if "covariances" in self.frozen:
+            covariances, prec_chol = like.covariances, like.precisions_cholesky
+        else:
+            shape = np.shape(like.covariances)
+            if self._matrix_covariances:
+                d = shape[-1]
+                rows, cols = np.tril_indices(d, -1)
+                chol = np.zeros(shape)
+                chol[..., rows, cols] = take((*shape[:-2], rows.size))
+                diagonal = np.arange(d)
+                chol[..., diagonal, diagonal] = np.exp(take((*shape[:-2], d)))
+                covariances = chol @ np.swapaxes(chol, -1, -2)
+                # Exactly symmetric, as an M-step's covariances are.
+                covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
+            else:
+                covariances = np.exp(take(shape))
+            prec_chol = self.covariance.precisions_cholesky(covariances)
+        if taken != vector.size:
+            raise ValueError(
+                f"the coordinate vector has {vector.size} entries, the parameters {taken}"
+            )
+        return GaussianParams(means, covariances, prec_chol)
+
+    @property
+    def _matrix_covariances(self) -> bool:
+        """Whether the covariance parameters are (stacks of) D x D matrices (full, tied),
+        rather than variances (diag, spherical); read from the structure's shapes, with
+        K != D so that the two cannot be confused."""
+        return tuple(self.covariance.shape(2, 3)[-2:]) == (3, 3)
+
     def from_covariances(self, means: np.ndarray, covariances: np.ndarray) -> GaussianParams:
         """Parameters with their Cholesky precision factors computed."""
         return GaussianParams(means, covariances, self.covariance.precisions_cholesky(covariances))

@@ -171,6 +171,44 @@ class Mixture:
         """``log p(x_i)``, shape (n_samples,)."""
         return normalize_log_rows(self.log_joint(params, np.asarray(X, dtype=np.float64)))[1]
 
+    # -- unconstrained coordinates (for SQUAREM, emkit.core.acceleration) ------------------
+    def to_unconstrained(self, params: MixtureParams) -> np.ndarray:
+        """Coordinates in which every vector gives valid parameters, shape (n,), float64: the
+        log-weights (left out when the weights are frozen), then the family's coordinates.
+
+        A weight of zero has no finite coordinate (its log is -inf); the accelerator then
+        takes a plain EM step.
+        """
+        components = self._family_method("to_unconstrained")(params.components)
+        if "weights" in self.frozen:
+            return np.asarray(components, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+        return np.concatenate([log_weights, np.asarray(components, dtype=np.float64)])
+
+    def from_unconstrained(self, vector: np.ndarray, like: MixtureParams) -> MixtureParams:
+        """Parameters at unconstrained coordinates ``vector`` (see :meth:`to_unconstrained`),
+        shaped like ``like``; the weights are the softmax of the log-weights."""
+        vector = np.asarray(vector, dtype=np.float64)
+        from_family = self._family_method("from_unconstrained")
+        if "weights" in self.frozen:
+            return MixtureParams(like.weights, from_family(vector, like.components))
+        k = np.shape(like.weights)[0]
+        if vector.size < k:
+            raise ValueError("the coordinate vector is shorter than the mixture weights")
+        weights = np.exp(vector[:k] - np.max(vector[:k]))
+        weights /= weights.sum()
+        return MixtureParams(weights, from_family(vector[k:], like.components))
+
+    def _family_method(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.family, name, None)
+        if not callable(method):
+            raise TypeError(
+                f"the mixture's family {type(self.family).__name__} has no {name}, so its "
+                "parameters have no unconstrained coordinates (needed by accelerate='squarem')"
+            )
+        return method
+
     # -- beyond the contract ------------------------------------------------------------
     def log_joint(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
         """``log p(x_i, z_i = k)``, shape (n_samples, n_components)."""
