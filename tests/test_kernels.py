@@ -137,3 +137,29 @@ def test_fused_e_steps_match_the_unfused_path(n, d, k, hard, weighted):
         assert_allclose(second, ref_second, rtol=1e-11, atol=1e-11 * np.abs(ref_second).max())
         if hard:
             assert_array_equal(sum_w > 0, np.bincount(labels, minlength=k) > 0)
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mixture_e_step_equals_its_reference_path(covariance, hard, weighted, dtype):
+    from emkit.core.stats import as_dict
+    from emkit.families.gaussian import Gaussian
+    from emkit.models.initialization import initializer
+    from emkit.models.mixture import Mixture
+
+    rng = np.random.default_rng(4)
+    X = (rng.standard_normal((600, 5)) + rng.integers(0, 3, size=(600, 1)) * 3.0).astype(dtype)
+    w = rng.random(600) if weighted else None
+    model = Mixture(Gaussian(covariance), 3, initializer("kmeans"))
+    params = model.init(X, np.random.RandomState(0), w)
+    fast_stats, fast_ll = model.e_step(params, X, w, hard=hard)
+    ref_stats, ref_ll = model.e_step_reference(params, X, w, hard=hard)
+    assert_allclose(fast_ll, ref_ll, rtol=1e-13)
+    fast, ref = as_dict(fast_stats), as_dict(ref_stats)
+    for name in ref:
+        assert fast[name].dtype == np.float64
+        assert_allclose(
+            fast[name], ref[name], rtol=1e-11, atol=1e-11 * np.abs(ref[name]).max(), err_msg=name
+        )

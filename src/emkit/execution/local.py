@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from itertools import chain
 from typing import Any, TypeVar
 
@@ -59,8 +60,9 @@ def map_reduce(
             value = fn(batch)
             acc = value if acc is None else reduce(acc, value)
         return acc
+    pool = _pool(n_jobs)
     pending: deque[Future[T]] = deque()
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+    try:
         for batch in chain((first, second), batches):
             # Each task runs in a copy of the caller's context, so that context-local settings
             # such as numpy.errstate hold in the worker threads too.
@@ -71,4 +73,24 @@ def map_reduce(
         while pending:
             value = pending.popleft().result()
             acc = value if acc is None else reduce(acc, value)
+    finally:
+        for future in pending:  # after an error: leave no task running on the shared pool
+            future.cancel()
+        wait(pending)
     return acc
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(n_jobs: int) -> ThreadPoolExecutor:
+    # One pool per size for the life of the process: starting threads at every E-step costs
+    # more than a small E-step.
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_jobs)
+        if pool is None:
+            pool = _POOLS[n_jobs] = ThreadPoolExecutor(
+                max_workers=n_jobs, thread_name_prefix="emkit"
+            )
+        return pool

@@ -20,6 +20,8 @@ from emkit.families.gaussian_kernels import (
     centred_moments,
     full_moments,
     full_sq_mahalanobis,
+    fused_diag,
+    fused_full,
     weighted_sq_dist,
 )
 from emkit.numerics.linalg import (
@@ -82,6 +84,24 @@ class CovarianceStructure(ABC):
     @abstractmethod
     def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
         """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
+
+    @abstractmethod
+    def fused_e_step(
+        self,
+        X: np.ndarray,
+        weights: np.ndarray,
+        means: np.ndarray,
+        prec_chol: np.ndarray,
+        log_weights: np.ndarray,
+        hard: bool,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The whole E-step of a Gaussian mixture in one compiled pass over ``X`` (n, D).
+
+        ``weights`` are the sample weights (an empty array for none), ``log_weights`` (K,)
+        the log mixing proportions. Returns the component weights ``sum_w`` (K,), the first
+        and second moments about ``means`` (as :meth:`moments`), and ``top``, ``norm`` of
+        shape (n,) with ``top + log(norm)`` the log-likelihood of every sample.
+        """
 
     @abstractmethod
     def n_parameters(self, n_components: int, n_features: int) -> int:
@@ -154,6 +174,11 @@ class Full(CovarianceStructure):
         maha = full_sq_mahalanobis(X, means, prec_chol)
         return _gaussian_log_density(maha, log_det, X.shape[1])
 
+    def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
+        log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+        bias = log_weights + log_det - 0.5 * X.shape[1] * LOG_2PI
+        return fused_full(X, weights, means, prec_chol, bias, hard)
+
     def n_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
 
@@ -206,6 +231,12 @@ class Tied(CovarianceStructure):
         shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
         return _gaussian_log_density(full_sq_mahalanobis(X, means, shared), log_det, X.shape[1])
 
+    def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
+        bias = log_weights + np.log(np.diagonal(prec_chol)).sum() - 0.5 * X.shape[1] * LOG_2PI
+        shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
+        sum_w, first, second, top, norm = fused_full(X, weights, means, shared, bias, hard)
+        return sum_w, first, second.sum(axis=0), top, norm
+
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
 
@@ -255,6 +286,10 @@ class Diag(CovarianceStructure):
         log_det = np.log(prec_chol).sum(axis=1)
         return _gaussian_log_density(weighted_sq_dist(X, means, prec_chol**2), log_det, X.shape[1])
 
+    def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
+        bias = log_weights + np.log(prec_chol).sum(axis=1) - 0.5 * X.shape[1] * LOG_2PI
+        return fused_diag(X, weights, means, prec_chol**2, bias, hard)
+
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
 
@@ -301,6 +336,12 @@ class Spherical(CovarianceStructure):
         d = X.shape[1]
         maha = weighted_sq_dist(X, means, np.repeat((prec_chol**2)[:, None], d, axis=1))
         return _gaussian_log_density(maha, d * np.log(prec_chol), d)
+
+    def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
+        d = X.shape[1]
+        bias = log_weights + d * np.log(prec_chol) - 0.5 * d * LOG_2PI
+        prec = np.repeat((prec_chol**2)[:, None], d, axis=1)
+        return fused_diag(X, weights, means, prec, bias, hard)
 
     def n_parameters(self, n_components, n_features):
         return n_components

@@ -101,6 +101,46 @@ class Gaussian:
         sum_dx, scatter = self.covariance.moments(X, resp, centres)
         return GaussianStats(resp.sum(axis=0), sum_dx, scatter)
 
+    def mixture_e_step(
+        self,
+        params: GaussianParams,
+        log_weights: np.ndarray,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        hard: bool,
+    ) -> tuple[GaussianStats, float]:
+        """The E-step of a mixture of these components in one compiled pass.
+
+        Parameters
+        ----------
+        params : GaussianParams
+        log_weights : ndarray of shape (n_components,)
+            Log mixing proportions (-inf for a component of zero weight).
+        X : ndarray of shape (n_samples, n_features)
+            float64 or float32: it is read as it is, and everything accumulates in float64.
+        sample_weight : ndarray of shape (n_samples,) or None
+        hard : bool
+            Classification EM: each sample goes wholly to its most probable component.
+
+        Returns
+        -------
+        stats : GaussianStats
+            Centred on ``params.means``; ``stats.sum_w`` are the mixture's component weights.
+        loglik : float
+            Summed (weighted) log-likelihood of the batch.
+        """
+        if X.dtype not in (np.float64, np.float32):
+            X = np.asarray(X, dtype=np.float64)
+        w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, np.float64)
+        sum_w, first, second, top, norm = self.covariance.fused_e_step(
+            X, w, params.means, params.precisions_cholesky, log_weights, hard
+        )
+        with np.errstate(divide="ignore"):
+            log_norm = np.log(norm)
+        log_norm += top
+        loglik = float(log_norm.sum() if sample_weight is None else w @ log_norm)
+        return GaussianStats(sum_w, first, second), loglik
+
     def m_step(self, stats: GaussianStats, params: GaussianParams) -> GaussianParams:
         """Maximum-likelihood means and covariances from statistics centred on ``params.means``.
 

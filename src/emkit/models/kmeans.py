@@ -54,6 +54,10 @@ class KMeansModel(Mixture):
             np.full(k, 1.0 / k), GaussianParams(np.array(centers, dtype=np.float64), ones, ones)
         )
 
+    # Scored through log_joint, never through the Gaussian family's fused pass, which adds
+    # the shared constants before comparing components.
+    e_step = Mixture.e_step_reference
+
     def log_joint(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
         """``-0.5 * |x_i - mu_k|^2``, shape (n_samples, n_clusters)."""
         return -0.5 * squared_distances(X, params.components.means)

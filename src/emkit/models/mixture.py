@@ -141,7 +141,29 @@ class Mixture:
         *,
         hard: bool = False,
     ) -> tuple[MixtureStats, float]:
-        """Statistics and summed log-likelihood of one batch ``X`` (n_samples, n_features)."""
+        """Statistics and summed log-likelihood of one batch ``X`` (n_samples, n_features).
+
+        A family that offers ``mixture_e_step`` (a compiled pass doing it all at once, e.g.
+        the Gaussian family) is used through it; :meth:`e_step_reference` is the plain path
+        it is tested against, and serves every other family.
+        """
+        fused = getattr(self.family, "mixture_e_step", None)
+        if fused is None:
+            return self.e_step_reference(params, X, sample_weight, hard=hard)
+        components, loglik = fused(
+            params.components, safe_log(params.weights), X, sample_weight, hard
+        )
+        return MixtureStats(components.sum_w, components), loglik
+
+    def e_step_reference(
+        self,
+        params: MixtureParams,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        hard: bool = False,
+    ) -> tuple[MixtureStats, float]:
+        """:meth:`e_step` through the family's ``log_prob`` and ``stats``, one step at a time."""
         X = np.asarray(X, dtype=np.float64)
         log_joint = self.log_joint(params, X)
         if hard:
