@@ -21,6 +21,89 @@ from emkit.numerics.logspace import exp_nonpositive_inplace
 BLOCK = 256
 
 
+# -- per-block computations, shared by the standalone and the fused kernels ----------------
+# Each works on a block of m rows held transposed, xt (n_features, BLOCK), for one component.
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_diag_sq_dist(xt, m, mu, prec, out):
+    """``out[:m] = sum_j prec[j] * (xt[j, :m] - mu[j])**2``."""
+    out[:m] = 0.0
+    for j in range(xt.shape[0]):
+        c = mu[j]
+        p = prec[j]
+        for i in range(m):
+            dv = xt[j, i] - c
+            out[i] += dv * dv * p
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_full_sq_dist(xt, m, mu, prec_chol, diff, y, out):
+    """``out[:m] = |(x_i - mu) @ P|^2`` for upper-triangular ``P`` (n_features, n_features)."""
+    d = xt.shape[0]
+    for j in range(d):
+        c = mu[j]
+        for i in range(m):
+            diff[j, i] = xt[j, i] - c
+    out[:m] = 0.0
+    for a in range(d):
+        y[:m] = 0.0
+        for b in range(a + 1):
+            u = prec_chol[b, a]
+            for i in range(m):
+                y[i] += u * diff[b, i]
+        for i in range(m):
+            out[i] += y[i] * y[i]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _block_diag_moments(xt, m, r, mu, first, second):
+    """Add ``sum_i r_i (x_i - mu)`` to ``first`` and ``sum_i r_i (x_i - mu)**2`` to
+    ``second`` (both (n_features,)); sums are reassociated (vectorised)."""
+    for j in range(xt.shape[0]):
+        c = mu[j]
+        acc1 = 0.0
+        acc2 = 0.0
+        for i in range(m):
+            dv = xt[j, i] - c
+            rd = r[i] * dv
+            acc1 += rd
+            acc2 += rd * dv
+        first[j] += acc1
+        second[j] += acc2
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _block_full_moments(xt, m, r, mu, diff, rdiff, first, second):
+    """Add ``sum_i r_i (x_i - mu)`` to ``first`` (n_features,) and the lower triangle of
+    ``sum_i r_i (x_i - mu)(x_i - mu)^T`` to ``second`` (n_features, n_features)."""
+    d = xt.shape[0]
+    for j in range(d):
+        c = mu[j]
+        acc = 0.0
+        for i in range(m):
+            dv = xt[j, i] - c
+            rd = r[i] * dv
+            diff[j, i] = dv
+            rdiff[j, i] = rd
+            acc += rd
+        first[j] += acc
+    for a in range(d):
+        for b in range(a + 1):
+            acc = 0.0
+            for i in range(m):
+                acc += rdiff[a, i] * diff[b, i]
+            second[a, b] += acc
+
+
+@numba.njit(cache=True, nogil=True)
+def _mirror_lower(second):
+    for k in range(second.shape[0]):
+        for a in range(second.shape[1]):
+            for b in range(a):
+                second[k, b, a] = second[k, a, b]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def weighted_sq_dist(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
     """``sum_d prec[k, d] * (X[i, d] - means[k, d])**2``, shape (n_samples, n_components)."""
@@ -31,17 +114,9 @@ def weighted_sq_dist(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.n
     acc = np.empty(BLOCK)
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
-        for i in range(m):
-            for j in range(d):
-                xt[j, i] = X[start + i, j]
+        _transpose_block(X, start, m, xt)
         for k in range(n_comp):
-            acc[:m] = 0.0
-            for j in range(d):
-                mu = means[k, j]
-                p = prec[k, j]
-                for i in range(m):
-                    diff = xt[j, i] - mu
-                    acc[i] += diff * diff * p
+            _block_diag_sq_dist(xt, m, means[k], prec[k], acc)
             for i in range(m):
                 out[start + i, k] = acc[i]
     return out
@@ -81,18 +156,7 @@ def centred_moments(
         _transpose_block(X, start, m, xt)
         _transpose_block(resp, start, m, rt)
         for k in range(n_comp):
-            r = rt[k]
-            for j in range(d):
-                c = centres[k, j]
-                acc1 = 0.0
-                acc2 = 0.0
-                for i in range(m):
-                    dv = xt[j, i] - c
-                    rd = r[i] * dv
-                    acc1 += rd
-                    acc2 += rd * dv
-                first[k, j] += acc1
-                second[k, j] += acc2
+            _block_diag_moments(xt, m, rt[k], centres[k], first[k], second[k])
     return first, second
 
 
@@ -135,19 +199,7 @@ def full_sq_mahalanobis(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray)
         m = min(BLOCK, n - start)
         _transpose_block(X, start, m, xt)
         for k in range(n_comp):
-            for j in range(d):
-                mu = means[k, j]
-                for i in range(m):
-                    diff[j, i] = xt[j, i] - mu
-            maha[:m] = 0.0
-            for a in range(d):
-                y[:m] = 0.0
-                for b in range(a + 1):
-                    u = prec_chol[k, b, a]
-                    for i in range(m):
-                        y[i] += u * diff[b, i]
-                for i in range(m):
-                    maha[i] += y[i] * y[i]
+            _block_full_sq_dist(xt, m, means[k], prec_chol[k], diff, y, maha)
             for i in range(m):
                 out[start + i, k] = maha[i]
     return out
@@ -186,27 +238,8 @@ def full_moments(
         _transpose_block(X, start, m, xt)
         _transpose_block(resp, start, m, rt)
         for k in range(n_comp):
-            r = rt[k]
-            for j in range(d):
-                c = centres[k, j]
-                acc = 0.0
-                for i in range(m):
-                    dv = xt[j, i] - c
-                    rd = r[i] * dv
-                    diff[j, i] = dv
-                    rdiff[j, i] = rd
-                    acc += rd
-                first[k, j] += acc
-            for a in range(d):
-                for b in range(a + 1):
-                    acc = 0.0
-                    for i in range(m):
-                        acc += rdiff[a, i] * diff[b, i]
-                    second[k, a, b] += acc
-    for k in range(n_comp):
-        for a in range(d):
-            for b in range(a):
-                second[k, b, a] = second[k, a, b]
+            _block_full_moments(xt, m, rt[k], centres[k], diff, rdiff, first[k], second[k])
+    _mirror_lower(second)
     return first, second
 
 
@@ -276,6 +309,18 @@ def _normalise_block(
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _weigh(r, m, weights, start, weighted):
+    """Multiply responsibilities ``r[:m]`` by the block's sample weights; return their sum."""
+    if weighted:
+        for i in range(m):
+            r[i] *= weights[start + i]
+    acc = 0.0
+    for i in range(m):
+        acc += r[i]
+    return acc
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def fused_full(
     X: np.ndarray,
     weights: np.ndarray,
@@ -327,53 +372,17 @@ def fused_full(
         m = min(BLOCK, n - start)
         _transpose_block(X, start, m, xt)
         for k in range(n_comp):
-            for j in range(d):
-                mu = means[k, j]
-                for i in range(m):
-                    diff[j, i] = xt[j, i] - mu
             out = lj[k]
-            out[:m] = 0.0
-            for a in range(d):
-                y[:m] = 0.0
-                for b in range(a + 1):
-                    u = prec_chol[k, b, a]
-                    for i in range(m):
-                        y[i] += u * diff[b, i]
-                for i in range(m):
-                    out[i] += y[i] * y[i]
+            _block_full_sq_dist(xt, m, means[k], prec_chol[k], diff, y, out)
             c = bias[k]
             for i in range(m):
                 out[i] = c - 0.5 * out[i]
         _normalise_block(lj, m, hard, top[start : start + m], norm[start : start + m], s1, s2)
         for k in range(n_comp):
             r = lj[k]
-            if weighted:
-                for i in range(m):
-                    r[i] *= weights[start + i]
-            acc = 0.0
-            for i in range(m):
-                acc += r[i]
-            sum_w[k] += acc
-            for j in range(d):
-                mu = means[k, j]
-                acc = 0.0
-                for i in range(m):
-                    dv = xt[j, i] - mu
-                    rd = r[i] * dv
-                    diff[j, i] = dv
-                    rdiff[j, i] = rd
-                    acc += rd
-                first[k, j] += acc
-            for a in range(d):
-                for b in range(a + 1):
-                    acc = 0.0
-                    for i in range(m):
-                        acc += rdiff[a, i] * diff[b, i]
-                    second[k, a, b] += acc
-    for k in range(n_comp):
-        for a in range(d):
-            for b in range(a):
-                second[k, b, a] = second[k, a, b]
+            sum_w[k] += _weigh(r, m, weights, start, weighted)
+            _block_full_moments(xt, m, r, means[k], diff, rdiff, first[k], second[k])
+    _mirror_lower(second)
     return sum_w, first, second, top, norm
 
 
@@ -409,35 +418,13 @@ def fused_diag(
         _transpose_block(X, start, m, xt)
         for k in range(n_comp):
             out = lj[k]
-            out[:m] = 0.0
-            for j in range(d):
-                mu = means[k, j]
-                p = prec[k, j]
-                for i in range(m):
-                    dv = xt[j, i] - mu
-                    out[i] += dv * dv * p
+            _block_diag_sq_dist(xt, m, means[k], prec[k], out)
             c = bias[k]
             for i in range(m):
                 out[i] = c - 0.5 * out[i]
         _normalise_block(lj, m, hard, top[start : start + m], norm[start : start + m], s1, s2)
         for k in range(n_comp):
             r = lj[k]
-            if weighted:
-                for i in range(m):
-                    r[i] *= weights[start + i]
-            acc = 0.0
-            for i in range(m):
-                acc += r[i]
-            sum_w[k] += acc
-            for j in range(d):
-                mu = means[k, j]
-                acc1 = 0.0
-                acc2 = 0.0
-                for i in range(m):
-                    dv = xt[j, i] - mu
-                    rd = r[i] * dv
-                    acc1 += rd
-                    acc2 += rd * dv
-                first[k, j] += acc1
-                second[k, j] += acc2
+            sum_w[k] += _weigh(r, m, weights, start, weighted)
+            _block_diag_moments(xt, m, r, means[k], first[k], second[k])
     return sum_w, first, second, top, norm
