@@ -2,7 +2,8 @@
 
 The driver sees every data source through :class:`Batches`: an in-memory array is cut into
 row chunks (bounding the temporaries of an E-step to O(chunk_size x n_components)), and a
-user's iterable of chunks is passed through, checked for shape as it streams.
+user's iterable of chunks is passed through, checked for shape as it streams. Sequence data
+(:class:`Sequences`, for hidden Markov models) is cut between sequences, never inside one.
 """
 
 from __future__ import annotations
@@ -12,11 +13,110 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Batch = tuple[np.ndarray, "np.ndarray | None"]
+Batch = tuple["np.ndarray | Sequences", "np.ndarray | None"]
 
 DEFAULT_CHUNK_SIZE = 16384
 """Rows per E-step batch for in-memory arrays: large enough for BLAS efficiency, small
 enough that (chunk_size, n_components) float64 temporaries stay within a few megabytes."""
+
+
+@dataclass(frozen=True, eq=False)
+class Sequences:
+    """Observation sequences stored end to end, as hmmlearn takes them (``X`` with ``lengths``).
+
+    It stands where a 2-D data array stands (``shape``, ``dtype``, ``ndim``, ``len``), so
+    the driver counts its rows; models over sequences read the boundaries from it.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        All observations, sequence after sequence.
+    lengths : array-like of int, shape (n_sequences,), optional
+        Length of every sequence (each at least 1), summing to ``n_samples``; None for one
+        sequence.
+    """
+
+    X: np.ndarray
+    lengths: np.ndarray
+
+    def __init__(self, X: np.ndarray, lengths: object = None) -> None:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"sequence data must be 2-D (n_samples, n_features), got {X.shape}")
+        n = X.shape[0]
+        if lengths is None:
+            lengths = np.array([n], dtype=np.int64)
+        raw = np.asarray(lengths)
+        if raw.ndim != 1 or raw.dtype.kind not in "iuf" or not np.all(raw == np.round(raw)):
+            raise ValueError(f"lengths must be a 1-D array of integers, got {lengths!r}")
+        lengths = raw.astype(np.int64)
+        if lengths.size == 0 or lengths.min() < 1:
+            raise ValueError("lengths must hold at least one sequence, each of length >= 1")
+        if int(lengths.sum()) != n:
+            raise ValueError(
+                f"the lengths sum to {int(lengths.sum())} but X has {n} samples; they must agree"
+            )
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "lengths", lengths)
+
+    @classmethod
+    def from_list(cls, sequences: Iterable[np.ndarray]) -> Sequences:
+        """Sequences from a list of arrays of shape (length, n_features) (1-D: one feature)."""
+        parts = [np.asarray(s) for s in sequences]
+        if not parts:
+            raise ValueError("the list of sequences is empty")
+        parts = [p[:, None] if p.ndim == 1 else p for p in parts]
+        return cls(np.concatenate(parts), [p.shape[0] for p in parts])
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.X.shape
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.X.dtype
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Row where every sequence starts, then ``n_samples``: shape (n_sequences + 1,)."""
+        out = np.zeros(self.lengths.size + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=out[1:])
+        return out
+
+    def astype(self, dtype: object) -> Sequences:
+        """The same sequences with ``X`` converted to ``dtype``."""
+        return Sequences(self.X.astype(dtype), self.lengths)
+
+    def groups(self, max_rows: int) -> Iterator[tuple[Sequences, slice]]:
+        """Consecutive runs of whole sequences of at most ``max_rows`` rows each (a longer
+        sequence alone), with the rows they cover."""
+        offsets = self.offsets
+        first = 0
+        while first < self.lengths.size:
+            start = offsets[first]
+            last = int(np.searchsorted(offsets, start + max_rows, side="right")) - 1
+            last = max(last, first + 1)
+            rows = slice(int(start), int(offsets[last]))
+            yield Sequences(self.X[rows], self.lengths[first:last]), rows
+            first = last
+
+    def sequence_weights(self, sample_weight: np.ndarray | None) -> np.ndarray | None:
+        """Weight of every sequence from per-row ``sample_weight`` (n_samples,), which must be
+        constant within each sequence; None stays None."""
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64)
+        per_sequence = w[self.offsets[:-1]]
+        if not np.array_equal(np.repeat(per_sequence, self.lengths), w):
+            raise ValueError("sample weights must be the same for every row of a sequence")
+        return per_sequence
 
 
 @dataclass(frozen=True)
@@ -33,9 +133,14 @@ class Batches:
     @property
     def in_memory(self) -> bool:
         """True when the data is one array (so initialisation may see all of it)."""
-        return isinstance(self.source, np.ndarray)
+        return isinstance(self.source, (np.ndarray, Sequences))
 
     def __iter__(self) -> Iterator[Batch]:
+        if isinstance(self.source, Sequences):
+            w = self.sample_weight
+            for group, rows in self.source.groups(self.chunk_size):
+                yield group, None if w is None else w[rows]
+            return
         if isinstance(self.source, np.ndarray):
             X, w, step = self.source, self.sample_weight, self.chunk_size
             for start in range(0, X.shape[0], step):
@@ -54,12 +159,14 @@ class Batches:
         """Rows for initialisation: all data when it is in memory or has at most
         ``max_rows`` rows (then equal to the concatenated chunks, in order), otherwise a
         uniform random subset of ``max_rows`` rows drawn in two passes."""
-        if isinstance(self.source, np.ndarray):
+        if isinstance(self.source, (np.ndarray, Sequences)):
             return self.source, self.sample_weight
         sizes = [X.shape[0] for X, _ in self]
         total = sum(sizes)
         if total == 0:
             raise ValueError("the data holds no rows")
+        if any(isinstance(X, Sequences) for X, _ in self):
+            return self._sequence_sample(sizes, max_rows, random_state)
         keep = None
         if total > max_rows:
             keep = _sample_indices(total, max_rows, random_state)
@@ -78,6 +185,31 @@ class Batches:
             offset += n
         X = np.concatenate(parts_X)
         return X, (np.concatenate(parts_w) if any_weight else None)
+
+    def _sequence_sample(
+        self, sizes: list[int], max_rows: int, random_state: np.random.RandomState
+    ) -> Batch:
+        """Whole chunks of sequences (a sequence is never cut): all of them when they hold at
+        most ``max_rows`` rows, otherwise chunks in random order until ``max_rows`` is reached."""
+        chosen = set(range(len(sizes)))
+        if sum(sizes) > max_rows:
+            chosen, rows = set(), 0
+            for i in random_state.permutation(len(sizes)):
+                if rows >= max_rows:
+                    break
+                chosen.add(int(i))
+                rows += sizes[i]
+        parts = [(X, w) for i, (X, w) in enumerate(self) if i in chosen]
+        if not all(isinstance(X, Sequences) for X, _ in parts):
+            raise ValueError("chunks must be all Sequences or all arrays, not a mix")
+        X = Sequences(
+            np.concatenate([s.X for s, _ in parts]), np.concatenate([s.lengths for s, _ in parts])
+        )
+        if all(w is None for _, w in parts):
+            return X, None
+        return X, np.concatenate(
+            [np.ones(s.shape[0]) if w is None else np.asarray(w, np.float64) for s, w in parts]
+        )
 
 
 def _sample_indices(total: int, size: int, random_state: np.random.RandomState) -> np.ndarray:
@@ -99,9 +231,10 @@ def as_batches(
 
     Parameters
     ----------
-    data : ndarray of shape (n_samples, n_features) or re-iterable of chunks
-        Either one array, or an iterable whose every pass yields the same chunks: arrays
-        of shape (n_chunk, n_features), or pairs ``(X_chunk, sample_weight_chunk)``.
+    data : ndarray of shape (n_samples, n_features), Sequences, or re-iterable of chunks
+        Either one array (or :class:`Sequences`), or an iterable whose every pass yields
+        the same chunks: arrays of shape (n_chunk, n_features) (or Sequences), or pairs
+        ``(X_chunk, sample_weight_chunk)``.
         A one-shot iterator (a generator) is refused, since EM reads the data once per
         iteration.
     sample_weight : ndarray of shape (n_samples,), optional
@@ -113,7 +246,7 @@ def as_batches(
         chunk_size = DEFAULT_CHUNK_SIZE
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, Sequences)):
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
         if data.ndim != 2:
@@ -146,7 +279,8 @@ def _split_item(item: object, index: int) -> Batch:
         w = None if w is None else np.asarray(w, dtype=np.float64)
     else:
         X, w = item, None
-    X = np.asarray(X)
+    if not isinstance(X, Sequences):
+        X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"chunk {index} must be 2-D (n_samples, n_features), got shape {X.shape}")
     if w is not None and w.shape != (X.shape[0],):

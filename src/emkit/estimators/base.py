@@ -95,6 +95,7 @@ class EMEstimatorMixin:
         init: Any,
         hard: bool = False,
         chunk_size: int | None = None,
+        tol: float | None = None,
     ) -> EMResult:
         verbose = getattr(self, "verbose", 0)
         callback = _Progress(verbose, getattr(self, "verbose_interval", 10)) if verbose else None
@@ -104,7 +105,7 @@ class EMEstimatorMixin:
             sample_weight=sample_weight,
             n_init=self.n_init,
             max_iter=self.max_iter,
-            tol=self.tol,
+            tol=self.tol if tol is None else tol,
             init=init,
             random_state=check_random_state(self.random_state),
             hard=hard,

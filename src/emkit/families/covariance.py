@@ -70,6 +70,25 @@ class CovarianceStructure(ABC):
         Components flagged ``empty`` keep their ``old`` covariance."""
 
     @abstractmethod
+    def outer(self, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``w_k a_k b_k^T`` for vectors ``a``, ``b`` (K, D) and weights ``w`` (K,), reduced to
+        :meth:`scatter_shape` as second moments are."""
+
+    @abstractmethod
+    def map_estimate(
+        self,
+        scatter: np.ndarray,
+        nk: np.ndarray,
+        covars_prior: np.ndarray | float,
+        covars_weight: float,
+        reg_covar: float,
+    ) -> np.ndarray:
+        """Posterior-mode covariances under hmmlearn's conjugate prior: ``covars_prior`` plus
+        the scatter about the new means (prior term on the means included), divided by the
+        effective weight (``nk`` plus ``covars_weight`` less the dimension of the scale
+        matrix, never negative), plus ``reg_covar`` on the variances."""
+
+    @abstractmethod
     def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         """Cholesky factors of the precisions (same shape as ``covariances``)."""
 
@@ -160,6 +179,15 @@ class Full(CovarianceStructure):
         cov[empty] = old[empty]
         return cov
 
+    def outer(self, a, b, w):
+        return w[:, None, None] * a[:, :, None] * b[:, None, :]
+
+    def map_estimate(self, scatter, nk, covars_prior, covars_weight, reg_covar):
+        extra = max(covars_weight - scatter.shape[-1], 0.0)
+        cov = (covars_prior + scatter) / (extra + nk)[:, None, None]
+        _add_to_diagonal(cov, reg_covar)
+        return cov
+
     def precisions_cholesky(self, covariances):
         return np.stack([precision_cholesky(c, k) for k, c in enumerate(covariances)])
 
@@ -214,6 +242,15 @@ class Tied(CovarianceStructure):
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         cov = scatter - np.einsum("k,ki,kj->ij", nk, shift, shift)
         cov /= nk.sum()
+        _add_to_diagonal(cov, reg_covar)
+        return cov
+
+    def outer(self, a, b, w):
+        return np.einsum("k,ki,kj->ij", w, a, b)
+
+    def map_estimate(self, scatter, nk, covars_prior, covars_weight, reg_covar):
+        extra = max(covars_weight - scatter.shape[-1], 0.0)
+        cov = (covars_prior + scatter) / (extra + nk.sum())
         _add_to_diagonal(cov, reg_covar)
         return cov
 
@@ -272,6 +309,14 @@ class Diag(CovarianceStructure):
         cov[empty] = old[empty]
         return cov
 
+    def outer(self, a, b, w):
+        return w[:, None] * a * b
+
+    def map_estimate(self, scatter, nk, covars_prior, covars_weight, reg_covar):
+        # hmmlearn's floor on the effective weight, so that an empty state stays finite.
+        weight = np.maximum(max(covars_weight - 1.0, 0.0) + nk, 1e-5)
+        return (covars_prior + scatter) / weight[:, None] + reg_covar
+
     def precisions_cholesky(self, covariances):
         _check_positive(covariances)
         return 1.0 / np.sqrt(covariances)
@@ -318,6 +363,12 @@ class Spherical(CovarianceStructure):
         return (n_components, n_features)
 
     moments = Diag.moments
+    outer = Diag.outer
+
+    def map_estimate(self, scatter, nk, covars_prior, covars_weight, reg_covar):
+        # The mean over features of the diagonal estimate, as hmmlearn's spherical states.
+        weight = np.maximum(max(covars_weight - 1.0, 0.0) + nk, 1e-5)
+        return (covars_prior + scatter.mean(axis=1)) / weight + reg_covar
 
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         per_feature = scatter / np.where(empty, 1.0, nk)[:, None] - shift * shift

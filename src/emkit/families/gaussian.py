@@ -53,6 +53,44 @@ FROZEN_CHOICES = frozenset({"means", "covariances"})
 
 
 @dataclass(frozen=True)
+class GaussianPrior:
+    """A conjugate prior on means and covariances, in hmmlearn's parameterisation.
+
+    With it the M-step gives the posterior mode (Huang, Acero and Hon, *Spoken Language
+    Processing*, 2001, pp. 443-445): means ``(means_weight * means_prior + sum_x) /
+    (means_weight + n_k)`` and covariances ``(covars_prior + scatter about the new means +
+    means_weight (mu_k - means_prior)(mu_k - means_prior)^T) / (n_k + max(covars_weight - p,
+    0))``, with ``p`` = 1 for diagonal and spherical covariances and the dimension for full
+    and tied ones (whose denominator pools the states).
+
+    Parameters
+    ----------
+    means_prior : float or ndarray of shape (n_components, n_features), default=0.0
+    means_weight : float or ndarray of shape (n_components,), default=0.0
+        Pseudo-count of the means' prior; 0 leaves the means at their maximum likelihood.
+    covars_prior : float or ndarray, default=0.0
+        Added to the scatter; broadcast to the covariance parameters' shape (so a number is
+        added to every entry of a full matrix, as in hmmlearn).
+    covars_weight : float, default=0.0
+    """
+
+    means_prior: float | np.ndarray = 0.0
+    means_weight: float | np.ndarray = 0.0
+    covars_prior: float | np.ndarray = 0.0
+    covars_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("means_prior", "means_weight", "covars_prior", "covars_weight"):
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"the prior's {name} must be finite")
+        if np.any(np.asarray(self.means_weight) < 0):
+            raise ValueError("the prior's means_weight must be non-negative")
+        if np.ndim(self.covars_weight) != 0:
+            raise ValueError("the prior's covars_weight must be a number")
+
+
+@dataclass(frozen=True)
 class Gaussian:
     """The Gaussian family with a covariance structure.
 
@@ -66,11 +104,15 @@ class Gaussian:
         (slightly) decrease; the family then reports ``monotone = False``.
     frozen : frozenset of {'means', 'covariances'}
         Parameters the M-step keeps as they are.
+    prior : GaussianPrior, optional
+        With a prior the M-step gives the posterior mode instead of the maximum likelihood
+        (and the bound, the log-likelihood, may then decrease: ``monotone`` is False).
     """
 
     covariance: CovarianceStructure = field(default_factory=lambda: covariance_structure("full"))
     reg_covar: float = 1e-6
     frozen: frozenset[str] = frozenset()
+    prior: GaussianPrior | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariance", covariance_structure(self.covariance))
@@ -86,6 +128,8 @@ class Gaussian:
     @property
     def monotone(self) -> bool:
         """Whether the M-step exactly maximises the expected complete-data log-likelihood."""
+        if self.prior is not None:
+            return False
         return self.reg_covar == 0 or "covariances" in self.frozen
 
     def log_prob(self, params: GaussianParams, X: np.ndarray) -> np.ndarray:
@@ -149,6 +193,8 @@ class Gaussian:
         """
         nk = stats.sum_w
         empty = nk <= 10.0 * np.finfo(np.float64).eps * max(nk.sum(), 1.0)
+        if self.prior is not None:
+            return self._posterior_mode(stats, params, empty)
         safe_nk = np.where(empty, 1.0, nk)
         if "means" in self.frozen:
             shift = np.zeros_like(stats.sum_dx)
@@ -160,6 +206,43 @@ class Gaussian:
         covariances = self.covariance.estimate(
             nk, shift, stats.scatter, self.reg_covar, params.covariances, empty
         )
+        return GaussianParams(means, covariances, self.covariance.precisions_cholesky(covariances))
+
+    def _posterior_mode(
+        self, stats: GaussianStats, params: GaussianParams, empty: np.ndarray
+    ) -> GaussianParams:
+        """The M-step under :attr:`prior` (see :class:`GaussianPrior`); as in the maximum
+        likelihood M-step, empty components keep their parameters."""
+        prior = self.prior
+        assert prior is not None
+        nk, centres = stats.sum_w, params.means
+        n_components = nk.shape[0]
+        mean_weight = np.broadcast_to(np.asarray(prior.means_weight, np.float64), (n_components,))
+        mean_prior = np.broadcast_to(np.asarray(prior.means_prior, np.float64), centres.shape)
+        if "means" in self.frozen:
+            shift = np.zeros_like(centres)
+        else:
+            total = mean_weight + nk
+            pulled = mean_weight[:, None] * (mean_prior - centres) + stats.sum_dx
+            shift = pulled / np.where(empty, 1.0, total)[:, None]
+            shift[empty] = 0.0
+        means = centres + shift
+        if "covariances" in self.frozen:
+            return GaussianParams(means, params.covariances, params.precisions_cholesky)
+        outer = self.covariance.outer
+        deviation = means - mean_prior
+        scatter = (
+            stats.scatter
+            - outer(shift, stats.sum_dx, np.ones_like(nk))
+            - outer(stats.sum_dx, shift, np.ones_like(nk))
+            + outer(shift, shift, nk)
+            + outer(deviation, deviation, mean_weight)
+        )
+        covariances = self.covariance.map_estimate(
+            scatter, nk, prior.covars_prior, float(prior.covars_weight), self.reg_covar
+        )
+        if self._per_component_covariances:
+            covariances[empty] = params.covariances[empty]
         return GaussianParams(means, covariances, self.covariance.precisions_cholesky(covariances))
 
     def from_responsibilities(
@@ -267,6 +350,11 @@ class Gaussian:
                 f"the coordinate vector has {vector.size} entries, the parameters {taken}"
             )
         return GaussianParams(means, covariances, prec_chol)
+
+    @property
+    def _per_component_covariances(self) -> bool:
+        """Whether every component has its own covariance parameters (all but tied)."""
+        return self.covariance.shape(2, 3)[0] == 2
 
     @property
     def _matrix_covariances(self) -> bool:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from emkit.core.batches import Sequences
 from emkit.core.driver import EMResult, fit_em
 from emkit.core.stats import as_dict
 from emkit.exceptions import ConvergenceWarning, MonotonicityWarning
@@ -80,7 +81,7 @@ def check_monotone_bound(
     ----------
     model : LatentModel
         The model under test.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or Sequences
         Data.
     init : params or callable, optional
         Passed to :func:`emkit.fit_em`; by default ``model.init`` is used.
@@ -165,7 +166,7 @@ def check_chunked_statistics(
         The model under test.
     params : object
         Parameters to evaluate the E-step at (and to start the fits from).
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or Sequences
         Data.
     sample_weight : ndarray of shape (n_samples,), optional
         Sample weights, cut into chunks with the rows.
@@ -190,13 +191,7 @@ def check_chunked_statistics(
     whole_stats, whole_ll = model.e_step(params, X, sample_weight, hard=hard)
     whole = as_dict(whole_stats)
     for size in chunk_sizes:
-        slices = _row_slices(X.shape[0], size)
-        parts = [
-            model.e_step(
-                params, X[s], None if sample_weight is None else sample_weight[s], hard=hard
-            )
-            for s in slices
-        ]
+        parts = [model.e_step(params, x, w, hard=hard) for x, w in _chunks(X, sample_weight, size)]
         flat = [as_dict(p[0]) for p in parts]
         _assert_fields_close(
             as_dict(sum(p[0] for p in parts)),
@@ -215,8 +210,7 @@ def check_chunked_statistics(
         )
 
     if fit_max_iter > 0:
-        slices = _row_slices(X.shape[0], fit_chunk_size)
-        chunks = [X[s] if sample_weight is None else (X[s], sample_weight[s]) for s in slices]
+        chunks = [x if w is None else (x, w) for x, w in _chunks(X, sample_weight, fit_chunk_size)]
         kwargs = dict(init=params, tol=0.0, max_iter=fit_max_iter, hard=hard)
         ref = _fit(model, X, sample_weight=sample_weight, **kwargs)
         got = _fit(model, chunks, **kwargs)
@@ -251,7 +245,7 @@ def check_float32_agrees(
         The model under test.
     params : object
         Parameters to evaluate the E-step at.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or Sequences
         Data (any floating dtype).
     sample_weight : ndarray of shape (n_samples,), optional
         Sample weights.
@@ -265,7 +259,7 @@ def check_float32_agrees(
     AssertionError
         When a statistic is not float64, or results differ by more than ``rtol``.
     """
-    X32 = np.asarray(X).astype(np.float32)
+    X32 = X.astype(np.float32) if isinstance(X, Sequences) else np.asarray(X).astype(np.float32)
     stats32, ll32 = model.e_step(params, X32, sample_weight, hard=hard)
     stats64, ll64 = model.e_step(params, X32.astype(np.float64), sample_weight, hard=hard)
     got, ref = as_dict(stats32), as_dict(stats64)
@@ -306,7 +300,7 @@ def check_reproducible(
     ----------
     model : LatentModel
         The model under test.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or Sequences
         Data.
     random_state : int, default=0
         The seed.
@@ -358,7 +352,7 @@ def check_sample_weight_repeats(
     ----------
     model : LatentModel
         The model under test.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or Sequences
         Data.
     weights_int : ndarray of shape (n_samples,)
         Non-negative integer weights (zeros drop rows).
@@ -377,12 +371,26 @@ def check_sample_weight_repeats(
         When the two fits differ.
     """
     counts = np.asarray(weights_int)
-    if counts.shape != (X.shape[0],) or np.any(counts < 0) or np.any(counts != np.round(counts)):
-        raise ValueError("weights_int must be non-negative integers, one per row of X")
+    units = X.lengths.size if isinstance(X, Sequences) else X.shape[0]
+    if counts.shape != (units,) or np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError(
+            "weights_int must be non-negative integers, one per row of X (per sequence for "
+            "Sequences)"
+        )
     counts = counts.astype(np.int64)
     kwargs = dict(init=init, tol=0.0, max_iter=max_iter, hard=hard)
-    weighted = _fit(model, X, sample_weight=counts.astype(np.float64), **kwargs)
-    repeated = _fit(model, np.repeat(X, counts, axis=0), **kwargs)
+    if isinstance(X, Sequences):
+        row_weights = np.repeat(counts, X.lengths).astype(np.float64)
+        weighted = _fit(model, X, sample_weight=row_weights, **kwargs)
+        parts = np.split(X.X, X.offsets[1:-1])
+        repeated = _fit(
+            model,
+            Sequences.from_list([p for p, c in zip(parts, counts, strict=True) for _ in range(c)]),
+            **kwargs,
+        )
+    else:
+        weighted = _fit(model, X, sample_weight=counts.astype(np.float64), **kwargs)
+        repeated = _fit(model, np.repeat(X, counts, axis=0), **kwargs)
     _assert_results_close(
         weighted,
         repeated,
@@ -417,8 +425,11 @@ def check_loglik_matches_log_prob(
     """
     _, loglik = model.e_step(params, X, sample_weight)
     scores = np.asarray(model.log_prob(params, X), dtype=np.float64)
-    if scores.shape != (X.shape[0],):
-        raise AssertionError(f"log_prob returned shape {scores.shape}, expected ({X.shape[0]},)")
+    units = X.lengths.size if isinstance(X, Sequences) else X.shape[0]
+    if isinstance(X, Sequences) and sample_weight is not None:
+        sample_weight = X.sequence_weights(sample_weight)
+    if scores.shape != (units,):
+        raise AssertionError(f"log_prob returned shape {scores.shape}, expected ({units},)")
     expected = scores.sum() if sample_weight is None else float(sample_weight @ scores)
     scale = (
         np.abs(scores).sum() if sample_weight is None else np.abs(sample_weight) @ np.abs(scores)
@@ -449,7 +460,7 @@ def run_all(
     ----------
     model : LatentModel
         The model under test (with an exact M-step, e.g. ``reg_covar=0``).
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or Sequences
         Data.
     params : object
         Parameters at which statistics are compared, and from which fits start.
@@ -484,7 +495,8 @@ def run_all(
         max_iter=10,
         tol=0.0,
     )
-    counts = np.random.RandomState(random_state).randint(0, 4, size=X.shape[0])
+    units = X.lengths.size if isinstance(X, Sequences) else X.shape[0]
+    counts = np.random.RandomState(random_state).randint(0, 4, size=units)
     check_sample_weight_repeats(model, X, counts, params, hard=hard)
     if exact_loglik and not hard:
         check_loglik_matches_log_prob(model, params, X, sample_weight=sample_weight)
@@ -560,10 +572,19 @@ def _fit(model: Any, data: Any, **kwargs: Any) -> EMResult:
         return fit_em(model, data, **kwargs)
 
 
-def _row_slices(n_rows: int, size: int) -> list[slice]:
+def _chunks(
+    X: Any, sample_weight: np.ndarray | None, size: int
+) -> list[tuple[Any, np.ndarray | None]]:
+    """Consecutive chunks of ``size`` rows with their weights; :class:`Sequences` are cut
+    between sequences only (chunks of whole sequences, at most ``size`` rows unless one
+    sequence is longer)."""
     if size < 1:
         raise ValueError(f"chunk sizes must be positive, got {size}")
-    return [slice(start, start + size) for start in range(0, n_rows, size)]
+    if isinstance(X, Sequences):
+        rows = [(group, r) for group, r in X.groups(size)]
+    else:
+        rows = [(X[s], s) for s in (slice(a, a + size) for a in range(0, X.shape[0], size))]
+    return [(x, None if sample_weight is None else sample_weight[r]) for x, r in rows]
 
 
 def _assert_fields_close(
