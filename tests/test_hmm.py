@@ -323,3 +323,125 @@ def test_save_and_load(tmp_path):
         assert_array_equal(back.covars_, model.covars_)
         assert_array_equal(back.predict(X.X, X.lengths), model.predict(X.X, X.lengths))
         assert back.score(X.X, X.lengths) == model.score(X.X, X.lengths)
+
+
+# -- discrete emissions -------------------------------------------------------------------
+def _chain(seed, k):
+    rng = np.random.RandomState(seed)
+    return rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k) * 2, size=k)
+
+
+def _simulate(startprob, transmat, emit, lengths, rng):
+    parts = []
+    for n in lengths:
+        state = rng.choice(startprob.size, p=startprob)
+        rows = []
+        for _ in range(n):
+            rows.append(emit(state))
+            state = rng.choice(startprob.size, p=transmat[state])
+        parts.append(np.array(rows, dtype=np.float64).reshape(n, -1))
+    return Sequences.from_list(parts)
+
+
+def _discrete_case(name, seed=0):
+    rng = np.random.RandomState(seed)
+    k = 3
+    startprob, transmat = _chain(seed, k)
+    lengths = (50, 1, 70, 30)
+    if name == "categorical":
+        probs = rng.dirichlet(np.ones(6), size=k)
+        X = _simulate(startprob, transmat, lambda s: rng.choice(6, p=probs[s]), lengths, rng)
+        return X, "emissionprob_", rng.dirichlet(np.ones(6), size=k)
+    if name == "multinomial":
+        probs = rng.dirichlet(np.ones(5), size=k)
+        X = _simulate(startprob, transmat, lambda s: rng.multinomial(8, probs[s]), lengths, rng)
+        return X, "emissionprob_", rng.dirichlet(np.ones(5), size=k)
+    lambdas = rng.gamma(3.0, 2.0, size=(k, 4))
+    X = _simulate(startprob, transmat, lambda s: rng.poisson(lambdas[s]), lengths, rng)
+    return X, "lambdas_", rng.gamma(3.0, 2.0, size=(k, 4))
+
+
+FACES = {
+    "categorical": ("CategoricalHMM", {"emissionprob_prior": 1.7}),
+    "multinomial": ("MultinomialHMM", {"n_trials": 8}),
+    "poisson": ("PoissonHMM", {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACES))
+def test_discrete_hmms_match_hmmlearn(name):
+    X, attribute, start = _discrete_case(name)
+    face, kwargs = FACES[name]
+    startprob, transmat = _chain(99, 3)
+    data = X.X if name == "poisson" else X.X.astype(np.int64)
+    ours = getattr(emkit, face)(3, n_iter=7, tol=0, init_params="", **kwargs)
+    theirs = getattr(hmmlearn_hmm, face)(3, n_iter=7, tol=-np.inf, init_params="", **kwargs)
+    for model in (ours, theirs):
+        model.startprob_, model.transmat_ = startprob.copy(), transmat.copy()
+        setattr(model, attribute, start.copy())
+        model.fit(data, X.lengths)
+    assert_allclose(ours.startprob_, theirs.startprob_, rtol=1e-6, atol=1e-12)
+    assert_allclose(ours.transmat_, theirs.transmat_, rtol=1e-6, atol=1e-12)
+    assert_allclose(getattr(ours, attribute), getattr(theirs, attribute), rtol=1e-6)
+    assert_allclose(ours.score(data, X.lengths), theirs.score(data, X.lengths), rtol=1e-10)
+    # Discrete emissions make exactly tied paths likely: compare the best path's probability.
+    assert_allclose(ours.decode(data, X.lengths)[0], theirs.decode(data, X.lengths)[0], rtol=1e-12)
+    assert_allclose(ours.bic(data, X.lengths), theirs.bic(data, X.lengths), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(FACES))
+def test_discrete_hmms_conform(name):
+    X, attribute, start = _discrete_case(name, seed=1)
+    face, kwargs = FACES[name]
+    estimator = getattr(emkit, face)(3, **{k: v for k, v in kwargs.items() if k == "n_trials"})
+    startprob, transmat = _chain(5, 3)
+    estimator.startprob_, estimator.transmat_ = startprob, transmat
+    setattr(estimator, attribute, start)
+    estimator.n_features_in_ = X.X.shape[1]
+    model = estimator._model(X.X.shape[1])
+    params = estimator._params()
+    w = np.repeat(np.array([1.0, 2.0, 0.5, 3.0]), X.lengths)
+    run_all(model, X, params, sample_weight=w, monotone_max_iter=30)
+
+
+def test_dishonest_casino_is_recovered():
+    """Durbin et al.'s occasionally dishonest casino: a fair die and a loaded one that shows
+    a six half the time, switching with probabilities 0.05 and 0.10."""
+    rng = np.random.RandomState(0)
+    transmat = np.array([[0.95, 0.05], [0.10, 0.90]])
+    emission = np.array([[1 / 6] * 6, [0.1] * 5 + [0.5]])
+    X = _simulate(
+        np.array([0.5, 0.5]), transmat, lambda s: rng.choice(6, p=emission[s]), (2000,) * 10, rng
+    )
+    model = emkit.CategoricalHMM(2, n_iter=500, tol=1e-6, random_state=1, n_init=4)
+    model.fit(X.X.astype(int), X.lengths)
+    loaded = int(np.argmax(model.emissionprob_[:, 5]))
+    order = [1 - loaded, loaded]
+    assert_allclose(model.emissionprob_[order], emission, atol=0.02)
+    assert_allclose(model.transmat_[np.ix_(order, order)], transmat, atol=0.02)
+    states = model.predict(X.X.astype(int), X.lengths)
+    assert model.monitor_.converged and states.shape == (20000,)
+
+
+def test_discrete_bad_inputs():
+    with pytest.raises(ValueError, match="one column of integer symbols"):
+        emkit.CategoricalHMM(2).fit(np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="negative"):
+        emkit.PoissonHMM(2).fit(-np.ones((10, 2)))
+    with pytest.raises(ValueError, match="n_trials=3"):
+        emkit.MultinomialHMM(2, n_trials=3).fit(np.ones((10, 2)))
+    model = emkit.CategoricalHMM(2, n_features=3, init_params="st")
+    model.emissionprob_ = np.array([[0.5, 0.5, 0.0], [0.2, 0.2, 0.5]])
+    with pytest.raises(ValueError, match="must sum to 1"):
+        model.fit(np.zeros((10, 1), dtype=int))
+
+
+@pytest.mark.parametrize("name", sorted(FACES))
+def test_discrete_save_and_load(tmp_path, name):
+    X, attribute, _ = _discrete_case(name, seed=2)
+    face, kwargs = FACES[name]
+    data = X.X.astype(np.int64) if name == "categorical" else X.X
+    model = getattr(emkit, face)(3, random_state=0, n_iter=5, tol=0, **kwargs).fit(data, X.lengths)
+    back = emkit.load(model.save(tmp_path / "model.emkit"))
+    assert_array_equal(getattr(back, attribute), getattr(model, attribute))
+    assert back.score(data, X.lengths) == model.score(data, X.lengths)

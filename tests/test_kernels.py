@@ -163,3 +163,12 @@ def test_mixture_e_step_equals_its_reference_path(covariance, hard, weighted, dt
         assert_allclose(
             fast[name], ref[name], rtol=1e-11, atol=1e-11 * np.abs(ref[name]).max(), err_msg=name
         )
+
+
+def test_a_row_no_component_explains_gets_zero_responsibilities():
+    a = np.array([[-np.inf, -np.inf], [0.0, -1.0]])
+    for normalise in (normalize_log_rows, normalize_log_rows_reference):
+        resp, log_norm = normalise(a.copy())
+        assert_array_equal(resp[0], [0.0, 0.0])
+        assert log_norm[0] == -np.inf
+        assert_allclose(resp[1].sum(), 1.0)

@@ -8,13 +8,16 @@ from emkit.core.batches import Sequences
 from emkit.core.driver import EMResult, IterationInfo, fit_em
 from emkit.estimators.base import load
 from emkit.estimators.gaussian_mixture import GaussianMixture
-from emkit.estimators.hmm import GaussianHMM
+from emkit.estimators.gmm_hmm import GMMHMM
+from emkit.estimators.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from emkit.estimators.kmeans import KMeans
 from emkit.exceptions import ConvergenceWarning, MonotonicityWarning, NotFittedError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GMMHMM",
+    "CategoricalHMM",
     "ConvergenceWarning",
     "EMResult",
     "GaussianHMM",
@@ -22,7 +25,9 @@ __all__ = [
     "IterationInfo",
     "KMeans",
     "MonotonicityWarning",
+    "MultinomialHMM",
     "NotFittedError",
+    "PoissonHMM",
     "Sequences",
     "__version__",
     "fit_em",

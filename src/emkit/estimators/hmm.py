@@ -21,8 +21,11 @@ from emkit.core.batches import Sequences
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.exceptions import NotFittedError
 from emkit.execution.local import map_reduce, resolve_n_jobs
+from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianPrior
+from emkit.families.multinomial import Multinomial, MultinomialParams
+from emkit.families.poisson import Poisson, PoissonParams
 from emkit.models.hmm import HMM, HMMParams
 from emkit.models.initialization import initializer
 from emkit.models.mixture import Mixture
@@ -570,3 +573,387 @@ class GaussianHMM(BaseHMM):
         return Gaussian(self._structure()).n_parameters(k, d)
 
     _fitted_arrays = ("startprob_", "transmat_", "means_", "_covars_", "lower_bounds_")
+
+
+_COMMON_DOC = """
+    algorithm : {'viterbi', 'map'}, default='viterbi'
+        Decoder used by :meth:`predict`.
+    random_state : int, RandomState or None
+    n_iter : int, default=10
+        Largest number of EM iterations.
+    tol : float, default=1e-2
+        Convergence threshold on the change of the total log-likelihood.
+    verbose : bool, default=False
+    implementation : {'log', 'scaling'}, default='log'
+        Accepted for compatibility with hmmlearn; both give the same result.
+    n_init, n_jobs, chunk_size, accelerate
+        As for :class:`GaussianHMM`.
+"""
+
+
+class _DiscreteHMM(BaseHMM):
+    """Faces whose emission parameters are one array, set by a family from the data."""
+
+    _attribute: ClassVar[str]  # the fitted attribute of the emission parameters
+
+    def _emission_family(self, fitted: frozenset[str]) -> Any:
+        raise NotImplementedError
+
+    def _family(self, n_features: int, fitted: frozenset[str]) -> Any:
+        return self._emission_family(fitted)
+
+    def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
+        X = self._emission_family(frozenset()).check_data(X)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        return X
+
+    def _emission_name(self) -> str:
+        return next(iter(self._emission_letters.values()))
+
+    def _initial_emissions(self, model, X, rng, w, fresh):
+        if self._emission_name() in fresh:
+            return self._random_emissions(X.X, rng)
+        return self._emissions_from(self._given(self._attribute))
+
+    def _set_emission_attributes(self, emissions: Any) -> None:
+        setattr(self, self._attribute, self._attribute_from(emissions))
+
+    def _emission_params(self) -> Any:
+        return self._emissions_from(np.asarray(getattr(self, self._attribute), np.float64))
+
+    # hooks of the concrete faces
+    def _random_emissions(self, X: np.ndarray, rng: np.random.RandomState) -> Any:
+        raise NotImplementedError
+
+    def _emissions_from(self, value: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _attribute_from(self, emissions: Any) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _check_probabilities(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
+    if not np.all(np.isfinite(value)) or np.any(value < 0):
+        raise ValueError(f"{name} must hold finite non-negative probabilities")
+    if not np.allclose(value.sum(axis=-1), 1.0, rtol=0, atol=1e-8):
+        raise ValueError(f"the rows of {name} must sum to 1")
+    return value
+
+
+class CategoricalHMM(_DiscreteHMM):
+    (
+        """Hidden Markov model with categorical emissions; a drop-in for hmmlearn's
+    ``CategoricalHMM``.
+
+    Observations are integer symbols ``0 .. n_features - 1`` in one column, shape
+    (n_samples, 1).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    startprob_prior, transmat_prior : float or array-like, default=1.0
+        Dirichlet concentrations (1.0: maximum likelihood).
+    emissionprob_prior : float, default=1.0
+        Concentration of a symmetric Dirichlet prior on every state's symbol probabilities.
+    n_features : int, optional
+        Number of symbols; by default one more than the largest symbol of the data.
+    params, init_params : str or collection of str, default='ste'
+        Letters 's' startprob, 't' transmat, 'e' emissionprob, or the names. A fresh
+        ``emissionprob_`` is random (rows of uniform draws, normalised), as hmmlearn's.
+    """
+        + _COMMON_DOC
+        + """
+    Attributes
+    ----------
+    startprob_, transmat_
+    emissionprob_ : ndarray of shape (n_components, n_features)
+    monitor_ : ConvergenceMonitor
+    """
+    )
+
+    _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
+    _attribute = "emissionprob_"
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        startprob_prior: Any = 1.0,
+        transmat_prior: Any = 1.0,
+        emissionprob_prior: float = 1.0,
+        n_features: int | None = None,
+        algorithm: str = "viterbi",
+        random_state: Any = None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: Any = "ste",
+        init_params: Any = "ste",
+        implementation: str = "log",
+        n_init: int = 1,
+        n_jobs: int | None = None,
+        chunk_size: int | None = None,
+        accelerate: str | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.emissionprob_prior = emissionprob_prior
+        self.n_features = n_features
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+        self.n_init = n_init
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
+        self.accelerate = accelerate
+
+    _fitted_arrays = ("startprob_", "transmat_", "emissionprob_", "lower_bounds_")
+
+    def _symbols(self) -> int | None:
+        if self.n_features is not None:
+            return int(self.n_features)
+        probs = getattr(self, "emissionprob_", None)
+        return None if probs is None else int(np.shape(probs)[1])
+
+    def _emission_family(self, fitted: frozenset[str]) -> Categorical:
+        frozen = frozenset() if "emissionprob" in fitted else frozenset({"probs"})
+        return Categorical(self._symbols(), float(self.emissionprob_prior), frozen)
+
+    def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
+        X = super()._check_emission_data(X, reset=reset)
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"CategoricalHMM takes one column of integer symbols, shape (n_samples, 1); "
+                f"got {X.shape[1]} columns"
+            )
+        return X
+
+    def _random_emissions(self, X, rng):
+        symbols = self._symbols() or int(X.max()) + 1
+        probs = rng.rand(int(self.n_components), symbols)
+        return self._emissions_from(probs / probs.sum(axis=1, keepdims=True))
+
+    def _emissions_from(self, value):
+        k = int(self.n_components)
+        value = np.asarray(value, dtype=np.float64)
+        value = _check_probabilities(
+            value, (k, value.shape[-1] if value.ndim else 0), "emissionprob_"
+        )
+        return CategoricalParams(value[:, None, :], np.array([value.shape[1]], dtype=np.int64))
+
+    def _attribute_from(self, emissions):
+        return emissions.probs[:, 0, :]
+
+    def _n_emission_parameters(self) -> int:
+        return int(self.n_components) * (np.shape(self.emissionprob_)[1] - 1)
+
+
+class MultinomialHMM(_DiscreteHMM):
+    (
+        """Hidden Markov model with multinomial emissions; a drop-in for hmmlearn's
+    ``MultinomialHMM``.
+
+    Observations are count vectors, shape (n_samples, n_features).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    n_trials : int, optional
+        When given, every row must sum to it (and :meth:`sample` draws rows of that total).
+    startprob_prior, transmat_prior : float or array-like, default=1.0
+    emissionprob_prior : float, default=1.0
+        Concentration of a symmetric Dirichlet prior on every state's probabilities (1.0:
+        maximum likelihood, as hmmlearn's, which has no prior).
+    params, init_params : str or collection of str, default='ste'
+        Letters 's', 't', 'e' (emissionprob), or the names; a fresh ``emissionprob_`` is
+        random, as hmmlearn's.
+    """
+        + _COMMON_DOC
+        + """
+    Attributes
+    ----------
+    startprob_, transmat_
+    emissionprob_ : ndarray of shape (n_components, n_features)
+    monitor_ : ConvergenceMonitor
+    """
+    )
+
+    _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
+    _attribute = "emissionprob_"
+    _fitted_arrays = ("startprob_", "transmat_", "emissionprob_", "lower_bounds_")
+
+    @property
+    def n_features(self) -> int:
+        """Number of features of the fitted data."""
+        return int(self.n_features_in_)
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        n_trials: int | None = None,
+        startprob_prior: Any = 1.0,
+        transmat_prior: Any = 1.0,
+        emissionprob_prior: float = 1.0,
+        algorithm: str = "viterbi",
+        random_state: Any = None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: Any = "ste",
+        init_params: Any = "ste",
+        implementation: str = "log",
+        n_init: int = 1,
+        n_jobs: int | None = None,
+        chunk_size: int | None = None,
+        accelerate: str | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.n_trials = n_trials
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.emissionprob_prior = emissionprob_prior
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+        self.n_init = n_init
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
+        self.accelerate = accelerate
+
+    def _emission_family(self, fitted: frozenset[str]) -> Multinomial:
+        frozen = frozenset() if "emissionprob" in fitted else frozenset({"probs"})
+        return Multinomial(self.n_trials, float(self.emissionprob_prior), frozen)
+
+    def _random_emissions(self, X, rng):
+        probs = rng.rand(int(self.n_components), X.shape[1])
+        return self._emissions_from(probs / probs.sum(axis=1, keepdims=True))
+
+    def _emissions_from(self, value):
+        k = int(self.n_components)
+        value = np.asarray(value, dtype=np.float64)
+        shape = (k, value.shape[-1] if value.ndim else 0)
+        return MultinomialParams(_check_probabilities(value, shape, "emissionprob_"))
+
+    def _attribute_from(self, emissions):
+        return emissions.probs
+
+    def _n_emission_parameters(self) -> int:
+        return int(self.n_components) * (np.shape(self.emissionprob_)[1] - 1)
+
+
+class PoissonHMM(_DiscreteHMM):
+    (
+        """Hidden Markov model with Poisson emissions; a drop-in for hmmlearn's ``PoissonHMM``.
+
+    Observations are counts, shape (n_samples, n_features), independent given the state.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    startprob_prior, transmat_prior : float or array-like, default=1.0
+    lambdas_prior, lambdas_weight : float, default=0.0
+        A Gamma prior on the rates: the M-step is ``(lambdas_prior + sum of the state's
+        counts) / (lambdas_weight + the state's weight)`` (0, 0: maximum likelihood). hmmlearn
+        divides by the weight of all states together instead, which agrees for one state
+        and without a prior.
+    params, init_params : str or collection of str, default='stl'
+        Letters 's', 't', 'l' (lambdas), or the names; fresh rates are Gamma draws matched to
+        the data's mean and variance, as hmmlearn's.
+    """
+        + _COMMON_DOC
+        + """
+    Attributes
+    ----------
+    startprob_, transmat_
+    lambdas_ : ndarray of shape (n_components, n_features)
+    monitor_ : ConvergenceMonitor
+    """
+    )
+
+    _emission_letters: ClassVar[dict[str, str]] = {"l": "lambdas"}
+    _attribute = "lambdas_"
+    _fitted_arrays = ("startprob_", "transmat_", "lambdas_", "lower_bounds_")
+
+    @property
+    def n_features(self) -> int:
+        """Number of features of the fitted data."""
+        return int(self.n_features_in_)
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        startprob_prior: Any = 1.0,
+        transmat_prior: Any = 1.0,
+        lambdas_prior: float = 0.0,
+        lambdas_weight: float = 0.0,
+        algorithm: str = "viterbi",
+        random_state: Any = None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: Any = "stl",
+        init_params: Any = "stl",
+        implementation: str = "log",
+        n_init: int = 1,
+        n_jobs: int | None = None,
+        chunk_size: int | None = None,
+        accelerate: str | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.lambdas_prior = lambdas_prior
+        self.lambdas_weight = lambdas_weight
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+        self.n_init = n_init
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
+        self.accelerate = accelerate
+
+    def _emission_family(self, fitted: frozenset[str]) -> Poisson:
+        frozen = frozenset() if "lambdas" in fitted else frozenset({"lambdas"})
+        return Poisson(float(self.lambdas_prior), float(self.lambdas_weight), frozen)
+
+    def _random_emissions(self, X, rng):
+        return self._emission_family(frozenset()).random_params(X, int(self.n_components), rng)
+
+    def _emissions_from(self, value):
+        value = np.asarray(value, dtype=np.float64)
+        k = int(self.n_components)
+        if value.ndim != 2 or value.shape[0] != k:
+            raise ValueError(f"lambdas_ must have shape ({k}, n_features), got {value.shape}")
+        if not np.all(np.isfinite(value)) or np.any(value < 0):
+            raise ValueError("lambdas_ must hold finite non-negative rates")
+        return PoissonParams(value)
+
+    def _attribute_from(self, emissions):
+        return emissions.lambdas
+
+    def _n_emission_parameters(self) -> int:
+        return int(np.size(self.lambdas_))

@@ -23,6 +23,7 @@ from emkit.core.stats import Additive
 from emkit.models.hmm_kernels import forward_backward, viterbi
 from emkit.models.mixture import Initializer, Mixture
 from emkit.numerics.logspace import safe_log
+from emkit.numerics.simplex import softmax_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -310,10 +311,10 @@ class HMM:
         taken = 0
         startprob, transmat = like.startprob, like.transmat
         if "startprob" not in self.frozen:
-            startprob = _softmax_rows(vector[taken : taken + k].reshape(1, k))[0]
+            startprob = softmax_rows(vector[taken : taken + k].reshape(1, k))[0]
             taken += k
         if "transmat" not in self.frozen:
-            transmat = _softmax_rows(vector[taken : taken + k * k].reshape(k, k))
+            transmat = softmax_rows(vector[taken : taken + k * k].reshape(k, k))
             taken += k * k
         emissions = self._family_method("from_unconstrained")(vector[taken:], like.emissions)
         return HMMParams(startprob, transmat, emissions)
@@ -342,9 +343,3 @@ def _dirichlet_mode(counts: np.ndarray, prior: Any, previous: np.ndarray) -> np.
     rows = rows / np.where(totals > 0, totals, 1.0)
     rows[empty] = previous[empty]
     return rows
-
-
-def _softmax_rows(a: np.ndarray) -> np.ndarray:
-    top = np.max(a, axis=1, keepdims=True)
-    out = np.exp(a - np.where(np.isfinite(top), top, 0.0))
-    return out / out.sum(axis=1, keepdims=True)

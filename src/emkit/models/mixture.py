@@ -175,6 +175,10 @@ class Mixture:
             resp, log_norm = normalize_log_rows(log_joint)
         if sample_weight is not None:
             resp *= sample_weight[:, None]
+            dropped = sample_weight == 0
+            if dropped.any():  # rows of no weight count for nothing, even impossible ones
+                resp[dropped] = 0.0
+                log_norm = np.where(dropped, 0.0, log_norm)
             loglik = float(sample_weight @ log_norm)
         else:
             loglik = float(log_norm.sum())

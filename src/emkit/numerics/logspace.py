@@ -79,7 +79,8 @@ def _divide_by_row_sums(a: np.ndarray) -> np.ndarray:
         s = 0.0
         for j in range(k):
             s += row[j]
-        inv = 1.0 / s
+        # A row no component explains sums to 0: its responsibilities stay 0, not NaN.
+        inv = 1.0 / s if s > 0.0 else 0.0
         for j in range(k):
             row[j] *= inv
         total[i] = s
@@ -89,10 +90,12 @@ def _divide_by_row_sums(a: np.ndarray) -> np.ndarray:
 def normalize_log_rows_reference(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """NumPy twin of :func:`normalize_log_rows` (not in place)."""
     top = a.max(axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
     resp = np.exp(a - top)
     total = resp.sum(axis=1, keepdims=True)
-    resp /= total
-    return resp, np.log(total[:, 0]) + top[:, 0]
+    resp = np.divide(resp, total, out=np.zeros_like(resp), where=total > 0)
+    with np.errstate(divide="ignore"):
+        return resp, np.log(total[:, 0]) + top[:, 0]
 
 
 def safe_log(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,221 @@
+"""Bernoulli components: K products of independent binary features, scored and re-estimated
+together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import expit
+
+from emkit.core.stats import Additive
+from emkit.families.checks import (
+    check_frozen,
+    check_prior,
+    data_array,
+    empty_components,
+    refuse,
+    take_vector,
+)
+from emkit.numerics.simplex import dirichlet_mode
+
+
+@dataclass(frozen=True, eq=False)
+class BernoulliParams:
+    """Parameters of K Bernoulli components in D dimensions.
+
+    Attributes
+    ----------
+    probs : ndarray of shape (n_components, n_features)
+        ``probs[k, d]``: probability that feature ``d`` is 1 under component ``k``.
+    """
+
+    probs: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class BernoulliStats(Additive):
+    """Weighted counts of ones.
+
+    Attributes
+    ----------
+    sum_w : ndarray of shape (n_components,)
+        Total weight of every component.
+    sum_x : ndarray of shape (n_components, n_features)
+        ``sum_i r_ik x_id``.
+    """
+
+    sum_w: np.ndarray
+    sum_x: np.ndarray
+
+
+FROZEN_CHOICES = frozenset({"probs"})
+
+
+@dataclass(frozen=True)
+class Bernoulli:
+    """The Bernoulli family: D binary features, independent given the component.
+
+    ``log p(x | k) = sum_d x_d log p_kd + (1 - x_d) log(1 - p_kd)``.
+
+    Parameters
+    ----------
+    prior : float, default=1.0
+        A symmetric Beta(``prior``, ``prior``) prior on every probability. The M-step is its
+        posterior mode ``(sum_r x + prior - 1) / (sum_w + 2 (prior - 1))``, clipped to
+        [0, 1]; ``prior = 1`` is maximum likelihood.
+    frozen : frozenset of {'probs'}
+        Parameters the M-step keeps as they are.
+
+    Notes
+    -----
+    Maximum-likelihood probabilities can be exactly 0 or 1 (a feature that is constant
+    among a component's samples). A sample that contradicts one, a 1 where ``p = 0`` or a 0
+    where ``p = 1``, then has log-probability ``-inf`` under that component, and EM can no
+    longer move the probability. ``prior > 1`` keeps every probability inside (0, 1).
+    """
+
+    prior: float = 1.0
+    frozen: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prior", check_prior(self.prior, "prior", positive=True))
+        object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Bernoulli"))
+
+    @property
+    def monotone(self) -> bool:
+        """Whether the M-step exactly maximises the expected complete-data log-likelihood.
+
+        With a prior (``prior != 1``) it maximises the log-likelihood plus the log prior;
+        the bound that EM reports is the log-likelihood alone, which may then decrease.
+        """
+        return self.prior == 1.0 or "probs" in self.frozen
+
+    def check_data(self, X: ArrayLike) -> np.ndarray:
+        """Validate binary data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Zeros and ones (booleans, integers or floats).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The data as a floating array (float32 kept, otherwise float64).
+
+        Raises
+        ------
+        ValueError
+            Naming the first problem: not numeric or not 2-D, NaN or infinite values, or a
+            value other than 0 and 1.
+        """
+        X = data_array(X, "Bernoulli")
+        refuse(X, (X != 0) & (X != 1), "Bernoulli data must be 0 or 1")
+        return X
+
+    def log_prob(self, params: BernoulliParams, X: ArrayLike) -> np.ndarray:
+        """``log p(x_i | k)``, shape (n_samples, n_components)."""
+        X = np.asarray(X, dtype=np.float64)
+        probs = np.asarray(params.probs, dtype=np.float64)
+        never_one, never_zero = probs == 0.0, probs == 1.0
+        with np.errstate(divide="ignore"):
+            log_p, log_q = np.log(probs), np.log1p(-probs)
+        # 0 * log(0) must count as 0, not NaN: the zero logs are dropped here and the
+        # samples that contradict a certain feature are set to -inf below.
+        out = X @ np.where(never_one, 0.0, log_p).T
+        out += (1.0 - X) @ np.where(never_zero, 0.0, log_q).T
+        if never_one.any() or never_zero.any():
+            contradictions = X @ never_one.T + (1.0 - X) @ never_zero.T
+            out[contradictions > 0] = -np.inf
+        return out
+
+    def stats(self, params: BernoulliParams, X: ArrayLike, resp: np.ndarray) -> BernoulliStats:
+        """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K)."""
+        return _stats(X, resp)
+
+    def m_step(self, stats: BernoulliStats, params: BernoulliParams) -> BernoulliParams:
+        """Posterior-mode probabilities (maximum likelihood for ``prior = 1``).
+
+        ``max(sum_x + prior - 1, 0) / (max(sum_x + prior - 1, 0) + max(sum_w - sum_x + prior
+        - 1, 0))``: the two-category case of the categorical rule, which is the clipped
+        formula of the class whenever ``sum_w + 2 (prior - 1) > 0``. Components with
+        (numerically) no weight keep their probabilities, and so does a probability whose
+        both terms are clipped to zero (possible only with ``prior < 1``).
+        """
+        if "probs" in self.frozen:
+            return params
+        ones = stats.sum_x
+        counts = np.stack([ones, stats.sum_w[:, None] - ones], axis=-1)
+        previous = np.stack([params.probs, 1.0 - params.probs], axis=-1)
+        probs = dirichlet_mode(counts, self.prior, previous, empty_components(stats.sum_w))
+        return BernoulliParams(probs[..., 0])
+
+    def from_responsibilities(
+        self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+    ) -> BernoulliParams:
+        """Parameters from initial responsibilities: one M-step from scratch.
+
+        Parameters
+        ----------
+        chunks : callable
+            Returns a fresh iterable of ``(X, resp)`` pairs: samples of shape
+            (n, n_features) and their responsibilities (n, n_components), already
+            multiplied by the sample weights. Read once.
+
+        Components with no weight start at the frequencies of ones in all the data.
+        """
+        stats = sum(_stats(X, resp) for X, resp in chunks())
+        if not isinstance(stats, BernoulliStats):
+            raise ValueError("the data holds no rows")
+        pooled = stats.sum_x.sum(axis=0) / stats.sum_w.sum()
+        start = BernoulliParams(np.repeat(pooled[None], stats.sum_w.shape[0], axis=0))
+        return replace(self, frozen=frozenset()).m_step(stats, start)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of K components: ``K * D`` (0 when the probabilities are frozen)."""
+        return 0 if "probs" in self.frozen else n_components * n_features
+
+    def sample(
+        self, params: BernoulliParams, counts: ArrayLike, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """``counts[k]`` samples from every component, stacked in component order,
+        shape (counts.sum(), n_features), float64 zeros and ones."""
+        probs = np.asarray(params.probs, dtype=np.float64)
+        out = [
+            (random_state.random_sample((int(n), probs.shape[1])) < probs[k]).astype(np.float64)
+            for k, n in enumerate(np.asarray(counts, dtype=np.int64))
+        ]
+        return np.concatenate(out) if out else np.empty((0, probs.shape[1]))
+
+    # -- unconstrained coordinates (for SQUAREM, emkit.core.acceleration) ------------------
+    def to_unconstrained(self, params: BernoulliParams) -> np.ndarray:
+        """Coordinates in which every vector gives valid parameters, shape (n,), float64: the
+        logits ``log(p / (1 - p))`` of the probabilities (empty when they are frozen). A
+        probability of 0 or 1 has an infinite logit, so that SQUAREM takes a plain EM step."""
+        if "probs" in self.frozen:
+            return np.empty(0)
+        probs = np.asarray(params.probs, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return (np.log(probs) - np.log1p(-probs)).ravel()
+
+    def from_unconstrained(self, vector: ArrayLike, like: BernoulliParams) -> BernoulliParams:
+        """Parameters at unconstrained coordinates ``vector`` (see :meth:`to_unconstrained`),
+        shaped like ``like``, whose values frozen probabilities keep.
+
+        Raises
+        ------
+        ValueError
+            When ``vector`` has the wrong number of entries.
+        """
+        if "probs" in self.frozen:
+            take_vector(vector, (0,))
+            return like
+        return BernoulliParams(expit(take_vector(vector, np.shape(like.probs))))
+
+
+def _stats(X: ArrayLike, resp: np.ndarray) -> BernoulliStats:
+    resp = np.asarray(resp, dtype=np.float64)
+    return BernoulliStats(resp.sum(axis=0), resp.T @ np.asarray(X, dtype=np.float64))

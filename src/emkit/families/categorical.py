@@ -1,0 +1,378 @@
+"""Categorical components: one or several categorical columns per sample (latent class
+analysis), K components scored and re-estimated together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from emkit.core.stats import Additive
+from emkit.families.checks import (
+    check_frozen,
+    check_prior,
+    data_array,
+    empty_components,
+    number,
+    refuse,
+    take_vector,
+)
+from emkit.numerics.simplex import dirichlet_mode, softmax_rows
+
+# -- the categorical family ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalParams:
+    """Parameters of K components over C categorical columns.
+
+    Attributes
+    ----------
+    probs : ndarray of shape (n_components, n_columns, max_categories)
+        ``probs[k, c, l]``: probability of category ``l`` in column ``c`` under component
+        ``k``; zero beyond each column's number of categories, and summing to one over the
+        others.
+    n_categories : ndarray of shape (n_columns,) of int64
+        Number of categories of every column (codes ``0 .. n_categories[c] - 1``).
+    """
+
+    probs: np.ndarray
+    n_categories: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalStats(Additive):
+    """Weighted category counts.
+
+    Attributes
+    ----------
+    sum_w : ndarray of shape (n_components,)
+        Total weight of every component.
+    counts : ndarray of shape (n_components, n_columns, max_categories)
+        ``sum_i r_ik [x_ic = l]``.
+    """
+
+    sum_w: np.ndarray
+    counts: np.ndarray
+
+
+FROZEN_CHOICES = frozenset({"probs"})
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """The categorical family: every column of a sample is one categorical draw, the columns
+    independent given the component (latent class analysis; one column is the emission of
+    hmmlearn's CategoricalHMM).
+
+    ``log p(x | k) = sum_c log probs[k, c, x_c]``.
+
+    Parameters
+    ----------
+    n_categories : int, sequence of int, or None, default=None
+        Categories of every column: one number for all columns, one per column, or None to
+        take ``max + 1`` of every column of the data that :meth:`from_responsibilities` sees
+        (the parameters then carry the numbers).
+    prior : float, default=1.0
+        Concentration of a symmetric Dirichlet prior on every column's probabilities. The
+        M-step, per component and column, is ``max(prior - 1 + counts, 0)`` normalised
+        (hmmlearn's rule); ``prior = 1`` is maximum likelihood.
+    frozen : frozenset of {'probs'}
+        Parameters the M-step keeps as they are.
+
+    Notes
+    -----
+    Maximum-likelihood probabilities of exactly zero (a category no sample of the component
+    shows) give ``-inf`` log-probabilities to samples that hold it; ``prior > 1`` keeps them
+    positive.
+    """
+
+    n_categories: int | Sequence[int] | None = None
+    prior: float = 1.0
+    frozen: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        n = self.n_categories
+        if n is not None:
+            values = np.atleast_1d(np.asarray(n))
+            if (
+                values.ndim != 1
+                or values.size == 0
+                or values.dtype.kind not in "iuf"
+                or np.any(values != np.round(values))
+                or np.any(values < 1)
+            ):
+                raise ValueError(
+                    "n_categories must be a positive integer, or one per column, got "
+                    f"{self.n_categories!r}"
+                )
+            n = int(values[0]) if np.ndim(n) == 0 else tuple(int(v) for v in values)
+            object.__setattr__(self, "n_categories", n)
+        object.__setattr__(self, "prior", check_prior(self.prior, "prior", positive=True))
+        object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Categorical"))
+
+    @property
+    def monotone(self) -> bool:
+        """Whether the M-step exactly maximises the expected complete-data log-likelihood.
+
+        With a prior (``prior != 1``) it maximises the log-likelihood plus the log prior;
+        the bound that EM reports is the log-likelihood alone, which may then decrease.
+        """
+        return self.prior == 1.0 or "probs" in self.frozen
+
+    def check_data(self, X: ArrayLike) -> np.ndarray:
+        """Validate category codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+            Integer codes (as integers or floats), ``0 .. n_categories[c] - 1`` in column
+            ``c`` when the family was given ``n_categories``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_columns)
+            The codes as a floating array (float32 kept, otherwise float64).
+
+        Raises
+        ------
+        ValueError
+            Naming the first problem: not numeric or not 2-D, NaN or infinite values, codes
+            that are not whole numbers or are negative, a number of columns other than that
+            of ``n_categories``, or codes beyond a column's number of categories.
+        """
+        X = _check_codes(X)
+        if self.n_categories is not None:
+            _check_range(X, self._counts_for(X.shape[1]))
+        return X
+
+    def log_prob(self, params: CategoricalParams, X: ArrayLike) -> np.ndarray:
+        """``sum_c log probs[k, c, x_c]``, shape (n_samples, n_components).
+
+        Raises
+        ------
+        ValueError
+            When ``X`` holds anything but codes within the parameters' categories.
+        """
+        codes = _codes(X, params.n_categories)
+        with np.errstate(divide="ignore"):
+            log_probs = np.log(np.asarray(params.probs, dtype=np.float64))
+        out = np.zeros((codes.shape[0], log_probs.shape[0]))
+        # Column by column: a gather of (n_samples, n_components), never a 3-D temporary.
+        for c in range(codes.shape[1]):
+            out += log_probs[:, c, :].T[codes[:, c]]
+        return out
+
+    def stats(self, params: CategoricalParams, X: ArrayLike, resp: np.ndarray) -> CategoricalStats:
+        """Weighted category counts of samples ``X`` (n, C) with weights ``resp`` (n, K)."""
+        codes = _codes(X, params.n_categories)
+        return _counts(codes, np.asarray(resp, dtype=np.float64), params.probs.shape[-1])
+
+    def m_step(self, stats: CategoricalStats, params: CategoricalParams) -> CategoricalParams:
+        """Posterior-mode probabilities (maximum likelihood for ``prior = 1``), per component
+        and column: ``max(prior - 1 + counts, 0)`` normalised over the column's categories.
+
+        Components with (numerically) no weight keep their probabilities, and so does a
+        column whose every category is clipped to zero (possible only with ``prior < 1``).
+        """
+        if "probs" in self.frozen:
+            return params
+        valid = _valid(params.n_categories, params.probs.shape[-1])
+        # The prior's pseudo-counts go to real categories only; padding stays at zero.
+        counts = np.where(valid, stats.counts, -np.inf)
+        probs = dirichlet_mode(counts, self.prior, params.probs, empty_components(stats.sum_w))
+        return CategoricalParams(probs, params.n_categories)
+
+    def from_responsibilities(
+        self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+    ) -> CategoricalParams:
+        """Parameters from initial responsibilities: one M-step from scratch.
+
+        Parameters
+        ----------
+        chunks : callable
+            Returns a fresh iterable of ``(X, resp)`` pairs: codes of shape (n, n_columns)
+            and their responsibilities (n, n_components), already multiplied by the sample
+            weights. Read once, or twice when ``n_categories`` is inferred (first for the
+            largest code of every column).
+
+        Components with no weight start at the category frequencies of all the data.
+        """
+        if self.n_categories is None:
+            top = None
+            for X, _ in chunks():
+                X = _check_codes(X)
+                if X.shape[0]:
+                    col_max = X.max(axis=0)
+                    top = col_max if top is None else np.maximum(top, col_max)
+            if top is None:
+                raise ValueError("the data holds no rows to infer n_categories from")
+            n_categories = top.astype(np.int64) + 1
+        else:
+            n_categories = None
+        stats = None
+        for X, resp in chunks():
+            if n_categories is None:
+                n_categories = self._counts_for(np.shape(X)[1])
+            codes = _codes(X, n_categories)
+            s = _counts(codes, np.asarray(resp, dtype=np.float64), int(n_categories.max()))
+            stats = s if stats is None else stats + s
+        if stats is None or n_categories is None:
+            raise ValueError("the data holds no rows")
+        pooled = stats.counts.sum(axis=0, keepdims=True)
+        pooled = pooled / pooled.sum(axis=-1, keepdims=True)
+        start = CategoricalParams(
+            np.repeat(pooled, stats.sum_w.shape[0], axis=0), n_categories.astype(np.int64)
+        )
+        return replace(self, frozen=frozenset()).m_step(stats, start)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of K components over ``n_features`` columns:
+        ``K * sum_c (n_categories[c] - 1)`` (0 when the probabilities are frozen).
+
+        Raises
+        ------
+        ValueError
+            When ``n_categories`` is inferred from the data (None): build the family with
+            the fitted parameters' numbers,
+            ``dataclasses.replace(family, n_categories=tuple(params.n_categories))``.
+        """
+        if "probs" in self.frozen:
+            return 0
+        if self.n_categories is None:
+            raise ValueError(
+                "the number of parameters depends on n_categories, which this family infers "
+                "from the data; build it with the fitted parameters' n_categories"
+            )
+        return n_components * int((self._counts_for(n_features) - 1).sum())
+
+    def sample(
+        self, params: CategoricalParams, counts: ArrayLike, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """``counts[k]`` samples from every component, stacked in component order,
+        shape (counts.sum(), n_columns), codes as float64."""
+        n_categories = np.asarray(params.n_categories)
+        out = []
+        for k, n in enumerate(np.asarray(counts, dtype=np.int64)):
+            block = np.empty((int(n), n_categories.size))
+            for c, size in enumerate(n_categories):
+                block[:, c] = random_state.choice(size, size=int(n), p=params.probs[k, c, :size])
+            out.append(block)
+        return np.concatenate(out) if out else np.empty((0, n_categories.size))
+
+    # -- unconstrained coordinates (for SQUAREM, emkit.core.acceleration) ------------------
+    def to_unconstrained(self, params: CategoricalParams) -> np.ndarray:
+        """Coordinates in which every vector gives valid parameters, shape (n,), float64: the
+        log-probabilities of every component's real categories, column after column (a
+        softmax maps them back). Empty when the probabilities are frozen; a zero probability
+        has coordinate ``-inf``, so that SQUAREM takes a plain EM step."""
+        if "probs" in self.frozen:
+            return np.empty(0)
+        probs = np.asarray(params.probs, dtype=np.float64)
+        valid = _valid(params.n_categories, probs.shape[-1])
+        with np.errstate(divide="ignore"):
+            return np.log(probs[:, valid]).ravel()
+
+    def from_unconstrained(self, vector: ArrayLike, like: CategoricalParams) -> CategoricalParams:
+        """Parameters at unconstrained coordinates ``vector`` (see :meth:`to_unconstrained`),
+        shaped like ``like``, whose values frozen probabilities keep.
+
+        Raises
+        ------
+        ValueError
+            When ``vector`` has the wrong number of entries.
+        """
+        if "probs" in self.frozen:
+            take_vector(vector, (0,))
+            return like
+        shape = np.shape(like.probs)
+        valid = _valid(like.n_categories, shape[-1])
+        logits = np.full(shape, -np.inf)
+        logits[:, valid] = take_vector(vector, (shape[0], int(valid.sum())))
+        return CategoricalParams(softmax_rows(logits), like.n_categories)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _counts_for(self, n_columns: int) -> np.ndarray:
+        """The family's ``n_categories`` for data of ``n_columns`` columns, shape
+        (n_columns,) of int64; ValueError when a sequence of another length was given."""
+        n = self.n_categories
+        if n is None:
+            raise ValueError("n_categories is inferred from the data")
+        if isinstance(n, int):
+            return np.full(n_columns, n, dtype=np.int64)
+        if len(n) != n_columns:
+            raise ValueError(
+                f"Categorical data must have {len(n)} columns (one per entry of "
+                f"n_categories), got {n_columns}"
+            )
+        return np.asarray(n, dtype=np.int64)
+
+
+def _check_range(X: np.ndarray, n_categories: np.ndarray) -> None:
+    """Raise ValueError for the first code at or beyond its column's number of categories."""
+    bad = X >= n_categories
+    if bad.any():
+        row, col = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        size = int(n_categories[col])
+        raise ValueError(
+            f"Categorical column {col} has {size} categories (codes 0..{size - 1}); "
+            f"row {row} holds {number(X[row, col])}"
+        )
+
+
+def _codes(X: ArrayLike, n_categories: np.ndarray) -> np.ndarray:
+    """Category codes of ``X`` as intp, shape (n_samples, n_columns), checked against the
+    parameters' ``n_categories``: a wrong code would index another category's probability
+    (or padding) without a trace."""
+    X = np.asarray(X)
+    n_categories = np.asarray(n_categories)
+    if X.ndim != 2 or X.shape[1] != n_categories.size:
+        raise ValueError(
+            f"Categorical data must have {n_categories.size} columns (one per entry of "
+            f"n_categories), got an array of shape {X.shape}"
+        )
+    if X.dtype.kind in "iu":
+        codes = X.astype(np.intp, copy=False)
+        ok = codes.size == 0 or (codes.min() >= 0 and np.all(codes < n_categories))
+    else:
+        with np.errstate(invalid="ignore"):
+            codes = X.astype(np.intp)
+        ok = np.array_equal(codes, X) and (
+            codes.size == 0 or (codes.min() >= 0 and np.all(codes < n_categories))
+        )
+    if not ok:
+        # The full check names the offending entry.
+        _check_range(_check_codes(X), n_categories)
+    return codes
+
+
+def _check_codes(X: ArrayLike) -> np.ndarray:
+    """``X`` as a floating array of whole numbers >= 0 (see :meth:`Categorical.check_data`)."""
+    X = data_array(X, "Categorical")
+    refuse(X, X != np.floor(X), "Categorical data must be integer category codes")
+    refuse(X, X < 0, "Categorical data must be non-negative category codes")
+    return X
+
+
+def _valid(n_categories: np.ndarray, max_categories: int) -> np.ndarray:
+    """Which entries of the last two axes are categories, shape (n_columns, max_categories)."""
+    return np.arange(max_categories) < np.asarray(n_categories)[:, None]
+
+
+def _counts(codes: np.ndarray, resp: np.ndarray, max_categories: int) -> CategoricalStats:
+    """Statistics from codes (n, C) and weights (n, K)."""
+    n_columns = codes.shape[1]
+    n_components = resp.shape[1]
+    # One bincount per component over the flat index (column, code).
+    flat = (codes + max_categories * np.arange(n_columns)).ravel()
+    size = n_columns * max_categories
+    counts = np.empty((n_components, n_columns, max_categories))
+    for k in range(n_components):
+        weights = np.repeat(resp[:, k], n_columns)
+        counts[k] = np.bincount(flat, weights=weights, minlength=size).reshape(
+            n_columns, max_categories
+        )
+    return CategoricalStats(resp.sum(axis=0), counts)

@@ -1,0 +1,103 @@
+"""Checks shared by the families: data a family can score, hyperparameters, frozen names."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def data_array(X: ArrayLike, family: str) -> np.ndarray:
+    """``X`` as a 2-D floating array, refusing what no family can score.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Numbers (booleans, integers or floats).
+    family : str
+        Name of the family, for the error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+        float32 data as it is (the families accumulate in float64 anyway, so a copy would
+        only cost memory); any other numeric dtype as float64.
+
+    Raises
+    ------
+    ValueError
+        When ``X`` is not numeric, not 2-D, or holds NaN or infinite values.
+    """
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{family} data must be numeric, got an array of dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"{family} data must be a 2-D array (n_samples, n_features), got shape {X.shape}"
+        )
+    if X.dtype != np.float32:
+        X = X.astype(np.float64, copy=False)
+    refuse(X, ~np.isfinite(X), f"{family} data must be finite")
+    return X
+
+
+def refuse(X: np.ndarray, bad: np.ndarray, requirement: str) -> None:
+    """Raise ``ValueError("<requirement>; column c holds v (row r)")`` for the first entry of
+    ``X`` (n_samples, n_features) where the boolean array ``bad`` (same shape) is True."""
+    if bad.any():
+        row, col = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        raise ValueError(f"{requirement}; column {col} holds {number(X[row, col])} (row {row})")
+
+
+def number(value: float) -> str:
+    """A data value as a user wrote it: whole numbers without a decimal point."""
+    value = float(value)
+    if value.is_integer() and abs(value) < 2.0**53:
+        return str(int(value))
+    return repr(value)
+
+
+def check_counts(X: np.ndarray, family: str) -> None:
+    """Raise ValueError unless every entry of the float array ``X`` is a whole number >= 0."""
+    refuse(X, X < 0, f"{family} counts must be non-negative")
+    refuse(X, X != np.floor(X), f"{family} counts must be integers")
+
+
+def check_frozen(frozen: frozenset[str], choices: frozenset[str], family: str) -> frozenset[str]:
+    """``frozen`` as a frozenset of parameter names, each one of ``choices``."""
+    if isinstance(frozen, str):
+        # frozenset("probs") would silently mean five one-letter names.
+        raise ValueError(
+            f"frozen must be a set of {family} parameter names such as "
+            f"frozenset({{{sorted(choices)[0]!r}}}), not the string {frozen!r}"
+        )
+    frozen = frozenset(frozen)
+    unknown = frozen - choices
+    if unknown:
+        raise ValueError(
+            f"unknown frozen {family} parameters {sorted(unknown)}; choose from {sorted(choices)}"
+        )
+    return frozen
+
+
+def check_prior(value: float, name: str, *, positive: bool) -> float:
+    """``value`` as a float, refusing NaN, infinities and values below (or at) zero."""
+    value = float(value)
+    if not (np.isfinite(value) and (value > 0 if positive else value >= 0)):
+        relation = "positive" if positive else "non-negative"
+        raise ValueError(f"{name} must be finite and {relation}, got {value}")
+    return value
+
+
+def empty_components(sum_w: np.ndarray) -> np.ndarray:
+    """Components with (numerically) no weight, shape (n_components,) of bool: any value
+    maximises the expected log-likelihood there, so the M-step keeps their parameters."""
+    return sum_w <= 10.0 * np.finfo(np.float64).eps * max(float(sum_w.sum()), 1.0)
+
+
+def take_vector(vector: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    """The coordinate vector as an array of ``shape``, refusing a wrong number of entries."""
+    vector = np.asarray(vector, dtype=np.float64)
+    size = int(np.prod(shape, dtype=np.int64))
+    if vector.size != size:
+        raise ValueError(f"the coordinate vector has {vector.size} entries, the parameters {size}")
+    return vector.reshape(shape)

@@ -1,0 +1,38 @@
+"""Probability vectors: the Dirichlet posterior-mode rule and the softmax."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dirichlet_mode(
+    counts: np.ndarray, prior: float, previous: np.ndarray, empty: np.ndarray
+) -> np.ndarray:
+    """Probabilities ``max(prior - 1 + counts, 0)`` normalised over the last axis.
+
+    The posterior mode under a symmetric Dirichlet(``prior``) prior where it is interior
+    (``prior = 1``: maximum likelihood), the rule of hmmlearn's CategoricalHMM.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_components, ..., n_categories)
+        Weighted counts; entries that are no category must be masked out by the caller.
+    prior : float
+        Dirichlet concentration.
+    previous : ndarray, same shape as ``counts``
+        Probabilities kept where the rule has nothing to normalise (all entries clipped to
+        zero, which ``prior < 1`` allows) and for empty components.
+    empty : ndarray of shape (n_components,) of bool
+        Components with no weight.
+    """
+    clipped = np.maximum(counts + (prior - 1.0), 0.0)
+    total = clipped.sum(axis=-1, keepdims=True)
+    keep = (total <= 0.0) | empty.reshape((-1,) + (1,) * (counts.ndim - 1))
+    return np.where(keep, previous, clipped / np.where(keep, 1.0, total))
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    """``exp(logits)`` normalised over the last axis; ``-inf`` entries give zeros."""
+    top = logits.max(axis=-1, keepdims=True)
+    weights = np.exp(logits - top)
+    return weights / weights.sum(axis=-1, keepdims=True)
