@@ -482,8 +482,8 @@ def test_error_unknown_option(capsys, argv):
 
 
 def test_error_unknown_model(capsys):
-    err = _fail(capsys, "fit", FAITHFUL, "--model", "hmm", "--components", 2)
-    assert "argument --model: invalid choice: 'hmm'" in err
+    err = _fail(capsys, "fit", FAITHFUL, "--model", "hmmm", "--components", 2)
+    assert "argument --model: invalid choice: 'hmmm'" in err
 
 
 def test_error_missing_required_arguments(capsys):

@@ -2,9 +2,15 @@
 
 ::
 
-    emkit fit DATA --model gmm --components K [-o MODEL] [options]
-    emkit predict MODEL DATA [-o OUT.csv] [--proba]
+    emkit fit DATA --model gmm|kmeans --components K [-o MODEL] [options]
+    emkit fit DATA --model hmm --components K [--sequence-column COLUMN]
+              [--emission gaussian|gmm|categorical|poisson|multinomial] [-o MODEL] [options]
+    emkit predict MODEL DATA [--sequence-column COLUMN] [-o OUT.csv] [--proba]
     emkit info MODEL
+
+Hidden Markov models read their sequences from one table: the rows of a sequence are
+consecutive rows with the same value in the sequence column, in time order. Without a
+sequence column the whole table is one sequence.
 
 Every expected failure (unreadable or invalid data, a corrupt model file, a model that does
 not match the data, a fit the data cannot support) is reported as one line,
@@ -15,11 +21,12 @@ for usage errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,8 @@ import numpy as np
 from emkit import __version__
 from emkit.estimators.base import load
 from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.estimators.gmm_hmm import GMMHMM
+from emkit.estimators.hmm import BaseHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from emkit.estimators.kmeans import KMeans
 from emkit.io.readers import DataError, Table, read_table, write_table
 
@@ -40,13 +49,49 @@ MODEL_SUFFIX = ".emkit"
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _COVARIANCE_WORDS = {"full": "full", "tied": "tied", "diag": "diagonal", "spherical": "spherical"}
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
-_MODELS = ("gmm", "kmeans")
-# Options that only the Gaussian mixture has.
-_GMM_ONLY = (
-    ("covariance_type", "--covariance-type"),
-    ("reg_covar", "--reg-covar"),
-    ("init_params", "--init-params"),
+_MODELS = ("gmm", "kmeans", "hmm")
+_HMM_CLASSES: dict[str, type[BaseHMM]] = {
+    "gaussian": GaussianHMM,
+    "gmm": GMMHMM,
+    "categorical": CategoricalHMM,
+    "poisson": PoissonHMM,
+    "multinomial": MultinomialHMM,
+}
+_DEFAULT_EMISSION = "gaussian"
+# The estimators' n_iter=10 follows hmmlearn, and stops most fits of real data before they
+# converge; the command line gives them as many iterations as a gmm.
+_HMM_MAX_ITER = 100
+# Where an option that only some models take applies: the text of the error, and the test.
+_SCOPES: dict[str, tuple[str, Callable[[str, str], bool]]] = {
+    "gmm": ("--model gmm only", lambda model, emission: model == "gmm"),
+    "gaussian": (
+        "--model gmm only (and to --model hmm with --emission gaussian or gmm)",
+        lambda model, emission: (
+            model == "gmm" or (model == "hmm" and emission in ("gaussian", "gmm"))
+        ),
+    ),
+    "hmm": ("--model hmm only", lambda model, emission: model == "hmm"),
+    "hmm-gmm": (
+        "--model hmm --emission gmm only",
+        lambda model, emission: model == "hmm" and emission == "gmm",
+    ),
+}
+# Options of 'emkit fit' that only some models take: (attribute, option, scope).
+_SCOPED_OPTIONS = (
+    ("covariance_type", "--covariance-type", "gaussian"),
+    ("reg_covar", "--reg-covar", "gmm"),
+    ("init_params", "--init-params", "gmm"),
+    ("emission", "--emission", "hmm"),
+    ("sequence_column", "--sequence-column", "hmm"),
+    ("n_mix", "--n-mix", "hmm-gmm"),
 )
+_EMISSION_WORDS: dict[type[BaseHMM], str] = {
+    CategoricalHMM: "categorical",
+    PoissonHMM: "Poisson",
+    MultinomialHMM: "multinomial",
+}
+# Options passed to the Gaussian mixture under their own names.
+_GMM_PARAMS = ("covariance_type", "reg_covar", "init_params")
 # Longest list of feature names spelled out in a summary line.
 _MAX_NAMES_SHOWN = 8
 _LABEL_WIDTH = 16
@@ -112,14 +157,16 @@ def _parser() -> argparse.ArgumentParser:
         "fit",
         help="fit a model to a data file and write a model file",
         description="Fit a model to the numeric columns of DATA (.csv, .tsv, .txt, .parquet, "
-        ".pq or .npy) and write it to a model file.",
+        ".pq or .npy) and write it to a model file. A hidden Markov model (--model hmm) reads "
+        "its sequences from the table: the rows of one sequence are consecutive rows with the "
+        "same --sequence-column value, in time order.",
     )
     fit.add_argument("data", metavar="DATA", help="data file, one row per sample")
     fit.add_argument(
         "--model",
         required=True,
         choices=_MODELS,
-        help="gmm: Gaussian mixture; kmeans: k-means clustering",
+        help="gmm: Gaussian mixture; kmeans: k-means clustering; hmm: hidden Markov model",
     )
     fit.add_argument(
         "--components",
@@ -127,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         type=_positive_int,
         metavar="K",
-        help="number of mixture components (clusters for kmeans)",
+        help="number of mixture components (clusters for kmeans, hidden states for hmm)",
     )
     fit.add_argument(
         "-o",
@@ -136,9 +183,29 @@ def _parser() -> argparse.ArgumentParser:
         help=f"model file to write (default: <DATA stem>{MODEL_SUFFIX} in the current directory)",
     )
     fit.add_argument(
+        "--emission",
+        choices=tuple(_HMM_CLASSES),
+        help="what every state of an hmm emits: gaussian; gmm, a mixture of --n-mix Gaussians; "
+        "categorical, one column of integer symbol codes 0, 1, 2, ...; poisson or multinomial, "
+        f"counts (default: {_DEFAULT_EMISSION})",
+    )
+    fit.add_argument(
+        "--sequence-column",
+        metavar="COLUMN",
+        help="column of numeric sequence ids of an hmm, not a feature: the rows of one "
+        "sequence are consecutive and in time order (default: the whole table is one sequence)",
+    )
+    fit.add_argument(
         "--covariance-type",
         choices=_COVARIANCE_TYPES,
-        help="covariance structure of a gmm (default: full)",
+        help="covariance structure of a gmm, or of the Gaussians of an hmm with --emission "
+        "gaussian or gmm (default: full for gmm, diag for hmm)",
+    )
+    fit.add_argument(
+        "--n-mix",
+        type=_positive_int,
+        metavar="M",
+        help="Gaussians in the mixture of every state of an hmm with --emission gmm (default: 1)",
     )
     fit.add_argument(
         "--n-init",
@@ -150,14 +217,15 @@ def _parser() -> argparse.ArgumentParser:
         "--max-iter",
         type=_positive_int,
         metavar="N",
-        help="most EM iterations per initialisation (default: 100 for gmm, 300 for kmeans)",
+        help="most EM iterations per initialisation (default: 100 for gmm and hmm, 300 for kmeans)",
     )
     fit.add_argument(
         "--tol",
         type=_non_negative_float,
         metavar="T",
         help="convergence threshold on the change of the mean log-likelihood "
-        "per sample (default: 0.001 for gmm, 0.0001 for kmeans)",
+        "per sample (default: 0.001 for gmm, 0.0001 for kmeans); for hmm, on the change of "
+        "the total log-likelihood (default: 0.01)",
     )
     fit.add_argument(
         "--reg-covar",
@@ -178,7 +246,7 @@ def _parser() -> argparse.ArgumentParser:
         "--columns",
         type=_column_list,
         metavar="A,B,...",
-        help="comma-separated names of the columns to use (default: all)",
+        help="comma-separated names of the columns to use (default: all, but the sequence column)",
     )
     fit.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     fit.set_defaults(handler=_fit)
@@ -187,7 +255,9 @@ def _parser() -> argparse.ArgumentParser:
         "predict",
         help="assign samples to the components of a fitted model",
         description="Print the most probable component of every sample of DATA (and with "
-        "--proba the probability of every component) as CSV.",
+        "--proba the probability of every component) as CSV. For a hidden Markov model: "
+        "the state of every sample on the most probable state path of its sequence "
+        "(Viterbi), and with --proba the posterior probability of every state.",
     )
     predict.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
     predict.add_argument("data", metavar="DATA", help="data file, one row per sample")
@@ -195,9 +265,16 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="OUT.csv", help="CSV file to write (default: standard output)"
     )
     predict.add_argument(
+        "--sequence-column",
+        metavar="COLUMN",
+        help="column of sequence ids, for a hidden Markov model (default: the whole table is "
+        "one sequence)",
+    )
+    predict.add_argument(
         "--proba",
         action="store_true",
-        help="add columns p0, p1, ... with the probability of every component",
+        help="add columns p0, p1, ... with the probability of every component (of every "
+        "state for an hmm)",
     )
     predict.set_defaults(handler=_predict)
 
@@ -262,11 +339,16 @@ def _describe_os_error(exc: OSError) -> str:
 def _fit(args: argparse.Namespace) -> None:
     estimator = _build_estimator(args)
     output = Path(args.output) if args.output else Path(Path(args.data).stem + MODEL_SUFFIX)
-    table = read_table(args.data, columns=args.columns)
+    lengths = None
+    if isinstance(estimator, BaseHMM):
+        table, lengths = _read_sequences(args.data, args.columns, args.sequence_column)
+        _check_emission_data(estimator, table, args.data)
+    else:
+        table = read_table(args.data, columns=args.columns)
     X = table.values
     k = args.components
     if X.shape[0] < k:
-        unit = "clusters" if args.model == "kmeans" else "components"
+        unit = {"kmeans": "clusters", "hmm": "states"}.get(args.model, "components")
         raise CommandError(
             f"{_quote(args.data)} has {_count(X.shape[0], 'sample')}, fewer "
             f"than the {k} {unit} asked for"
@@ -276,8 +358,15 @@ def _fit(args: argparse.Namespace) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        estimator.fit(X)
-        lines = [] if args.quiet else _fit_summary(estimator, X, table, args.data)
+        if isinstance(estimator, BaseHMM):
+            estimator.fit(X, lengths)
+        else:
+            estimator.fit(X)
+        lines = (
+            []
+            if args.quiet
+            else _fit_summary(estimator, table, args.data, lengths, args.sequence_column)
+        )
     for warning in caught:
         if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
             print(f"{PROG}: warning: {warning.message}", file=sys.stderr)
@@ -290,36 +379,69 @@ def _fit(args: argparse.Namespace) -> None:
         print("\n".join(lines))
 
 
-def _build_estimator(args: argparse.Namespace) -> GaussianMixture | KMeans:
+def _build_estimator(args: argparse.Namespace) -> GaussianMixture | KMeans | BaseHMM:
+    emission = args.emission or _DEFAULT_EMISSION
+    _check_scoped_options(args, emission)
     common: dict[str, Any] = {"random_state": args.random_state}
     for name in ("n_init", "max_iter", "tol"):
         value = getattr(args, name)
         if value is not None:
             common[name] = value
     if args.model == "kmeans":
-        given = [option for name, option in _GMM_ONLY if getattr(args, name) is not None]
-        if given:
-            raise CommandError(f"{', '.join(given)} applies to --model gmm only")
         return KMeans(n_clusters=args.components, **common)
+    if args.model == "hmm":
+        # hmmlearn's name for the largest number of iterations.
+        common["n_iter"] = common.pop("max_iter", _HMM_MAX_ITER)
+        for name in ("covariance_type", "n_mix"):
+            if getattr(args, name) is not None:
+                common[name] = getattr(args, name)
+        return _HMM_CLASSES[emission](n_components=args.components, **common)
     gmm: dict[str, Any] = {
-        name: getattr(args, name) for name, _ in _GMM_ONLY if getattr(args, name) is not None
+        name: getattr(args, name) for name in _GMM_PARAMS if getattr(args, name) is not None
     }
     return GaussianMixture(n_components=args.components, **gmm, **common)
 
 
+def _check_scoped_options(args: argparse.Namespace, emission: str) -> None:
+    """Refuse the options that do not apply to the chosen model (and emission)."""
+    refused: dict[str, list[str]] = {}
+    for name, option, scope in _SCOPED_OPTIONS:
+        text, applies = _SCOPES[scope]
+        if getattr(args, name) is not None and not applies(args.model, emission):
+            refused.setdefault(text, []).append(option)
+    for text, options in refused.items():
+        raise CommandError(f"{', '.join(options)} applies to {text}")
+
+
 def _fit_summary(
-    estimator: GaussianMixture | KMeans, X: np.ndarray, table: Table, data: str
+    estimator: GaussianMixture | KMeans | BaseHMM,
+    table: Table,
+    data: str,
+    lengths: np.ndarray | None = None,
+    sequence_column: str | None = None,
 ) -> list[str]:
+    X = table.values
     n, d = X.shape
+    shape = f"{data}: {_count(n, 'sample')} x {_count(d, 'feature')} ({_names(table.columns)})"
+    if isinstance(estimator, BaseHMM):
+        if lengths is None:
+            shape += ", 1 sequence (the whole table)"
+        else:
+            shape += f", {_count(lengths.size, 'sequence')} (column {sequence_column!r})"
     lines = [
         f"{PROG} fit: {_describe_model(estimator)}",
-        _field(
-            "data",
-            f"{data}: {_count(n, 'sample')} x {_count(d, 'feature')} ({_names(table.columns)})",
-        ),
+        _field("data", shape),
         _field("converged", _convergence(estimator)),
     ]
-    if isinstance(estimator, GaussianMixture):
+    if isinstance(estimator, BaseHMM):
+        total = estimator.score(X, lengths)
+        lines += [
+            _field("log-likelihood", f"{total:.2f} (mean per sample {_num(total / n)})"),
+            _field("BIC", f"{estimator.bic(X, lengths):.2f}"),
+            _field("AIC", f"{estimator.aic(X, lengths):.2f}"),
+            _field("parameters", str(estimator._n_parameters())),
+        ]
+    elif isinstance(estimator, GaussianMixture):
         mean = estimator.score(X)
         lines += [
             _field("log-likelihood", f"{mean * n:.2f} (mean per sample {_num(mean)})"),
@@ -340,6 +462,142 @@ def _fit_summary(
 
 
 # --------------------------------------------------------------------------------------- #
+# Sequences
+# --------------------------------------------------------------------------------------- #
+
+
+def _read_sequences(
+    data: str, columns: Sequence[str] | None, sequence_column: str | None
+) -> tuple[Table, np.ndarray | None]:
+    """The feature columns of ``data`` and the lengths of its sequences.
+
+    Parameters
+    ----------
+    data : str
+        The data file.
+    columns : sequence of str, optional
+        The feature columns (default: all but the sequence column).
+    sequence_column : str, optional
+        The column of sequence ids; None makes the whole table one sequence.
+
+    Returns
+    -------
+    table : Table
+        The feature columns.
+    lengths : ndarray of int, or None
+        Rows of every sequence, in the order of the table; None without a sequence column.
+    """
+    if sequence_column is None:
+        return read_table(data, columns=columns), None
+    if columns is not None and sequence_column in columns:
+        raise CommandError(
+            f"the sequence column {sequence_column!r} cannot also be a feature (--columns)"
+        )
+    selection = None if columns is None else [*columns, sequence_column]
+    with _explained_sequence_errors(sequence_column):
+        table = read_table(data, columns=selection)
+    if sequence_column not in table.columns:
+        raise CommandError(
+            f"--sequence-column: {_quote(data)} has no column {sequence_column!r}; "
+            f"available columns: {_names(table.columns, quote=True)}"
+        )
+    position = table.columns.index(sequence_column)
+    keep = [j for j in range(len(table.columns)) if j != position]
+    if not keep:
+        raise CommandError(
+            f"{_quote(data)} has no columns besides the sequence column {sequence_column!r}"
+        )
+    features = Table(
+        values=np.ascontiguousarray(table.values[:, keep]),
+        columns=tuple(table.columns[j] for j in keep),
+    )
+    return features, _sequence_lengths(table.values[:, position], data, sequence_column)
+
+
+@contextlib.contextmanager
+def _explained_sequence_errors(sequence_column: str) -> Iterator[None]:
+    """Say which option named the column when the reader refuses the sequence column."""
+    try:
+        yield
+    except DataError as exc:
+        message = str(exc)
+        if f"has no column {sequence_column!r};" in message:
+            raise CommandError(f"--sequence-column: {message}") from None
+        if f"column {sequence_column!r} is not numeric" in message:
+            raise CommandError(f"{message}; sequence ids must be numbers") from None
+        raise
+
+
+def _read_lengths(data: str, sequence_column: str | None) -> np.ndarray | None:
+    """Lengths of the sequences of ``data`` by its column ``sequence_column``; None (one
+    sequence) without a column."""
+    if sequence_column is None:
+        return None
+    with _explained_sequence_errors(sequence_column):
+        ids = read_table(data, columns=[sequence_column]).values[:, 0]
+    return _sequence_lengths(ids, data, sequence_column)
+
+
+def _sequence_lengths(ids: np.ndarray, data: str, sequence_column: str) -> np.ndarray:
+    """Lengths of the runs of equal ids, refusing an id that comes back after another:
+    taking its rows for two sequences would silently cut one sequence in two."""
+    n = ids.shape[0]
+    starts = np.concatenate([[0], np.flatnonzero(ids[1:] != ids[:-1]) + 1])
+    ends = np.append(starts[1:], n)
+    seen: dict[float, int] = {}
+    for run, value in enumerate(ids[starts].tolist()):
+        earlier = seen.setdefault(value, run)
+        if earlier != run:
+            raise CommandError(
+                f"{_quote(data)}: sequence {_id_text(value)} of column {sequence_column!r} "
+                f"appears again at data row {starts[run] + 1}, after other sequences (its "
+                f"earlier rows are {starts[earlier] + 1} to {ends[earlier]}); the rows of one "
+                f"sequence must be consecutive: sort the rows by {sequence_column!r}, keeping "
+                "their time order"
+            )
+    return (ends - starts).astype(np.int64)
+
+
+def _id_text(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _check_emission_data(estimator: BaseHMM, table: Table, data: str) -> None:
+    """Refuse data that the discrete emissions cannot read, naming the column and the row
+    (the estimators name positions only)."""
+    if isinstance(estimator, CategoricalHMM):
+        if len(table.columns) != 1:
+            raise CommandError(
+                f"categorical emissions take one column of integer symbol codes; {_quote(data)} "
+                f"has {len(table.columns)} feature columns ({_names(table.columns)}): choose "
+                "one with --columns"
+            )
+        what = "categorical emissions take integer symbol codes 0, 1, 2, ..."
+    elif isinstance(estimator, (PoissonHMM, MultinomialHMM)):
+        what = f"{_EMISSION_WORDS[type(estimator)]} emissions take counts (whole numbers >= 0)"
+    else:
+        return
+    X = table.values
+    bad = (X != np.floor(X)) | (X < 0)
+    if bad.any():
+        row, col = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        raise CommandError(
+            f"{_quote(data)}: column {table.columns[col]!r} holds {_id_text(X[row, col])} at "
+            f"data row {row + 1}; {what}"
+        )
+    symbols = getattr(estimator, "emissionprob_", None)
+    if isinstance(estimator, CategoricalHMM) and symbols is not None:
+        top = int(np.argmax(X[:, 0]))
+        if X[top, 0] >= symbols.shape[1]:
+            raise CommandError(
+                f"{_quote(data)}: column {table.columns[0]!r} holds symbol "
+                f"{_id_text(X[top, 0])} at data row {top + 1}, but the model knows "
+                f"symbols 0 to {symbols.shape[1] - 1} only"
+            )
+
+
+# --------------------------------------------------------------------------------------- #
 # emkit predict
 # --------------------------------------------------------------------------------------- #
 
@@ -352,16 +610,32 @@ def _predict(args: argparse.Namespace) -> None:
             f"a {type(estimator).__name__}, which assigns each sample to one "
             "cluster"
         )
-    X = _read_for_model(estimator, args.data)
+    is_hmm = isinstance(estimator, BaseHMM)
+    if args.sequence_column is not None and not is_hmm:
+        raise CommandError(
+            f"--sequence-column applies to hidden Markov models only; {_quote(args.model)} "
+            f"holds a {type(estimator).__name__}"
+        )
+    if is_hmm and args.sequence_column in _model_columns(estimator):
+        raise CommandError(
+            f"the sequence column {args.sequence_column!r} is one of the columns the model "
+            "was fitted on"
+        )
+    # Read first: a bad sequence column is reported before any mismatch of the features.
+    lengths = _read_lengths(args.data, args.sequence_column) if is_hmm else None
+    X = _read_for_model(estimator, args.data, exclude=args.sequence_column)
+    if is_hmm:
+        _check_emission_data(estimator, Table(X, _model_columns(estimator)), args.data)
     # The columns are matched by name above; the estimator then sees a plain array, and
     # scikit-learn would warn that it lacks the names the model was fitted with.
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
-    labels = estimator.predict(X)
-    columns = ["label"]
+    extra = (lengths,) if is_hmm else ()
+    labels = estimator.predict(X, *extra)
+    columns = ["state" if is_hmm else "label"]
     values = labels.astype(np.float64)[:, np.newaxis]
     if args.proba:
-        proba = estimator.predict_proba(X)
+        proba = estimator.predict_proba(X, *extra)
         columns += [f"p{j}" for j in range(proba.shape[1])]
         values = np.column_stack([values, proba])
     if args.output:
@@ -382,13 +656,14 @@ def _default_names(d: int) -> tuple[str, ...]:
     return tuple(f"x{j}" for j in range(d))
 
 
-def _read_for_model(estimator: Any, data: str) -> np.ndarray:
+def _read_for_model(estimator: Any, data: str, exclude: str | None = None) -> np.ndarray:
     """The columns of ``data`` that ``estimator`` was fitted on, in the model's order.
 
     Columns are picked by name when the data file has a header holding the model's columns.
     Data without a header (columns named x0, x1, ... by the reader), and models fitted
     without column names, are matched by position, and then the number of columns must
-    equal the model's number of features.
+    equal the model's number of features. The column ``exclude`` (the sequence column) is
+    never a feature.
     """
     d = int(estimator.n_features_in_)
     stored = getattr(estimator, "feature_names_in_", None)
@@ -412,11 +687,12 @@ def _read_for_model(estimator: Any, data: str) -> np.ndarray:
         if selection_error is not None:
             raise selection_error from None
         raise
-    m = len(table.columns)
-    headerless = table.columns == _default_names(m)
+    headerless = table.columns == _default_names(len(table.columns))
+    features = [name for name in table.columns if name != exclude]
+    m = len(features)
     if by_name and not headerless:
         assert names is not None
-        missing = [name for name in names if name not in table.columns]
+        missing = [name for name in names if name not in features]
         if not missing:  # every column is there: the selected read failed on their values
             assert selection_error is not None
             raise selection_error
@@ -428,12 +704,18 @@ def _read_for_model(estimator: Any, data: str) -> np.ndarray:
         )
     if m != d:
         fitted = f"{_count(d, 'feature')}" + (f" ({_names(names)})" if by_name else "")
+        besides = "" if exclude is None else f" besides the sequence column {exclude!r}"
         raise CommandError(
-            f"the model was fitted on {fitted} but {_quote(data)} has {_count(m, 'column')}"
+            f"the model was fitted on {fitted} but {_quote(data)} has "
+            f"{_count(m, 'column')}{besides}"
         )
-    if np.isnan(table.values).any():
-        return read_table(data).values  # raises the reader's message naming the line
-    return table.values
+    values = table.values
+    if exclude is not None:
+        values = np.ascontiguousarray(values[:, [table.columns.index(name) for name in features]])
+    if np.isnan(values).any():
+        # Raises the reader's message naming the line.
+        return read_table(data, columns=features).values
+    return values
 
 
 # --------------------------------------------------------------------------------------- #
@@ -451,7 +733,7 @@ def _info(args: argparse.Namespace) -> None:
         _field("features", f"{d} ({_names(columns)})"),
         _field("converged", _convergence(estimator)),
     ]
-    if isinstance(estimator, GaussianMixture):
+    if isinstance(estimator, (GaussianMixture, BaseHMM)):
         lines += [
             _field(
                 "log-likelihood", f"mean per sample {_num(estimator.lower_bound_)} (training data)"
@@ -489,12 +771,31 @@ def _describe_model(estimator: Any) -> str:
         )
     if isinstance(estimator, KMeans):
         return f"k-means, {_count(estimator.n_clusters, 'cluster')}"
+    if isinstance(estimator, BaseHMM):
+        return f"hidden Markov model, {_count(estimator.n_components, 'state')}, " + (
+            _describe_emissions(estimator)
+        )
     return type(estimator).__name__
+
+
+def _describe_emissions(estimator: BaseHMM) -> str:
+    if isinstance(estimator, (GMMHMM, GaussianHMM)):
+        words = _COVARIANCE_WORDS.get(estimator.covariance_type, estimator.covariance_type)
+        if isinstance(estimator, GMMHMM):
+            mix = _count(estimator.n_mix, "Gaussian")
+            return f"Gaussian-mixture emissions ({mix} per state), {words} covariance"
+        return f"Gaussian emissions, {words} covariance"
+    text = f"{_EMISSION_WORDS[type(estimator)]} emissions"
+    if isinstance(estimator, CategoricalHMM):
+        text += f" ({_count(np.shape(estimator.emissionprob_)[1], 'symbol')})"
+    return text
 
 
 def _convergence(estimator: Any) -> str:
     state = "yes" if estimator.converged_ else "no"
-    text = f"{state}, after {_count(estimator.n_iter_, 'iteration')} (tol {estimator.tol:g})"
+    # An hmm's tol applies to the total log-likelihood, not to the mean per sample.
+    scale = " on the total log-likelihood" if isinstance(estimator, BaseHMM) else ""
+    text = f"{state}, after {_count(estimator.n_iter_, 'iteration')} (tol {estimator.tol:g}{scale})"
     if estimator.n_init > 1:
         text += f", best of {estimator.n_init} initialisations"
     return text
@@ -522,7 +823,69 @@ def _parameter_table(estimator: Any, columns: Sequence[str]) -> list[str]:
             for j, centre in enumerate(estimator.cluster_centers_)
         ]
         return ["cluster centres", *_align(header, rows)]
+    if isinstance(estimator, BaseHMM):
+        return _hmm_tables(estimator, columns)
     return []
+
+
+def _hmm_tables(estimator: BaseHMM, columns: Sequence[str]) -> list[str]:
+    """Start and transition probabilities, then the emission parameters, by state."""
+    k = int(estimator.n_components)
+    header = ["state", "start", *(f"->{j}" for j in range(k))]
+    rows = [
+        [str(i), _num(start), *(_num(p) for p in row)]
+        for i, (start, row) in enumerate(
+            zip(estimator.startprob_, estimator.transmat_, strict=True)
+        )
+    ]
+    lines = ["start and transition probabilities (->j: to state j)", *_align(header, rows)]
+    if isinstance(estimator, GMMHMM):
+        m = int(estimator.n_mix)
+        pairs = [(i, j) for i in range(k) for j in range(m)]
+        rows = [
+            [str(i), str(j), _num(estimator.weights_[i, j]), *map(_num, estimator.means_[i, j])]
+            for i, j in pairs
+        ]
+        lines += ["means by state and mixture component"]
+        lines += _align(["state", "mix", "weight", *columns], rows)
+        variances = _gmm_hmm_variances(estimator)
+        rows = [[str(i), str(j), *map(_num, variances[i, j])] for i, j in pairs]
+        lines += ["variances by state and mixture component"]
+        lines += _align(["state", "mix", *columns], rows)
+        return lines
+    if isinstance(estimator, GaussianHMM):
+        variances = np.diagonal(estimator.covars_, axis1=1, axis2=2)
+        tables = [
+            ("means by state", columns, estimator.means_),
+            ("variances by state", columns, variances),
+        ]
+    elif isinstance(estimator, CategoricalHMM):
+        symbols = [str(s) for s in range(np.shape(estimator.emissionprob_)[1])]
+        tables = [("symbol probabilities by state", symbols, estimator.emissionprob_)]
+    elif isinstance(estimator, PoissonHMM):
+        tables = [("rates by state", columns, estimator.lambdas_)]
+    else:
+        tables = [("emission probabilities by state", columns, estimator.emissionprob_)]
+    for title, names, values in tables:
+        rows = [[str(i), *(_num(v) for v in values[i])] for i in range(k)]
+        lines += [title, *_align(["state", *names], rows)]
+    return lines
+
+
+def _gmm_hmm_variances(estimator: GMMHMM) -> np.ndarray:
+    """Variances of every Gaussian of a GMMHMM, shape (n_components, n_mix, n_features),
+    whatever its covariance type."""
+    _, m, d = np.shape(estimator.means_)
+    covars = np.asarray(estimator.covars_)
+    kind = estimator.covariance_type
+    if kind == "spherical":
+        return np.repeat(covars[:, :, np.newaxis], d, axis=2)
+    if kind == "diag":
+        return covars
+    if kind == "full":
+        return np.diagonal(covars, axis1=2, axis2=3)
+    # tied: the Gaussians of a state share one matrix.
+    return np.repeat(np.diagonal(covars, axis1=1, axis2=2)[:, np.newaxis, :], m, axis=1)
 
 
 def _align(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

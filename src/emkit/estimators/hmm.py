@@ -8,6 +8,7 @@ files come with it. Names follow hmmlearn (``n_iter``, ``tol`` on the total log-
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -19,7 +20,7 @@ from sklearn.utils import check_random_state
 
 from emkit.core.batches import Sequences
 from emkit.estimators.base import EMEstimatorMixin, check_int
-from emkit.exceptions import NotFittedError
+from emkit.exceptions import ConvergenceWarning, NotFittedError
 from emkit.execution.local import map_reduce, resolve_n_jobs
 from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.covariance import covariance_structure
@@ -95,15 +96,32 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         row_weights = None if weights is None else np.repeat(weights, seqs.lengths)
         model = self._model(seqs.X.shape[1])
         total = float(seqs.X.shape[0] if weights is None else row_weights.sum())
-        result = self._run_em(
-            model,
-            seqs,
-            row_weights,
-            init=self._start(model),
-            chunk_size=self.chunk_size,
-            # hmmlearn's tol is on the total log-likelihood, the driver's on its mean.
-            tol=float(self.tol) / total,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            result = self._run_em(
+                model,
+                seqs,
+                row_weights,
+                init=self._start(model),
+                chunk_size=self.chunk_size,
+                # hmmlearn's tol is on the total log-likelihood, the driver's on its mean.
+                tol=float(self.tol) / total,
+            )
+        for warning in caught:
+            if issubclass(warning.category, ConvergenceWarning):
+                # Say it in the user's terms: the total log-likelihood and their tol.
+                change = np.diff(result.lower_bounds[-2:]) * total
+                warnings.warn(
+                    f"Baum-Welch did not converge in n_iter={self.n_iter} iterations: the last "
+                    f"change of the total log-likelihood was {float(change.sum()):.3g}, "
+                    f"tol={self.tol:g}. Increase n_iter or tol, or check the initialisation.",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
         self._set_params(result.params)
         monitor = ConvergenceMonitor(float(self.tol), int(self.n_iter))
         monitor.history = [float(b) * total for b in result.lower_bounds]
