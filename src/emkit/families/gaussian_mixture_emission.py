@@ -40,6 +40,7 @@ from emkit.numerics.linalg import (
     precision_cholesky,
 )
 from emkit.numerics.logspace import logsumexp_rows, normalize_log_rows, safe_log
+from emkit.numerics.simplex import dirichlet_mode, softmax_rows
 
 FROZEN_CHOICES = frozenset({"weights"})
 
@@ -396,7 +397,7 @@ class GaussianMixtureEmission:
         update under :attr:`prior`). Members with no weight keep their weights."""
         weights = params.weights
         if "weights" not in self.frozen:
-            weights = _dirichlet_mode(stats.sum_mix, self.weights_prior, params.weights)
+            weights = dirichlet_mode(stats.sum_mix, self.weights_prior, params.weights)
         if self.prior is None:
             gaussian = self.gaussian.m_step(stats.gaussian, params.gaussian)
         else:
@@ -548,10 +549,7 @@ class GaussianMixtureEmission:
         k, m = np.shape(like.weights)
         if vector.size < k * m:
             raise ValueError("the coordinate vector is shorter than the mixture weights")
-        logits = vector[: k * m].reshape(k, m)
-        top = logits.max(axis=1, keepdims=True)
-        weights = np.exp(logits - np.where(np.isfinite(top), top, 0.0))
-        weights /= weights.sum(axis=1, keepdims=True)
+        weights = softmax_rows(vector[: k * m].reshape(k, m))
         gaussian = self.gaussian.from_unconstrained(vector[k * m :], like.gaussian)
         return GaussianMixtureEmissionParams(weights, gaussian)
 
@@ -585,14 +583,3 @@ class GaussianMixtureEmission:
             X[start : start + n] = X[start : start + n][random_state.permutation(n)]
             start += n
         return X
-
-
-def _dirichlet_mode(counts: np.ndarray, prior: Any, previous: np.ndarray) -> np.ndarray:
-    """Rows of ``max(prior - 1 + counts, 0)`` normalised; a row with nothing to normalise
-    keeps its previous values."""
-    rows = np.maximum(np.asarray(prior, dtype=np.float64) - 1.0 + counts, 0.0)
-    totals = rows.sum(axis=1, keepdims=True)
-    empty = totals[:, 0] <= 0
-    rows = rows / np.where(totals > 0, totals, 1.0)
-    rows[empty] = previous[empty]
-    return rows

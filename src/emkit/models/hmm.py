@@ -23,7 +23,7 @@ from emkit.core.stats import Additive
 from emkit.models.hmm_kernels import forward_backward, viterbi
 from emkit.models.mixture import Initializer, Mixture
 from emkit.numerics.logspace import safe_log
-from emkit.numerics.simplex import softmax_rows
+from emkit.numerics.simplex import dirichlet_mode, softmax_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,12 +206,14 @@ class HMM:
         """Posterior-mode start and transition probabilities, and the family's M-step."""
         startprob = params.startprob
         if "startprob" not in self.frozen:
-            startprob = _dirichlet_mode(
-                stats.start[None], self.startprob_prior, params.startprob[None]
+            startprob = dirichlet_mode(
+                stats.start[None], self.startprob_prior, params.startprob[None], keep_zeros=True
             )[0]
         transmat = params.transmat
         if "transmat" not in self.frozen:
-            transmat = _dirichlet_mode(stats.trans, self.transmat_prior, params.transmat)
+            transmat = dirichlet_mode(
+                stats.trans, self.transmat_prior, params.transmat, keep_zeros=True
+            )
         emissions = self.family.m_step(stats.emissions, params.emissions)
         return HMMParams(startprob, transmat, emissions)
 
@@ -331,15 +333,3 @@ class HMM:
 
 def _as_sequences(X: Any) -> Sequences:
     return X if isinstance(X, Sequences) else Sequences(np.asarray(X))
-
-
-def _dirichlet_mode(counts: np.ndarray, prior: Any, previous: np.ndarray) -> np.ndarray:
-    """Rows of ``max(prior - 1 + counts, 0)`` normalised; structural zeros of ``previous``
-    stay zero, and a row with nothing to normalise keeps its previous values."""
-    rows = np.maximum(np.asarray(prior, dtype=np.float64) - 1.0 + counts, 0.0)
-    rows = np.where(previous == 0, 0.0, rows)
-    totals = rows.sum(axis=1, keepdims=True)
-    empty = totals[:, 0] <= 0
-    rows = rows / np.where(totals > 0, totals, 1.0)
-    rows[empty] = previous[empty]
-    return rows
