@@ -6,6 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import emkit
 from emkit.core.batches import Sequences
+from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian
 from emkit.models.hmm import HMM, HMMParams
@@ -445,3 +446,23 @@ def test_discrete_save_and_load(tmp_path, name):
     back = emkit.load(model.save(tmp_path / "model.emkit"))
     assert_array_equal(getattr(back, attribute), getattr(model, attribute))
     assert back.score(data, X.lengths) == model.score(data, X.lengths)
+
+
+def test_a_sequence_of_no_weight_counts_for_nothing_even_when_impossible():
+    family = Categorical(3)
+    params = HMMParams(
+        np.array([0.5, 0.5]),
+        np.array([[0.9, 0.1], [0.2, 0.8]]),
+        CategoricalParams(
+            np.array([[[0.5, 0.5, 0.0]], [[0.3, 0.7, 0.0]]]), np.array([3], dtype=np.int64)
+        ),
+    )
+    model = HMM(family, 2)
+    X = Sequences(np.array([[0.0], [1.0], [2.0], [0.0], [1.0]]), [2, 1, 2])
+    w = np.repeat([1.0, 0.0, 2.0], X.lengths)
+    stats, loglik = model.e_step(params, X, w)
+    kept = Sequences(np.array([[0.0], [1.0], [0.0], [1.0]]), [2, 2])
+    ref_stats, ref_loglik = model.e_step(params, kept, np.repeat([1.0, 2.0], [2, 2]))
+    assert_allclose(loglik, ref_loglik, rtol=1e-14)
+    assert_allclose(stats.trans, ref_stats.trans, rtol=1e-14)
+    assert_allclose(stats.emissions.counts, ref_stats.emissions.counts, rtol=1e-14)

@@ -18,7 +18,7 @@ from scipy import linalg
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
-from emkit.core.batches import Sequences
+from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.exceptions import ConvergenceWarning, NotFittedError
 from emkit.execution.local import map_reduce, resolve_n_jobs
@@ -294,7 +294,7 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
     def _map(self, fn: Callable[[Sequences], list[Any]], seqs: Sequences) -> list[Any]:
         """``fn`` over batches of whole sequences on the estimator's threads, results in
         order."""
-        step = self.chunk_size or 16384
+        step = self.chunk_size or DEFAULT_CHUNK_SIZE
         out = map_reduce(
             lambda group: fn(group[0]),
             list(seqs.groups(step)),

@@ -180,7 +180,10 @@ class HMM:
             posteriors, start, trans, logliks = forward_backward(
                 log_emission, offsets, params.startprob, params.transmat, w
             )
-        loglik = float(logliks.sum() if weights is None else weights @ logliks)
+        if weights is None:
+            loglik = float(logliks.sum())
+        else:  # a sequence of no weight counts for nothing, even an impossible one
+            loglik = float(weights @ np.where(weights == 0, 0.0, logliks))
         stats = HMMStats(start, trans, self.family.stats(params.emissions, X.X, posteriors))
         return stats, loglik
 
