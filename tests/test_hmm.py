@@ -466,3 +466,14 @@ def test_a_sequence_of_no_weight_counts_for_nothing_even_when_impossible():
     assert_allclose(loglik, ref_loglik, rtol=1e-14)
     assert_allclose(stats.trans, ref_stats.trans, rtol=1e-14)
     assert_allclose(stats.emissions.counts, ref_stats.emissions.counts, rtol=1e-14)
+
+
+def test_squarem_on_a_gaussian_hmm_keeps_the_bound_monotone_and_the_optimum():
+    X, *_ = _gaussian_problem(seed=14, lengths=(200,) * 6)
+    kwargs = dict(n_iter=400, tol=1e-6, random_state=0)
+    plain = emkit.GaussianHMM(3, "full", **kwargs).fit(X.X, X.lengths)
+    fast = emkit.GaussianHMM(3, "full", accelerate="squarem", **kwargs).fit(X.X, X.lengths)
+    history = np.asarray(fast.monitor_.history)
+    assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))
+    assert fast.monitor_.converged and plain.monitor_.converged
+    assert fast.score(X.X, X.lengths) >= plain.score(X.X, X.lengths) - 1e-3
