@@ -38,11 +38,11 @@ _FOLD = 2.0**-20
 
 
 # -- forward-backward ------------------------------------------------------------------------
-# Per step the work is three K x K products (the prediction, the backward message and the
-# expected transitions), each written as ``out[k] += sum_j x[j] * M[j, k]`` with k innermost
-# over contiguous rows, several rows j per pass so that ``out`` is loaded and stored once per
-# four or eight multiply-adds. No reassociation: the sums are taken in the order written, so
-# the results do not depend on the vector width of the machine.
+# Per step the work is two K x K products (the prediction and the backward message), each
+# written as ``out[k] += sum_j x[j] * M[j, k]`` with k innermost over contiguous rows, several
+# rows j per pass so that ``out`` is loaded and stored once per four or eight multiply-adds,
+# without reassociation. The expected transitions, a third K x K product per step, are one
+# matrix product per sequence instead (BLAS), off the step-to-step chain.
 
 # Emission exponentials are computed this many at a time (the size of the exp's scratch).
 _EXP_BLOCK = 4096
@@ -222,32 +222,13 @@ def _backward(
         for k in range(n_comp):
             scaled[i, k] *= betas[i, k]
         _vecmat(scaled, i, trans_t, betas, i - 1)
-    # Pairs (t, t + 1) four at a time: one load and store of xi per four multiply-adds. Each
-    # filtered row is used here before it is overwritten by its posterior.
-    i = 0
-    while i + 4 < length:
-        for j in range(n_comp):
-            a0 = post[start + i, j]
-            a1 = post[start + i + 1, j]
-            a2 = post[start + i + 2, j]
-            a3 = post[start + i + 3, j]
-            if (a0 + a1) + (a2 + a3) > 0.0:
-                for k in range(n_comp):
-                    xi[j, k] += (a0 * scaled[i + 1, k] + a1 * scaled[i + 2, k]) + (
-                        a2 * scaled[i + 3, k] + a3 * scaled[i + 4, k]
-                    )
-        for r in range(i, i + 4):
-            _posterior_row(post, start + r, betas, r, weight)
-        i += 4
-    while i < length:
-        if i + 1 < length:
-            for j in range(n_comp):
-                a0 = post[start + i, j]
-                if a0 > 0.0:
-                    for k in range(n_comp):
-                        xi[j, k] += a0 * scaled[i + 1, k]
+    # The expected transitions are one product of the filtered rows with the next rows'
+    # scaled * beta, taken before the filtered rows become posteriors: a single GEMM per
+    # sequence rather than K x K multiply-adds on every step.
+    if length > 1:
+        xi += np.dot(post[start : start + length - 1].T, scaled[1:length])
+    for i in range(length):
         _posterior_row(post, start + i, betas, i, weight)
-        i += 1
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
