@@ -12,6 +12,7 @@ family's statistics) add up over batches like any other.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -178,7 +179,12 @@ class HMM:
         else:
             w = np.empty(0) if weights is None else weights
             posteriors, start, trans, logliks = forward_backward(
-                log_emission, offsets, params.startprob, params.transmat, w
+                log_emission,
+                offsets,
+                params.startprob,
+                params.transmat,
+                w,
+                out=_scratch(log_emission.shape),
             )
         if weights is None:
             loglik = float(logliks.sum())
@@ -332,6 +338,24 @@ class HMM:
                 "parameters have no unconstrained coordinates (needed by accelerate='squarem')"
             )
         return method
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(shape: tuple[int, int]) -> np.ndarray:
+    """A float64 array of ``shape`` owned by the calling thread and reused by its next call.
+
+    The posteriors of a batch live only until the family has turned them into statistics.
+    Allocating them afresh for every batch makes the allocator hand the memory back to the
+    system and fault it in again each time, which cost more than the forward-backward pass
+    itself on this machine kind.
+    """
+    size = shape[0] * shape[1]
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = _SCRATCH.buffer = np.empty(size)
+    return buffer[:size].reshape(shape)
 
 
 def _as_sequences(X: Any) -> Sequences:

@@ -238,12 +238,13 @@ def _forward_backward(
     startprob: np.ndarray,
     transmat: np.ndarray,
     seq_weights: np.ndarray,
+    post: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`forward_backward` on checked, C-contiguous float64 (offsets int64) arrays."""
-    n_samples, n_comp = log_emission.shape
+    """:func:`forward_backward` on checked, C-contiguous float64 (offsets int64) arrays,
+    writing the posteriors into ``post`` (n_samples, n_components)."""
+    n_comp = log_emission.shape[1]
     n_seq = offsets.shape[0] - 1
     weighted = seq_weights.shape[0] > 0
-    post = np.empty((n_samples, n_comp))
     start_counts = np.zeros(n_comp)
     trans_counts = np.zeros((n_comp, n_comp))
     logliks = np.empty(n_seq)
@@ -300,6 +301,7 @@ def forward_backward(
     startprob: np.ndarray,
     transmat: np.ndarray,
     seq_weights: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Posteriors, expected counts and log-likelihoods of a batch of sequences.
 
@@ -317,6 +319,9 @@ def forward_backward(
         Row-stochastic transition probabilities (structural zeros allowed).
     seq_weights : ndarray of shape (n_sequences,) or (0,)
         Sequence weights; an empty array means all ones.
+    out : ndarray of shape (n_samples, n_components), optional
+        C-contiguous float64 array the posteriors are written to (and returned); reusing one
+        across calls spares the allocation and first-touch of a fresh array every batch.
 
     Returns
     -------
@@ -351,7 +356,11 @@ def forward_backward(
         raise ValueError(
             f"seq_weights has shape {seq_weights.shape}; expected ({offsets.size - 1},) or (0,)"
         )
-    return _forward_backward(log_emission, offsets, startprob, transmat, seq_weights)
+    if out is None:
+        out = np.empty(log_emission.shape)
+    elif out.shape != log_emission.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {log_emission.shape}")
+    return _forward_backward(log_emission, offsets, startprob, transmat, seq_weights, out)
 
 
 # -- Viterbi ---------------------------------------------------------------------------------
