@@ -20,11 +20,12 @@ from scipy.special import softmax
 from emkit import fit_em
 from emkit.core.stats import as_dict
 from emkit.exceptions import ConvergenceWarning
-from emkit.families.bernoulli import Bernoulli, BernoulliParams, BernoulliStats
+from emkit.families.bernoulli import Bernoulli, BernoulliParams
 from emkit.families.categorical import Categorical, CategoricalParams, CategoricalStats
 from emkit.families.exponential import Exponential, ExponentialParams
-from emkit.families.multinomial import Multinomial, MultinomialParams, MultinomialStats
-from emkit.families.poisson import Poisson, PoissonParams, PoissonStats
+from emkit.families.multinomial import Multinomial, MultinomialParams
+from emkit.families.poisson import Poisson, PoissonParams
+from emkit.families.sums import WeightedSums
 from emkit.models.initialization import initializer
 from emkit.models.mixture import Mixture, MixtureParams
 from emkit.testing.conformance import run_all
@@ -310,24 +311,24 @@ def test_priors_match_hmmlearn_formulas_by_hand():
         Categorical(prior=0.5).m_step(stats, params).probs, [[[2.5 / 3, 0, 0.5 / 3, 0]]]
     )
     # The same rule for the multinomial (whose hmmlearn version is the prior = 1 case).
-    stats = MultinomialStats(np.array([2.0]), np.array([[0.2, 3.0, 1.0]]))
+    stats = WeightedSums(np.array([2.0]), np.array([[0.2, 3.0, 1.0]]))
     params = MultinomialParams(np.full((1, 3), 1 / 3))
     assert_allclose(Multinomial(prior=0.5).m_step(stats, params).probs, [[0, 2.5 / 3, 0.5 / 3]])
     assert_allclose(Multinomial().m_step(stats, params).probs, [[0.2 / 4.2, 3 / 4.2, 1 / 4.2]])
     # A Gamma prior in PoissonHMM's parameters: (lambdas_prior + sum_x) / (lambdas_weight +
     # sum_w), every component with its own weight (test_poisson_prior_uses_each_component_weight).
-    stats = PoissonStats(np.array([4.0, 2.0]), np.array([[10.0], [0.0]]))
+    stats = WeightedSums(np.array([4.0, 2.0]), np.array([[10.0], [0.0]]))
     params = PoissonParams(np.array([[1.0], [1.0]]))
     got = Poisson(lambdas_prior=2.0, lambdas_weight=0.5).m_step(stats, params).lambdas
     assert_allclose(got, [[12 / 4.5], [2 / 2.5]])
     assert_allclose(Poisson().m_step(stats, params).lambdas, [[2.5], [0.0]])
     # Beta(prior, prior): (sum_x + prior - 1) / (sum_w + 2 (prior - 1)), clipped to [0, 1].
-    stats = BernoulliStats(np.array([5.0]), np.array([[2.0, 0.2, 4.9]]))
+    stats = WeightedSums(np.array([5.0]), np.array([[2.0, 0.2, 4.9]]))
     params = BernoulliParams(np.full((1, 3), 0.5))
     assert_allclose(Bernoulli(prior=3.0).m_step(stats, params).probs, [[4 / 9, 2.2 / 9, 6.9 / 9]])
     assert_allclose(Bernoulli(prior=0.5).m_step(stats, params).probs, [[1.5 / 4, 0, 1]])
     # With prior < 1 and little weight both categories can clip: the old value stays.
-    stats = BernoulliStats(np.array([0.5]), np.array([[0.2]]))
+    stats = WeightedSums(np.array([0.5]), np.array([[0.2]]))
     assert_allclose(
         Bernoulli(prior=0.5).m_step(stats, BernoulliParams(np.array([[0.3]]))).probs, 0.3
     )

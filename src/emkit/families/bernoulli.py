@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit
 
-from emkit.core.stats import Additive
 from emkit.families.checks import (
     check_frozen,
     check_prior,
@@ -19,6 +18,7 @@ from emkit.families.checks import (
     refuse,
     take_vector,
 )
+from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
 from emkit.numerics.simplex import dirichlet_mode
 
 
@@ -33,22 +33,6 @@ class BernoulliParams:
     """
 
     probs: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class BernoulliStats(Additive):
-    """Weighted counts of ones.
-
-    Attributes
-    ----------
-    sum_w : ndarray of shape (n_components,)
-        Total weight of every component.
-    sum_x : ndarray of shape (n_components, n_features)
-        ``sum_i r_ik x_id``.
-    """
-
-    sum_w: np.ndarray
-    sum_x: np.ndarray
 
 
 FROZEN_CHOICES = frozenset({"probs"})
@@ -132,11 +116,11 @@ class Bernoulli:
             out[contradictions > 0] = -np.inf
         return out
 
-    def stats(self, params: BernoulliParams, X: ArrayLike, resp: np.ndarray) -> BernoulliStats:
+    def stats(self, params: BernoulliParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
         """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K)."""
-        return _stats(X, resp)
+        return weighted_sums(X, resp)
 
-    def m_step(self, stats: BernoulliStats, params: BernoulliParams) -> BernoulliParams:
+    def m_step(self, stats: WeightedSums, params: BernoulliParams) -> BernoulliParams:
         """Posterior-mode probabilities (maximum likelihood for ``prior = 1``).
 
         ``max(sum_x + prior - 1, 0) / (max(sum_x + prior - 1, 0) + max(sum_w - sum_x + prior
@@ -167,9 +151,7 @@ class Bernoulli:
 
         Components with no weight start at the frequencies of ones in all the data.
         """
-        stats = sum(_stats(X, resp) for X, resp in chunks())
-        if not isinstance(stats, BernoulliStats):
-            raise ValueError("the data holds no rows")
+        stats = summed_chunks(chunks)
         pooled = stats.sum_x.sum(axis=0) / stats.sum_w.sum()
         start = BernoulliParams(np.repeat(pooled[None], stats.sum_w.shape[0], axis=0))
         return replace(self, frozen=frozenset()).m_step(stats, start)
@@ -214,8 +196,3 @@ class Bernoulli:
             take_vector(vector, (0,))
             return like
         return BernoulliParams(expit(take_vector(vector, np.shape(like.probs))))
-
-
-def _stats(X: ArrayLike, resp: np.ndarray) -> BernoulliStats:
-    resp = np.asarray(resp, dtype=np.float64)
-    return BernoulliStats(resp.sum(axis=0), resp.T @ np.asarray(X, dtype=np.float64))

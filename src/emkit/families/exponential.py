@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emkit.core.stats import Additive
 from emkit.families.checks import (
     check_frozen,
     data_array,
@@ -17,6 +16,7 @@ from emkit.families.checks import (
     refuse,
     take_vector,
 )
+from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,22 +30,6 @@ class ExponentialParams:
     """
 
     rates: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class ExponentialStats(Additive):
-    """Weighted totals.
-
-    Attributes
-    ----------
-    sum_w : ndarray of shape (n_components,)
-        Total weight of every component.
-    sum_x : ndarray of shape (n_components, n_features)
-        ``sum_i r_ik x_id``.
-    """
-
-    sum_w: np.ndarray
-    sum_x: np.ndarray
 
 
 FROZEN_CHOICES = frozenset({"rates"})
@@ -106,11 +90,11 @@ class Exponential:
         out += np.log(rates).sum(axis=1)
         return out
 
-    def stats(self, params: ExponentialParams, X: ArrayLike, resp: np.ndarray) -> ExponentialStats:
+    def stats(self, params: ExponentialParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
         """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K)."""
-        return _stats(X, resp)
+        return weighted_sums(X, resp)
 
-    def m_step(self, stats: ExponentialStats, params: ExponentialParams) -> ExponentialParams:
+    def m_step(self, stats: WeightedSums, params: ExponentialParams) -> ExponentialParams:
         """Maximum-likelihood rates ``sum_w / sum_x``.
 
         Components with (numerically) no weight keep their rates.
@@ -149,9 +133,7 @@ class Exponential:
 
         Components with no weight start at the rates of all the data.
         """
-        stats = sum(_stats(X, resp) for X, resp in chunks())
-        if not isinstance(stats, ExponentialStats):
-            raise ValueError("the data holds no rows")
+        stats = summed_chunks(chunks)
         with np.errstate(divide="ignore"):
             # All-zero data gives infinite rates here; the M-step then says why.
             pooled = stats.sum_w.sum() / stats.sum_x.sum(axis=0)
@@ -195,8 +177,3 @@ class Exponential:
             take_vector(vector, (0,))
             return like
         return ExponentialParams(np.exp(take_vector(vector, np.shape(like.rates))))
-
-
-def _stats(X: ArrayLike, resp: np.ndarray) -> ExponentialStats:
-    resp = np.asarray(resp, dtype=np.float64)
-    return ExponentialStats(resp.sum(axis=0), resp.T @ np.asarray(X, dtype=np.float64))

@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln
 
-from emkit.core.stats import Additive
 from emkit.families.checks import (
     check_counts,
     check_frozen,
@@ -20,6 +19,7 @@ from emkit.families.checks import (
     number,
     take_vector,
 )
+from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
 from emkit.numerics.simplex import dirichlet_mode, softmax_rows
 
 
@@ -35,22 +35,6 @@ class MultinomialParams:
     """
 
     probs: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class MultinomialStats(Additive):
-    """Weighted count totals.
-
-    Attributes
-    ----------
-    sum_w : ndarray of shape (n_components,)
-        Total weight of every component.
-    sum_x : ndarray of shape (n_components, n_features)
-        ``sum_i r_ik x_iv``.
-    """
-
-    sum_w: np.ndarray
-    sum_x: np.ndarray
 
 
 FROZEN_CHOICES = frozenset({"probs"})
@@ -153,11 +137,11 @@ class Multinomial:
             out[X @ impossible.T > 0] = -np.inf
         return out
 
-    def stats(self, params: MultinomialParams, X: ArrayLike, resp: np.ndarray) -> MultinomialStats:
+    def stats(self, params: MultinomialParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
         """Statistics of samples ``X`` (n, V) with weights ``resp`` (n, K)."""
-        return _stats(X, resp)
+        return weighted_sums(X, resp)
 
-    def m_step(self, stats: MultinomialStats, params: MultinomialParams) -> MultinomialParams:
+    def m_step(self, stats: WeightedSums, params: MultinomialParams) -> MultinomialParams:
         """Posterior-mode probabilities (maximum likelihood for ``prior = 1``):
         ``max(prior - 1 + sum_x, 0)`` normalised over the categories.
 
@@ -184,9 +168,7 @@ class Multinomial:
 
         Components with no weight start at the category frequencies of all the data.
         """
-        stats = sum(_stats(X, resp) for X, resp in chunks())
-        if not isinstance(stats, MultinomialStats):
-            raise ValueError("the data holds no rows")
+        stats = summed_chunks(chunks)
         pooled = stats.sum_x.sum(axis=0)
         start = MultinomialParams(
             np.repeat((pooled / pooled.sum())[None], stats.sum_w.shape[0], axis=0)
@@ -245,8 +227,3 @@ class Multinomial:
             take_vector(vector, (0,))
             return like
         return MultinomialParams(softmax_rows(take_vector(vector, np.shape(like.probs))))
-
-
-def _stats(X: ArrayLike, resp: np.ndarray) -> MultinomialStats:
-    resp = np.asarray(resp, dtype=np.float64)
-    return MultinomialStats(resp.sum(axis=0), resp.T @ np.asarray(X, dtype=np.float64))

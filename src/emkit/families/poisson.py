@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln
 
-from emkit.core.stats import Additive
 from emkit.families.checks import (
     check_counts,
     check_frozen,
@@ -19,6 +18,7 @@ from emkit.families.checks import (
     empty_components,
     take_vector,
 )
+from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,22 +32,6 @@ class PoissonParams:
     """
 
     lambdas: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class PoissonStats(Additive):
-    """Weighted count totals.
-
-    Attributes
-    ----------
-    sum_w : ndarray of shape (n_components,)
-        Total weight of every component.
-    sum_x : ndarray of shape (n_components, n_features)
-        ``sum_i r_ik x_id``.
-    """
-
-    sum_w: np.ndarray
-    sum_x: np.ndarray
 
 
 FROZEN_CHOICES = frozenset({"lambdas"})
@@ -139,11 +123,11 @@ class Poisson:
             out[X @ zero.T > 0] = -np.inf
         return out
 
-    def stats(self, params: PoissonParams, X: ArrayLike, resp: np.ndarray) -> PoissonStats:
+    def stats(self, params: PoissonParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
         """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K)."""
-        return _stats(X, resp)
+        return weighted_sums(X, resp)
 
-    def m_step(self, stats: PoissonStats, params: PoissonParams) -> PoissonParams:
+    def m_step(self, stats: WeightedSums, params: PoissonParams) -> PoissonParams:
         """``(lambdas_prior + sum_x) / (lambdas_weight + sum_w)`` (maximum likelihood
         ``sum_x / sum_w`` without a prior).
 
@@ -170,9 +154,7 @@ class Poisson:
 
         Components with no weight start at the mean of all the data.
         """
-        stats = sum(_stats(X, resp) for X, resp in chunks())
-        if not isinstance(stats, PoissonStats):
-            raise ValueError("the data holds no rows")
+        stats = summed_chunks(chunks)
         pooled = stats.sum_x.sum(axis=0) / stats.sum_w.sum()
         start = PoissonParams(np.repeat(pooled[None], stats.sum_w.shape[0], axis=0))
         return replace(self, frozen=frozenset()).m_step(stats, start)
@@ -252,8 +234,3 @@ class Poisson:
             take_vector(vector, (0,))
             return like
         return PoissonParams(np.exp(take_vector(vector, np.shape(like.lambdas))))
-
-
-def _stats(X: ArrayLike, resp: np.ndarray) -> PoissonStats:
-    resp = np.asarray(resp, dtype=np.float64)
-    return PoissonStats(resp.sum(axis=0), resp.T @ np.asarray(X, dtype=np.float64))
