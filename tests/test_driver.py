@@ -233,6 +233,13 @@ def test_convergence_warning_when_max_iter_is_hit():
     assert result.n_iter == 2
 
 
+def test_no_convergence_warning_when_the_caller_reports_it():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = fit_em(MODEL, X, init=P0, tol=1e-12, max_iter=2, warn_unconverged=False)
+    assert not result.converged
+
+
 def test_no_convergence_warning_with_zero_tolerance():
     with warnings.catch_warnings():
         warnings.simplefilter("error")

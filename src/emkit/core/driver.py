@@ -140,6 +140,7 @@ def fit_em(
     chunk_size: int | None = None,
     n_jobs: int | None = None,
     accelerate: str | None = None,
+    warn_unconverged: bool = True,
 ) -> EMResult:
     """Fit ``model`` to ``data`` by EM.
 
@@ -191,6 +192,10 @@ def fit_em(
         ``max_iter`` bounds the M-steps along the path (a cycle makes two; when one is left,
         it is a plain EM step). The model needs ``to_unconstrained`` and ``from_unconstrained``;
         soft EM only.
+    warn_unconverged : bool, default=True
+        Warn (:class:`~emkit.exceptions.ConvergenceWarning`) when the best run ends at
+        ``max_iter`` without meeting ``tol > 0``; False for callers that say it in their own
+        terms (``EMResult.converged`` tells them).
 
     Returns
     -------
@@ -243,7 +248,7 @@ def fit_em(
                 best = result
     assert best is not None
     best = replace(best, run_lower_bounds=finals)
-    if not best.converged and not best.stopped and max_iter > 0 and tol > 0:
+    if warn_unconverged and not best.converged and not best.stopped and max_iter > 0 and tol > 0:
         warnings.warn(
             f"EM did not converge in {max_iter} iterations (best of {runs} run(s)): the last "
             f"change of the mean log-likelihood was {_last_change(best):.3g}, tol={tol:g}. "

@@ -96,6 +96,7 @@ class EMEstimatorMixin:
         hard: bool = False,
         chunk_size: int | None = None,
         tol: float | None = None,
+        warn_unconverged: bool = True,
     ) -> EMResult:
         verbose = getattr(self, "verbose", 0)
         callback = _Progress(verbose, getattr(self, "verbose_interval", 10)) if verbose else None
@@ -115,6 +116,7 @@ class EMEstimatorMixin:
             # Estimators without the hyperparameter (hard-EM ones such as KMeans) never
             # accelerate.
             accelerate=getattr(self, "accelerate", None),
+            warn_unconverged=warn_unconverged,
         )
         if callback is not None:
             callback.finish(result)

@@ -96,32 +96,26 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         row_weights = None if weights is None else np.repeat(weights, seqs.lengths)
         model = self._model(seqs.X.shape[1])
         total = float(seqs.X.shape[0] if weights is None else row_weights.sum())
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            result = self._run_em(
-                model,
-                seqs,
-                row_weights,
-                init=self._start(model),
-                chunk_size=self.chunk_size,
-                # hmmlearn's tol is on the total log-likelihood, the driver's on its mean.
-                tol=float(self.tol) / total,
+        tol = float(self.tol) / total  # hmmlearn's tol is on the total log-likelihood
+        result = self._run_em(
+            model,
+            seqs,
+            row_weights,
+            init=self._start(model),
+            chunk_size=self.chunk_size,
+            tol=tol,
+            warn_unconverged=False,
+        )
+        if not result.converged and not result.stopped and tol > 0:
+            # Said in the user's terms: the total log-likelihood and their tol.
+            change = float(np.diff(result.lower_bounds[-2:]).sum()) * total
+            warnings.warn(
+                f"Baum-Welch did not converge in n_iter={self.n_iter} iterations: the last "
+                f"change of the total log-likelihood was {change:.3g}, tol={self.tol:g}. "
+                "Increase n_iter or tol, or check the initialisation.",
+                ConvergenceWarning,
+                stacklevel=2,
             )
-        for warning in caught:
-            if issubclass(warning.category, ConvergenceWarning):
-                # Say it in the user's terms: the total log-likelihood and their tol.
-                change = np.diff(result.lower_bounds[-2:]) * total
-                warnings.warn(
-                    f"Baum-Welch did not converge in n_iter={self.n_iter} iterations: the last "
-                    f"change of the total log-likelihood was {float(change.sum()):.3g}, "
-                    f"tol={self.tol:g}. Increase n_iter or tol, or check the initialisation.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-            else:
-                warnings.warn_explicit(
-                    warning.message, warning.category, warning.filename, warning.lineno
-                )
         self._set_params(result.params)
         monitor = ConvergenceMonitor(float(self.tol), int(self.n_iter))
         monitor.history = [float(b) * total for b in result.lower_bounds]
