@@ -12,18 +12,12 @@ import numpy as np
 import pytest
 
 import emkit
-from emkit.cli.main import main
+from cli_support import run_cli as _run
+from cli_support import table_rows as _table_rows
 from emkit.io.readers import read_table
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FAITHFUL = ROOT / "examples" / "data" / "faithful.csv"
-
-
-def _run(capsys, *argv):
-    """Run the command line in-process; returns (exit status, stdout, stderr)."""
-    code = main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _fail(capsys, *argv):
@@ -51,20 +45,6 @@ def _fit_gmm(capsys, path, *extra):
     )
     assert code == 0, err
     return out
-
-
-def _table_rows(out, title):
-    """Rows of the aligned table printed below the line ``title``."""
-    lines = out.splitlines()
-    start = lines.index(title) + 1
-    header = lines[start].split()
-    rows = []
-    for line in lines[start + 1 :]:
-        fields = line.split()
-        if len(fields) != len(header) or not fields[0].isdigit():
-            break
-        rows.append(fields)
-    return header, rows
 
 
 def _unnamed(estimator):

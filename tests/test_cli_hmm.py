@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 import emkit
+from cli_support import run_cli as _run
+from cli_support import table_rows as _table_rows
 from emkit.cli.main import main
 from emkit.io.readers import read_table
 
@@ -37,13 +39,6 @@ CASINO_FIT = (
 )
 
 
-def _run(capsys, *argv):
-    """Run the command line in-process; returns (exit status, stdout, stderr)."""
-    code = main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _fail(capsys, *argv):
     """Run a command that must fail; returns its stderr, which must be one error line."""
     code, out, err = _run(capsys, *argv)
@@ -51,20 +46,6 @@ def _fail(capsys, *argv):
     assert err.startswith("emkit: error: ")
     assert err.count("\n") == 1 and "Traceback" not in err
     return err
-
-
-def _table_rows(out, title):
-    """Header and rows of the aligned table printed below the line ``title``."""
-    lines = out.splitlines()
-    start = lines.index(title) + 1
-    header = lines[start].split()
-    rows = []
-    for line in lines[start + 1 :]:
-        fields = line.split()
-        if len(fields) != len(header) or not fields[0].isdigit():
-            break
-        rows.append(fields)
-    return header, rows
 
 
 def _floats(rows, skip=1):
