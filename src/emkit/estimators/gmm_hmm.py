@@ -195,9 +195,6 @@ class GMMHMM(BaseHMM):
         return covariance_structure(self.covariance_type)
 
     # -- emission hooks -----------------------------------------------------------------
-    def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
-        return self._check_data(X, reset=reset)
-
     def _family(self, n_features: int, fitted: frozenset[str]) -> GaussianMixtureEmission:
         frozen = frozenset(
             {"means": "means", "covars": "covariances"}[n]

@@ -379,7 +379,8 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         raise NotImplementedError
 
     def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
-        raise NotImplementedError
+        """Finite float data (the Gaussian faces); discrete faces ask their family."""
+        return self._check_data(X, reset=reset)
 
     def _initial_emissions(
         self,
@@ -538,9 +539,6 @@ class GaussianHMM(BaseHMM):
         self._structure()
         if not (isinstance(self.min_covar, (int, float, np.floating)) and self.min_covar >= 0):
             raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
-
-    def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
-        return self._check_data(X, reset=reset)
 
     def _family(self, n_features: int, fitted: frozenset[str]) -> Gaussian:
         frozen = frozenset(
