@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextvars
 import os
+import queue
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 _END = object()
+_FULL = object()
 B = TypeVar("B")
 
 
@@ -47,50 +47,187 @@ def map_reduce(
 ) -> T | None:
     """``reduce`` over ``fn(batch)`` for every batch, left to right in batch order.
 
-    With ``n_jobs > 1`` the calls run on that many threads, with at most ``2 * n_jobs``
-    batches read ahead (so streamed data is never all in memory). Returns None when there
-    are no batches.
+    With ``n_jobs > 1`` the calling thread and ``n_jobs - 1`` worker threads take batches in
+    turn, with at most ``2 * n_jobs`` batches read ahead of the reduction (so streamed data
+    is never all in memory); batches are read one at a time, in order. Returns None when
+    there are no batches. An exception raised by ``fn`` is re-raised here once no call is
+    running any more.
     """
-    acc: Any = None
     batches = iter(batches)
     first = next(batches, _END)
     second = next(batches, _END) if n_jobs > 1 else _END
-    if second is _END:  # nothing to run in parallel: no pool to start
+    if second is _END:  # nothing to run in parallel: no worker to wake
+        acc: Any = None
         for batch in chain((first,), batches) if first is not _END else ():
             value = fn(batch)
             acc = value if acc is None else reduce(acc, value)
         return acc
-    pool = _pool(n_jobs)
-    pending: deque[Future[T]] = deque()
-    try:
-        for batch in chain((first, second), batches):
-            # Each task runs in a copy of the caller's context, so that context-local settings
-            # such as numpy.errstate hold in the worker threads too.
-            pending.append(pool.submit(contextvars.copy_context().run, fn, batch))
-            if len(pending) >= 2 * n_jobs:
-                value = pending.popleft().result()
-                acc = value if acc is None else reduce(acc, value)
-        while pending:
-            value = pending.popleft().result()
-            acc = value if acc is None else reduce(acc, value)
-    finally:
-        for future in pending:  # after an error: leave no task running on the shared pool
-            future.cancel()
-        wait(pending)
-    return acc
+    job = _Job(fn, chain((first, second), batches), reduce, 2 * n_jobs)
+    _post(job, n_jobs - 1)
+    return job.run_in_caller()
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
+class _Job:
+    """One ``map_reduce`` call shared by the caller and the workers that join it.
+
+    The caller works like any worker and also reduces finished results in batch order, so
+    the threads meet only at a lock per batch: one wake-up of each worker per call instead
+    of a hand-off per batch, which matters when batches take well under a millisecond.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[B], T],
+        batches: Iterator[B],
+        reduce: Callable[[T, T], T],
+        read_ahead: int,
+    ) -> None:
+        self.fn = fn
+        self.batches = batches
+        self.reduce = reduce
+        self.read_ahead = read_ahead
+        self.context = contextvars.copy_context()
+        self.state = threading.Condition()
+        self.source = threading.Lock()
+        self.n_read = 0  # batches taken from the source (their indices are 0..n_read-1)
+        self.n_claimed = 0  # batches read or about to be read
+        self.n_reduced = 0
+        self.running = 0
+        self.results: dict[int, Any] = {}
+        self.stop = False
+        self.error: BaseException | None = None
+
+    def _claim(self, wait_for_room: bool) -> tuple[int, Any] | object | None:
+        """The next batch with its index; None when there are none left (or one failed);
+        ``_FULL`` when ``2 * n_jobs`` batches are out and ``wait_for_room`` is False."""
+        with self.state:
+            while not self.stop and self.n_claimed - self.n_reduced >= self.read_ahead:
+                if not wait_for_room:
+                    return _FULL
+                self.state.wait()
+            if self.stop:
+                return None
+            self.n_claimed += 1
+            self.running += 1
+        # Batches are read under their own lock, so that reading a streamed batch does not
+        # hold up the threads that hand in results.
+        try:
+            with self.source:
+                batch = next(self.batches, _END)
+                index = self.n_read
+                self.n_read += batch is not _END
+        except BaseException as exc:  # a reader that fails: stop everyone, report it once
+            batch = _END
+            with self.state:
+                if self.error is None:
+                    self.error = exc
+        if batch is _END:
+            with self.state:
+                self.stop = True
+                self.running -= 1
+                self.state.notify_all()
+            return None
+        return index, batch
+
+    def _run(self, context: contextvars.Context, task: tuple[int, Any]) -> bool:
+        """Run one claimed batch and hand in its result; False when it raised."""
+        index, batch = task
+        try:
+            value = context.run(self.fn, batch)
+        except BaseException as exc:
+            with self.state:
+                if self.error is None:
+                    self.error = exc
+                self.stop = True
+                self.running -= 1
+                self.state.notify_all()
+            return False
+        with self.state:
+            self.results[index] = value
+            self.running -= 1
+            self.state.notify_all()
+        return True
+
+    def work(self) -> None:
+        """Take and run batches until there are none left (or one failed)."""
+        # A context can be entered by one thread at a time: each participant runs in its
+        # own copy of the caller's (numpy.errstate and other context-local settings hold).
+        context = self.context.copy()
+        while (task := self._claim(wait_for_room=True)) is not None and self._run(context, task):
+            pass
+
+    def run_in_caller(self) -> Any:
+        """The caller's share: run batches, reduce results in order, and return the total.
+
+        Only the caller reduces, so it never waits for room to read ahead: when the
+        read-ahead is full it waits for the next result in order instead.
+        """
+        acc: Any = None
+        try:
+            while (task := self._claim(wait_for_room=False)) is not None:
+                if task is _FULL:
+                    acc = self._drain(acc, wait=True)
+                elif not self._run(self.context, task):
+                    break
+                else:
+                    acc = self._drain(acc, wait=False)
+            while self._pending():
+                acc = self._drain(acc, wait=True)
+        except BaseException as exc:  # from reduce, or an interrupt while waiting
+            with self.state:
+                if self.error is None:
+                    self.error = exc
+                self.stop = True
+                self.state.notify_all()
+        with self.state:
+            while self.running:  # leave no call running on the shared workers
+                self.state.wait()
+        if self.error is not None:
+            raise self.error
+        return acc
+
+    def _pending(self) -> bool:
+        """Whether results are still to come or to be reduced (and none failed)."""
+        with self.state:
+            return self.error is None and (self.running > 0 or self.n_reduced < self.n_read)
+
+    def _drain(self, acc: Any, wait: bool) -> Any:
+        """Reduce the finished results that come next in batch order; with ``wait``, first
+        wait for the next one (unless no more will come)."""
+        while True:
+            with self.state:
+                while (
+                    wait
+                    and self.n_reduced not in self.results
+                    and self.error is None
+                    and (self.running > 0 or self.n_reduced < self.n_read)
+                ):
+                    self.state.wait()
+                if self.error is not None or self.n_reduced not in self.results:
+                    return acc
+                value = self.results.pop(self.n_reduced)
+                self.n_reduced += 1
+                self.state.notify_all()  # a slot of read-ahead is free again
+            acc = value if acc is None else self.reduce(acc, value)
 
 
-def _pool(n_jobs: int) -> ThreadPoolExecutor:
-    # One pool per size for the life of the process: starting threads at every E-step costs
-    # more than a small E-step.
-    with _POOLS_LOCK:
-        pool = _POOLS.get(n_jobs)
-        if pool is None:
-            pool = _POOLS[n_jobs] = ThreadPoolExecutor(
-                max_workers=n_jobs, thread_name_prefix="emkit"
-            )
-        return pool
+_JOBS: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+_WORKERS: list[threading.Thread] = []
+_WORKERS_LOCK = threading.Lock()
+
+
+def _post(job: _Job, n_workers: int) -> None:
+    """Offer ``job`` to ``n_workers`` workers (started on first need, kept for the life of
+    the process: starting threads at every E-step costs more than a small E-step)."""
+    with _WORKERS_LOCK:
+        while len(_WORKERS) < n_workers:
+            thread = threading.Thread(target=_serve, name=f"emkit-{len(_WORKERS)}", daemon=True)
+            thread.start()
+            _WORKERS.append(thread)
+    for _ in range(n_workers):
+        _JOBS.put(job)
+
+
+def _serve() -> None:
+    while True:
+        _JOBS.get().work()

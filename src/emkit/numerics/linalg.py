@@ -19,12 +19,16 @@ def precision_cholesky(cov: np.ndarray, k: int | str = "") -> np.ndarray:
     ``(x - mu) @ P`` whitens ``x``, and ``sum(log(diag(P)))`` is ``-0.5 * log|cov|``.
     Raises ValueError when ``cov`` is not positive definite.
     """
-    try:
-        chol = linalg.cholesky(cov, lower=True)
-    except linalg.LinAlgError:
-        raise ValueError(ILL_DEFINED.format(k=k)) from None
-    eye = np.eye(cov.shape[0], dtype=cov.dtype)
-    return linalg.solve_triangular(chol, eye, lower=True).T
+    # LAPACK directly: the checking wrappers of scipy.linalg cost far more than the
+    # factorisation of the small matrices every M-step has.
+    potrf, trtri = linalg.get_lapack_funcs(("potrf", "trtri"), (cov,))
+    chol, info = potrf(cov, lower=1, clean=1)
+    if info != 0 or not np.all(np.isfinite(chol)):
+        raise ValueError(ILL_DEFINED.format(k=k))
+    inv, info = trtri(chol, lower=1)
+    if info != 0:
+        raise ValueError(ILL_DEFINED.format(k=k))
+    return inv.T
 
 
 def covariance_from_precision(precision: np.ndarray, k: int | str = "") -> np.ndarray:
