@@ -34,10 +34,25 @@ def test_distance_kernels_match_reference(n, d, k):
         rtol=1e-13,
     )
     assert_allclose(
-        gk.full_sq_mahalanobis(X, means, prec_chol),
+        gk.full_scores(X, means, prec_chol, 1.0, np.zeros(k), np.empty((n, k))),
         gk.full_sq_mahalanobis_reference(X, means, prec_chol),
         rtol=1e-12,
     )
+
+
+@pytest.mark.parametrize(("n", "d", "k"), SHAPES)
+def test_score_kernels_write_scaled_shifted_distances_into_out(n, d, k):
+    rng, X, means, prec_chol = _problem(n, d, k)
+    prec = rng.random((k, d)) + 0.1
+    bias = rng.standard_normal(k)
+    for fast, slow, arg in [
+        (gk.diag_scores, gk.weighted_sq_dist_reference, prec),
+        (gk.full_scores, gk.full_sq_mahalanobis_reference, prec_chol),
+    ]:
+        out = np.full((n, k), np.nan)
+        got = fast(X, means, arg, -0.5, bias, out)
+        assert got is out
+        assert_allclose(out, bias - 0.5 * slow(X, means, arg), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(("n", "d", "k"), SHAPES)
@@ -55,7 +70,7 @@ def test_moment_kernels_match_reference(n, d, k):
 def test_kernels_accept_float32_and_keep_float64_results():
     _, X, means, prec_chol = _problem(300, 4, 3)
     X32 = X.astype(np.float32)
-    out = gk.full_sq_mahalanobis(X32, means, prec_chol)
+    out = gk.full_scores(X32, means, prec_chol, 1.0, np.zeros(3), np.empty((300, 3)))
     assert out.dtype == np.float64
     assert_allclose(
         out, gk.full_sq_mahalanobis_reference(X32.astype(np.float64), means, prec_chol), rtol=1e-12
@@ -172,3 +187,35 @@ def test_a_row_no_component_explains_gets_zero_responsibilities():
         assert_array_equal(resp[0], [0.0, 0.0])
         assert log_norm[0] == -np.inf
         assert_allclose(resp[1].sum(), 1.0)
+
+
+@pytest.mark.parametrize("name", ["full", "tied", "diag", "spherical"])
+def test_structures_write_log_densities_into_out(name):
+    from scipy.stats import multivariate_normal
+
+    from emkit.families.covariance import covariance_structure
+
+    structure = covariance_structure(name)
+    rng = np.random.default_rng(4)
+    n, d, k = 50, 3, 4
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    means = rng.standard_normal((k, d))
+    full = {
+        "full": np.stack([a @ a.T + np.eye(d) for a in rng.standard_normal((k, d, d))]),
+        "tied": np.eye(d) + 0.3,
+        "diag": rng.uniform(0.5, 2.0, (k, d)),
+        "spherical": rng.uniform(0.5, 2.0, k),
+    }[name]
+    prec_chol = structure.precisions_cholesky(full)
+    covs = structure.full(full, k, d)
+    expected = np.stack(
+        [multivariate_normal(means[j], covs[j]).logpdf(X.astype(np.float64)) for j in range(k)],
+        axis=1,
+    )
+    out = np.empty((n, k))
+    assert structure.log_prob(X, means, prec_chol, out) is out
+    assert_allclose(out, expected, rtol=1e-12)
+    assert_allclose(structure.log_prob(X, means, prec_chol), expected, rtol=1e-12)
+    for bad in (np.empty((n, k + 1)), np.empty((n, k), np.float32), np.empty((k, n)).T):
+        with pytest.raises(ValueError, match="C-contiguous float64"):
+            structure.log_prob(X, means, prec_chol, bad)

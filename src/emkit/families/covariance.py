@@ -7,6 +7,12 @@ into covariances, and how to score samples through Cholesky factors of the preci
 Second moments are accumulated about fixed centres (the component means of the previous
 iteration): they stay additive over chunks, and subtracting the small shift of the mean
 afterwards avoids the cancellation of raw ``sum(x x^T) - n mu mu^T``.
+
+Besides scikit-learn's four types ('full', 'tied', 'diag', 'spherical'), the registry holds
+mclust's fourteen models ``Sigma_k = lambda_k D_k A_k D_k^T`` (volume, shape, orientation; see
+:mod:`emkit.families.mclust_covariance`): VVV, EEE, VVI and VII are the four strategies above
+under other names, and the other ten subclass the one that stores and scores them (EII
+'spherical'; EEI, VEI, EVI 'diag'; VEE, EVE, VVE, EEV, VEV, EVV 'full') with their own M-step.
 """
 
 from __future__ import annotations
@@ -18,11 +24,24 @@ import numpy as np
 
 from emkit.families.gaussian_kernels import (
     centred_moments,
+    diag_scores,
     full_moments,
-    full_sq_mahalanobis,
+    full_scores,
     fused_diag,
     fused_full,
-    weighted_sq_dist,
+)
+from emkit.families.mclust_covariance import (
+    fit_eei,
+    fit_eev,
+    fit_eii,
+    fit_eve,
+    fit_evi,
+    fit_evv,
+    fit_vee,
+    fit_vei,
+    fit_vev,
+    fit_vve,
+    structure_violation,
 )
 from emkit.numerics.linalg import (
     ILL_DEFINED,
@@ -101,8 +120,37 @@ class CovarianceStructure(ABC):
         """Precision matrices (or vectors / scalars) from their Cholesky factors."""
 
     @abstractmethod
-    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
-        """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
+    def log_det(self, prec_chol: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
+        """``log|P_k| = -log|Sigma_k| / 2`` of every component, shape (n_components,)."""
+
+    @abstractmethod
+    def scores(
+        self,
+        X: np.ndarray,
+        means: np.ndarray,
+        prec_chol: np.ndarray,
+        scale: float,
+        bias: np.ndarray,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``bias[k] + scale * (x_i - mu_k)^T Sigma_k^-1 (x_i - mu_k)``, shape (n_samples,
+        n_components), in one compiled pass (into ``out`` when given: C-contiguous float64)."""
+
+    def log_prob(
+        self,
+        X: np.ndarray,
+        means: np.ndarray,
+        prec_chol: np.ndarray,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components), written into
+        ``out`` (C-contiguous float64) when given."""
+        return self.scores(X, means, prec_chol, -0.5, self._log_norm(prec_chol, means.shape), out)
+
+    def sq_mahalanobis(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances of the samples to every component, shape
+        (n_samples, n_components)."""
+        return self.scores(X, means, prec_chol, 1.0, np.zeros(means.shape[0]))
 
     @abstractmethod
     def fused_e_step(
@@ -143,6 +191,11 @@ class CovarianceStructure(ABC):
         self, covariances: np.ndarray, n_components: int, n_features: int, name: str
     ) -> np.ndarray:
         """Validate user-supplied covariances (or precisions); return them as float64."""
+
+    def _log_norm(self, prec_chol: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Log normalising constants ``log|P_k| - D/2 log(2 pi)`` of K components in D
+        dimensions, shape (n_components,)."""
+        return self.log_det(prec_chol, *shape) - 0.5 * shape[1] * LOG_2PI
 
     def _check_shape(
         self, arr: np.ndarray, n_components: int, n_features: int, name: str
@@ -197,14 +250,14 @@ class Full(CovarianceStructure):
     def precisions(self, prec_chol):
         return prec_chol @ np.swapaxes(prec_chol, 1, 2)
 
-    def log_prob(self, X, means, prec_chol):
-        log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-        maha = full_sq_mahalanobis(X, means, prec_chol)
-        return _gaussian_log_density(maha, log_det, X.shape[1])
+    def log_det(self, prec_chol, n_components, n_features):
+        return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+
+    def scores(self, X, means, prec_chol, scale, bias, out=None):
+        return full_scores(X, means, prec_chol, scale, bias, _out(out, X, means))
 
     def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
-        log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-        bias = log_weights + log_det - 0.5 * X.shape[1] * LOG_2PI
+        bias = log_weights + self._log_norm(prec_chol, means.shape)
         return fused_full(X, weights, means, prec_chol, bias, hard)
 
     def n_parameters(self, n_components, n_features):
@@ -263,13 +316,15 @@ class Tied(CovarianceStructure):
     def precisions(self, prec_chol):
         return prec_chol @ prec_chol.T
 
-    def log_prob(self, X, means, prec_chol):
-        log_det = np.log(np.diagonal(prec_chol)).sum()
+    def log_det(self, prec_chol, n_components, n_features):
+        return np.full(n_components, np.log(np.diagonal(prec_chol)).sum())
+
+    def scores(self, X, means, prec_chol, scale, bias, out=None):
         shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
-        return _gaussian_log_density(full_sq_mahalanobis(X, means, shared), log_det, X.shape[1])
+        return full_scores(X, means, shared, scale, bias, _out(out, X, means))
 
     def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
-        bias = log_weights + np.log(np.diagonal(prec_chol)).sum() - 0.5 * X.shape[1] * LOG_2PI
+        bias = log_weights + self._log_norm(prec_chol, means.shape)
         shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
         sum_w, first, second, top, norm = fused_full(X, weights, means, shared, bias, hard)
         return sum_w, first, second.sum(axis=0), top, norm
@@ -327,12 +382,14 @@ class Diag(CovarianceStructure):
     def precisions(self, prec_chol):
         return prec_chol**2
 
-    def log_prob(self, X, means, prec_chol):
-        log_det = np.log(prec_chol).sum(axis=1)
-        return _gaussian_log_density(weighted_sq_dist(X, means, prec_chol**2), log_det, X.shape[1])
+    def log_det(self, prec_chol, n_components, n_features):
+        return np.log(prec_chol).sum(axis=1)
+
+    def scores(self, X, means, prec_chol, scale, bias, out=None):
+        return diag_scores(X, means, prec_chol**2, scale, bias, _out(out, X, means))
 
     def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
-        bias = log_weights + np.log(prec_chol).sum(axis=1) - 0.5 * X.shape[1] * LOG_2PI
+        bias = log_weights + self._log_norm(prec_chol, means.shape)
         return fused_diag(X, weights, means, prec_chol**2, bias, hard)
 
     def n_parameters(self, n_components, n_features):
@@ -383,14 +440,16 @@ class Spherical(CovarianceStructure):
     covariances_from_precisions = Diag.covariances_from_precisions
     precisions = Diag.precisions
 
-    def log_prob(self, X, means, prec_chol):
-        d = X.shape[1]
-        maha = weighted_sq_dist(X, means, np.repeat((prec_chol**2)[:, None], d, axis=1))
-        return _gaussian_log_density(maha, d * np.log(prec_chol), d)
+    def log_det(self, prec_chol, n_components, n_features):
+        return n_features * np.log(prec_chol)
+
+    def scores(self, X, means, prec_chol, scale, bias, out=None):
+        prec = np.repeat((prec_chol**2)[:, None], means.shape[1], axis=1)
+        return diag_scores(X, means, prec, scale, bias, _out(out, X, means))
 
     def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
         d = X.shape[1]
-        bias = log_weights + d * np.log(prec_chol) - 0.5 * d * LOG_2PI
+        bias = log_weights + self._log_norm(prec_chol, means.shape)
         prec = np.repeat((prec_chol**2)[:, None], d, axis=1)
         return fused_diag(X, weights, means, prec, bias, hard)
 
@@ -410,30 +469,278 @@ class Spherical(CovarianceStructure):
         return arr
 
 
+# -- the constrained eigen-decomposition models -------------------------------------------------
+class _Constrained(CovarianceStructure):
+    """A model ``Sigma_k = lambda_k D_k A_k D_k^T`` with some of volume, shape and orientation
+    shared or fixed (see :mod:`emkit.families.mclust_covariance`), stored and scored as the
+    strategy it subclasses (placed after this class in the bases). That strategy's
+    :meth:`pooled` serves unchanged: equal covariances have every model's structure.
+
+    Its M-step minimises ``sum_k n_k log|Sigma_k| + tr(W'_k Sigma_k^{-1})`` over the model's
+    covariances, with ``W'_k = W_k + n_k reg_covar I`` and ``W_k`` the scatter about the new
+    mean: ``reg_covar`` is added to the variances of every ``W_k / n_k`` before the structure
+    is imposed. That is where 'full', 'tied', 'diag' and 'spherical' add it too (their fitted
+    variances grow by exactly ``reg_covar``, as do those of EII and EEI); for the other
+    constrained models the fitted variances do not simply grow by ``reg_covar``: they maximise
+    the expected complete-data log-likelihood penalised by ``-reg_covar / 2 sum_k n_k
+    tr(Sigma_k^{-1})``, keep their structure and stay positive definite.
+    """
+
+    def estimate(self, nk, shift, scatter, reg_covar, old, empty):
+        active = ~empty
+        if not active.any():
+            # No weight anywhere: every covariance is as good as any other.
+            return old.copy()
+        # The scatter about the new means, from moments about the previous ones.
+        if scatter.ndim == 2:
+            W = scatter - nk[:, None] * shift * shift + (nk * reg_covar)[:, None]
+        else:
+            W = scatter - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+            idx = np.arange(W.shape[-1])
+            W[:, idx, idx] += (nk * reg_covar)[:, None]
+        return self._fit(nk, W, old, active)
+
+    @abstractmethod
+    def _fit(
+        self, nk: np.ndarray, W: np.ndarray, old: np.ndarray, active: np.ndarray
+    ) -> np.ndarray:
+        """Covariances from weights ``nk`` (K,), regularised scatters about the new means
+        ``W`` (K, D) (diagonals) or (K, D, D), the previous covariances ``old`` and the
+        components with weight, ``active`` (K,) (only their scatters are read)."""
+
+    def map_estimate(self, scatter, nk, covars_prior, covars_weight, reg_covar):
+        raise NotImplementedError(
+            f"covariance_type={self.name!r} has no posterior-mode (MAP) M-step; the conjugate "
+            "prior of hmmlearn is available for 'full', 'tied', 'diag' and 'spherical' "
+            "('VVV', 'EEE', 'VVI', 'VII') only"
+        )
+
+    def check(self, covariances, n_components, n_features, name):
+        arr = super().check(covariances, n_components, n_features, name)
+        problem = structure_violation(self.name, arr)
+        if problem is not None:
+            raise ValueError(
+                f"'{name}' does not have the structure of covariance_type={self.name!r}: {problem}"
+            )
+        return arr
+
+
+class EII(_Constrained, Spherical):
+    """EII: ``Sigma_k = lambda I``, one variance for all components.
+
+    Stored as 'spherical', shape (K,), all values equal. M-step in closed form:
+    ``lambda = sum_k tr(W_k) / (D sum_k n_k) + reg_covar``.
+    """
+
+    name = "EII"
+
+    def _fit(self, nk, W, old, active):
+        return fit_eii(nk, W, active)
+
+    def n_parameters(self, n_components, n_features):
+        return 1
+
+
+class EEI(_Constrained, Diag):
+    """EEI: ``Sigma_k = lambda A``, one diagonal covariance for all components.
+
+    Stored as 'diag', shape (K, D), all rows equal. M-step in closed form:
+    ``diag(sum_k W_k) / sum_k n_k + reg_covar``.
+    """
+
+    name = "EEI"
+
+    def _fit(self, nk, W, old, active):
+        return fit_eei(nk, W, active)
+
+    def n_parameters(self, n_components, n_features):
+        return n_features
+
+
+class VEI(_Constrained, Diag):
+    """VEI: ``Sigma_k = lambda_k A``, diagonal, own volumes, one shape.
+
+    Stored as 'diag', shape (K, D), rows proportional. M-step iterative (volumes and shape in
+    turn, see :func:`~emkit.families.mclust_covariance.fit_vei`); ``reg_covar`` is added to
+    the variances of every ``W_k / n_k`` first.
+    """
+
+    name = "VEI"
+
+    def _fit(self, nk, W, old, active):
+        return fit_vei(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components + n_features - 1
+
+
+class EVI(_Constrained, Diag):
+    """EVI: ``Sigma_k = lambda A_k``, diagonal, one volume, own shapes.
+
+    Stored as 'diag', shape (K, D), rows of equal product. M-step in closed form (see
+    :func:`~emkit.families.mclust_covariance.fit_evi`); ``reg_covar`` is added to the
+    variances of every ``W_k / n_k`` first.
+    """
+
+    name = "EVI"
+
+    def _fit(self, nk, W, old, active):
+        return fit_evi(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features - 1)
+
+
+class VEE(_Constrained, Full):
+    """VEE: ``Sigma_k = lambda_k C`` with ``|C| = 1``: own volumes, one shape and orientation.
+
+    Stored as 'full', shape (K, D, D). M-step iterative (volumes and ``C`` in turn, see
+    :func:`~emkit.families.mclust_covariance.fit_vee`); ``reg_covar`` is added to the
+    variances of every ``W_k / n_k`` first.
+    """
+
+    name = "VEE"
+
+    def _fit(self, nk, W, old, active):
+        return fit_vee(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components - 1 + n_features * (n_features + 1) // 2
+
+
+class EVE(_Constrained, Full):
+    """EVE: ``Sigma_k = lambda D A_k D^T``: one volume and orientation, own shapes.
+
+    Stored as 'full', shape (K, D, D). M-step iterative (volume and shapes, then the
+    orientation, in turn, see :func:`~emkit.families.mclust_covariance.fit_eve`);
+    ``reg_covar`` is added to the variances of every ``W_k / n_k`` first.
+    """
+
+    name = "EVE"
+
+    def _fit(self, nk, W, old, active):
+        return fit_eve(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features - 1) + n_features * (n_features - 1) // 2
+
+
+class VVE(_Constrained, Full):
+    """VVE: ``Sigma_k = lambda_k D A_k D^T``: one orientation, own volumes and shapes.
+
+    Stored as 'full', shape (K, D, D). M-step iterative (variances, then the orientation, in
+    turn, see :func:`~emkit.families.mclust_covariance.fit_vve`); ``reg_covar`` is added to
+    the variances of every ``W_k / n_k`` first.
+    """
+
+    name = "VVE"
+
+    def _fit(self, nk, W, old, active):
+        return fit_vve(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features + n_features * (n_features - 1) // 2
+
+
+class EEV(_Constrained, Full):
+    """EEV: ``Sigma_k = lambda D_k A D_k^T``: one volume and shape, own orientations.
+
+    Stored as 'full', shape (K, D, D). M-step in closed form (see
+    :func:`~emkit.families.mclust_covariance.fit_eev`); ``reg_covar`` is added to the
+    variances of every ``W_k / n_k`` first.
+    """
+
+    name = "EEV"
+
+    def _fit(self, nk, W, old, active):
+        return fit_eev(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return n_features + n_components * n_features * (n_features - 1) // 2
+
+
+class VEV(_Constrained, Full):
+    """VEV: ``Sigma_k = lambda_k D_k A D_k^T``: one shape, own volumes and orientations.
+
+    Stored as 'full', shape (K, D, D). M-step iterative (volumes and shape in turn, with the
+    scatters' eigenvectors as orientations, see
+    :func:`~emkit.families.mclust_covariance.fit_vev`); ``reg_covar`` is added to the
+    variances of every ``W_k / n_k`` first.
+    """
+
+    name = "VEV"
+
+    def _fit(self, nk, W, old, active):
+        return fit_vev(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components + n_features - 1 + n_components * n_features * (n_features - 1) // 2
+
+
+class EVV(_Constrained, Full):
+    """EVV: ``Sigma_k = lambda C_k`` with ``|C_k| = 1``: one volume, own shapes and
+    orientations.
+
+    Stored as 'full', shape (K, D, D). M-step in closed form (see
+    :func:`~emkit.families.mclust_covariance.fit_evv`); ``reg_covar`` is added to the
+    variances of every ``W_k / n_k`` first.
+    """
+
+    name = "EVV"
+
+    def _fit(self, nk, W, old, active):
+        return fit_evv(nk, W, old, active)
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features * (n_features + 1) // 2 - 1)
+
+
 COVARIANCE_STRUCTURES: dict[str, type[CovarianceStructure]] = {
-    cls.name: cls for cls in (Full, Tied, Diag, Spherical)
+    "full": Full,
+    "tied": Tied,
+    "diag": Diag,
+    "spherical": Spherical,
+    "EII": EII,
+    "VII": Spherical,
+    "EEI": EEI,
+    "VEI": VEI,
+    "EVI": EVI,
+    "VVI": Diag,
+    "EEE": Tied,
+    "VEE": VEE,
+    "EVE": EVE,
+    "VVE": VVE,
+    "EEV": EEV,
+    "VEV": VEV,
+    "EVV": EVV,
+    "VVV": Full,
 }
+"""Covariance types by name: scikit-learn's four, and mclust's fourteen models of
+``Sigma_k = lambda_k D_k A_k D_k^T``, of which VII, VVI, EEE and VVV are the same strategies as
+'spherical', 'diag', 'tied' and 'full'."""
 
 
 def covariance_structure(name: str | CovarianceStructure) -> CovarianceStructure:
-    """The strategy object for a covariance type name ('full', 'tied', 'diag', 'spherical')."""
+    """The strategy object for a covariance type name (a key of
+    :data:`COVARIANCE_STRUCTURES`), or ``name`` itself when it is a strategy already."""
     if isinstance(name, CovarianceStructure):
         return name
     try:
         return COVARIANCE_STRUCTURES[name]()
     except (KeyError, TypeError):
         raise ValueError(
-            f"covariance_type must be one of {sorted(COVARIANCE_STRUCTURES)}, got {name!r}"
+            f"covariance_type must be one of {', '.join(map(repr, COVARIANCE_STRUCTURES))}; "
+            f"got {name!r}"
         ) from None
 
 
-def _gaussian_log_density(
-    maha: np.ndarray, log_det: np.ndarray | float, n_features: int
-) -> np.ndarray:
-    """``log_det - 0.5 * (D log 2 pi + maha)``, in place on ``maha`` (n, K)."""
-    maha *= -0.5
-    maha += log_det - 0.5 * n_features * LOG_2PI
-    return maha
+def _out(out: np.ndarray | None, X: np.ndarray, means: np.ndarray) -> np.ndarray:
+    shape = (X.shape[0], means.shape[0])
+    if out is None:
+        return np.empty(shape)
+    if out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
+    return out
 
 
 def _add_to_diagonal(cov: np.ndarray, value: float) -> None:

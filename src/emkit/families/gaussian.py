@@ -132,9 +132,12 @@ class Gaussian:
             return False
         return self.reg_covar == 0 or "covariances" in self.frozen
 
-    def log_prob(self, params: GaussianParams, X: np.ndarray) -> np.ndarray:
-        """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
-        return self.covariance.log_prob(X, params.means, params.precisions_cholesky)
+    def log_prob(
+        self, params: GaussianParams, X: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components), written into
+        ``out`` (C-contiguous float64 of that shape) when given."""
+        return self.covariance.log_prob(X, params.means, params.precisions_cholesky, out)
 
     def stats(self, params: GaussianParams, X: np.ndarray, resp: np.ndarray) -> GaussianStats:
         """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K), centred on

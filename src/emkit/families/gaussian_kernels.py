@@ -105,21 +105,44 @@ def _mirror_lower(second):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def weighted_sq_dist(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
-    """``sum_d prec[k, d] * (X[i, d] - means[k, d])**2``, shape (n_samples, n_components)."""
+def diag_scores(
+    X: np.ndarray,
+    means: np.ndarray,
+    prec: np.ndarray,
+    scale: float,
+    bias: np.ndarray,
+    out: np.ndarray,
+) -> np.ndarray:
+    """``out[i, k] = bias[k] + scale * sum_d prec[k, d] * (X[i, d] - means[k, d])**2``.
+
+    With ``scale = -0.5`` and ``bias`` the log normalising constants, these are Gaussian
+    log-densities written straight into ``out`` (n_samples, n_components): no second pass
+    over an (n_samples, n_components) temporary, and no fresh array when ``out`` is reused.
+    """
     n, d = X.shape
     n_comp = means.shape[0]
-    out = np.empty((n, n_comp))
     xt = np.empty((d, BLOCK))
-    acc = np.empty(BLOCK)
+    acc = np.empty((n_comp, BLOCK))
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
         _transpose_block(X, start, m, xt)
         for k in range(n_comp):
-            _block_diag_sq_dist(xt, m, means[k], prec[k], acc)
-            for i in range(m):
-                out[start + i, k] = acc[i]
+            _block_diag_sq_dist(xt, m, means[k], prec[k], acc[k])
+        _store_scores(acc, m, scale, bias, out, start)
     return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _store_scores(acc, m, scale, bias, out, start):
+    for i in range(m):
+        for k in range(acc.shape[0]):
+            out[start + i, k] = bias[k] + scale * acc[k, i]
+
+
+def weighted_sq_dist(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
+    """``sum_d prec[k, d] * (X[i, d] - means[k, d])**2``, shape (n_samples, n_components)."""
+    k = means.shape[0]
+    return diag_scores(X, means, prec, 1.0, np.zeros(k), np.empty((X.shape[0], k)))
 
 
 def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -178,8 +201,15 @@ def centred_moments_reference(
 
 # -- full covariance ----------------------------------------------------------------------
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def full_sq_mahalanobis(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
-    """``|(x_i - mu_k) @ P_k|^2`` for upper-triangular ``P_k``, shape (n_samples, n_components).
+def full_scores(
+    X: np.ndarray,
+    means: np.ndarray,
+    prec_chol: np.ndarray,
+    scale: float,
+    bias: np.ndarray,
+    out: np.ndarray,
+) -> np.ndarray:
+    """``out[i, k] = bias[k] + scale * |(x_i - mu_k) @ P_k|^2`` for upper-triangular ``P_k``.
 
     Parameters
     ----------
@@ -187,28 +217,31 @@ def full_sq_mahalanobis(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray)
     means : ndarray of shape (n_components, n_features)
     prec_chol : ndarray of shape (n_components, n_features, n_features)
         Upper-triangular Cholesky factors of the precisions (may be a broadcast view).
+    scale : float
+    bias : ndarray of shape (n_components,)
+    out : ndarray of shape (n_samples, n_components)
+        Written and returned (see :func:`diag_scores`).
     """
     n, d = X.shape
     n_comp = means.shape[0]
-    out = np.empty((n, n_comp))
     xt = np.empty((d, BLOCK))
     diff = np.empty((d, BLOCK))
     y = np.empty(BLOCK)
-    maha = np.empty(BLOCK)
+    acc = np.empty((n_comp, BLOCK))
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
         _transpose_block(X, start, m, xt)
         for k in range(n_comp):
-            _block_full_sq_dist(xt, m, means[k], prec_chol[k], diff, y, maha)
-            for i in range(m):
-                out[start + i, k] = maha[i]
+            _block_full_sq_dist(xt, m, means[k], prec_chol[k], diff, y, acc[k])
+        _store_scores(acc, m, scale, bias, out, start)
     return out
 
 
 def full_sq_mahalanobis_reference(
     X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray
 ) -> np.ndarray:
-    """NumPy twin of :func:`full_sq_mahalanobis`."""
+    """NumPy twin of :func:`full_scores` with ``scale = 1`` and ``bias = 0``: squared
+    Mahalanobis distances, shape (n_samples, n_components)."""
     return np.stack(
         [(((X - m) @ p) ** 2).sum(axis=1) for m, p in zip(means, prec_chol, strict=True)], axis=1
     )

@@ -24,16 +24,15 @@ from scipy.special import ndtri
 
 from emkit.core.stats import Additive
 from emkit.families.covariance import (
-    LOG_2PI,
     CovarianceStructure,
     Diag,
     Full,
     Spherical,
     _add_to_diagonal,
-    _gaussian_log_density,
+    _out,
 )
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianStats
-from emkit.families.gaussian_kernels import full_moments, full_sq_mahalanobis, fused_full
+from emkit.families.gaussian_kernels import full_moments, full_scores, fused_full
 from emkit.numerics.linalg import (
     check_positive_definite,
     covariance_from_precision,
@@ -132,16 +131,16 @@ class GroupTied(CovarianceStructure):
     def precisions(self, prec_chol):
         return prec_chol @ np.swapaxes(prec_chol, 1, 2)
 
-    def log_prob(self, X, means, prec_chol):
+    def log_det(self, prec_chol, n_components, n_features):
+        self._groups(n_components)
+        return self._expand(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1))
+
+    def scores(self, X, means, prec_chol, scale, bias, out=None):
         self._groups(means.shape[0])
-        log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-        maha = full_sq_mahalanobis(X, means, self._expand(prec_chol))
-        return _gaussian_log_density(maha, self._expand(log_det), X.shape[1])
+        return full_scores(X, means, self._expand(prec_chol), scale, bias, _out(out, X, means))
 
     def fused_e_step(self, X, weights, means, prec_chol, log_weights, hard):
-        self._groups(means.shape[0])
-        log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-        bias = log_weights + self._expand(log_det) - 0.5 * X.shape[1] * LOG_2PI
+        bias = log_weights + self._log_norm(prec_chol, means.shape)
         sum_w, first, second, top, norm = fused_full(
             X, weights, means, self._expand(prec_chol), bias, hard
         )

@@ -12,6 +12,8 @@ family's statistics) add up over batches like any other.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -169,7 +171,8 @@ class HMM:
         """
         X = _as_sequences(X)
         weights = X.sequence_weights(sample_weight)
-        log_emission = self.log_emission(params, X.X)
+        shape = (X.X.shape[0], self.n_components)
+        log_emission = self.log_emission(params, X.X, out=_scratch("emission", shape))
         offsets = X.offsets
         if hard:
             states, logliks = viterbi(
@@ -184,7 +187,7 @@ class HMM:
                 params.startprob,
                 params.transmat,
                 w,
-                out=_scratch(log_emission.shape),
+                out=_scratch("posteriors", shape),
             )
         if weights is None:
             loglik = float(logliks.sum())
@@ -235,8 +238,13 @@ class HMM:
         )[3]
 
     # -- beyond the contract ------------------------------------------------------------
-    def log_emission(self, params: HMMParams, X: np.ndarray) -> np.ndarray:
-        """``log p(x_t | z_t = k)``, shape (n_samples, n_components), C-contiguous float64."""
+    def log_emission(
+        self, params: HMMParams, X: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``log p(x_t | z_t = k)``, shape (n_samples, n_components), C-contiguous float64;
+        written into ``out`` (of that shape) when the family's ``log_prob`` takes one."""
+        if out is not None and _takes_out(type(self.family)):
+            return self.family.log_prob(params.emissions, X, out=out)
         return np.ascontiguousarray(self.family.log_prob(params.emissions, X), dtype=np.float64)
 
     def posteriors(self, params: HMMParams, X: Sequences) -> tuple[np.ndarray, np.ndarray]:
@@ -343,19 +351,27 @@ class HMM:
 _SCRATCH = threading.local()
 
 
-def _scratch(shape: tuple[int, int]) -> np.ndarray:
-    """A float64 array of ``shape`` owned by the calling thread and reused by its next call.
+def _scratch(name: str, shape: tuple[int, int]) -> np.ndarray:
+    """A float64 array of ``shape`` owned by the calling thread and reused by its next call
+    for ``name``.
 
-    The posteriors of a batch live only until the family has turned them into statistics.
-    Allocating them afresh for every batch makes the allocator hand the memory back to the
-    system and fault it in again each time, which cost more than the forward-backward pass
-    itself on this machine kind.
+    The log-emissions and posteriors of a batch live only until the family has turned them
+    into statistics. Allocating them afresh for every batch makes the allocator hand the
+    memory back to the system and fault it in again each time, which cost more than the
+    forward-backward pass itself on this machine kind.
     """
     size = shape[0] * shape[1]
-    buffer = getattr(_SCRATCH, "buffer", None)
+    buffers = _SCRATCH.__dict__
+    buffer = buffers.get(name)
     if buffer is None or buffer.size < size:
-        buffer = _SCRATCH.buffer = np.empty(size)
+        buffer = buffers[name] = np.empty(size)
     return buffer[:size].reshape(shape)
+
+
+@functools.cache
+def _takes_out(family_type: type) -> bool:
+    """Whether the family's ``log_prob`` can write into a given array (keyword ``out``)."""
+    return "out" in inspect.signature(family_type.log_prob).parameters
 
 
 def _as_sequences(X: Any) -> Sequences:
