@@ -1,0 +1,523 @@
+"""Product components: records of mixed column types (numbers, category codes, counts, ...),
+whose column blocks are independent given the component and each follow a family of their own.
+
+A :class:`Product` is a family like any other, so it is a mixture component
+(:class:`emkit.models.mixture.Mixture`) and an HMM emission (:class:`emkit.models.hmm.HMM`)
+with no extra code: it scores, summarises and re-estimates every block through the block's
+family and adds or collects the results.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, make_dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from emkit.core.stats import Additive
+from emkit.families.checks import data_array
+
+Columns = int | slice | range | Sequence[int] | np.ndarray
+"""Columns of a part: one index, a slice or range with non-negative bounds, or a sequence of
+indices."""
+
+REQUIRED_METHODS = ("log_prob", "stats", "m_step", "from_responsibilities")
+"""What a part's family must have to serve as a mixture component (see
+:mod:`emkit.models.mixture`)."""
+
+
+# -- parameters and statistics ----------------------------------------------------------------
+class ProductParams:
+    """Parameters of K product components: one field per part, ``part0``, ``part1``, ...,
+    holding that part's family parameters for all K components.
+
+    Instances are frozen dataclasses (of a class made per number of parts, see
+    :func:`product_params`), so that :func:`emkit.core.stats.as_dict` names every array, e.g.
+    ``part0.means`` or ``part2.lambdas``.
+    """
+
+    @property
+    def parts(self) -> tuple[Any, ...]:
+        """The parts' parameters, in the order of :attr:`Product.parts`."""
+        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The per-size classes are made at run time; rebuild through the factory.
+        return (_rebuild, (ProductParams, self.parts))
+
+
+class ProductStats(Additive):
+    """Statistics of K product components: one field per part, ``part0``, ``part1``, ...,
+    holding that part's family statistics. They add up part by part.
+
+    Instances are frozen dataclasses (of a class made per number of parts, see
+    :func:`product_stats`).
+    """
+
+    @property
+    def parts(self) -> tuple[Any, ...]:
+        """The parts' statistics, in the order of :attr:`Product.parts`."""
+        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (ProductStats, self.parts))
+
+
+_RECORDS: dict[tuple[type, int], type] = {}
+_RECORDS_LOCK = threading.Lock()
+
+
+def _record_class(base: type, n_parts: int) -> type:
+    """The frozen dataclass with fields ``part0 .. part{n_parts - 1}`` deriving from ``base``.
+
+    One class per size, made once even when threads ask at the same time (the first E-step
+    runs on several): statistics add up only when ``type(a) is type(b)``.
+    """
+    with _RECORDS_LOCK:
+        record = _RECORDS.get((base, n_parts))
+        if record is None:
+            record = make_dataclass(
+                base.__name__,
+                [(f"part{i}", Any) for i in range(n_parts)],
+                bases=(base,),
+                frozen=True,
+                eq=False,
+            )
+            record.__module__ = __name__
+            _RECORDS[base, n_parts] = record
+        return record
+
+
+def product_params(parts: Sequence[Any]) -> ProductParams:
+    """Product parameters from the parts' parameters, in part order."""
+    return _record_class(ProductParams, len(parts))(*parts)
+
+
+def product_stats(parts: Sequence[Any]) -> ProductStats:
+    """Product statistics from the parts' statistics, in part order."""
+    return _record_class(ProductStats, len(parts))(*parts)
+
+
+def _rebuild(base: type, parts: tuple[Any, ...]) -> Any:
+    return _record_class(base, len(parts))(*parts)
+
+
+class _ColumnsNamed(ValueError):
+    """A ValueError whose message already names columns of the product's data."""
+
+
+_LOCAL_COLUMN = re.compile(r"\bcolumn (\d+)\b")
+
+
+# -- the product family -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Product:
+    """The product family: the columns of a record fall into blocks, independent given the
+    component, each scored by its own family.
+
+    ``log p(x | k) = sum_j log p_j(x[columns_j] | k)``, with ``p_j`` the family of part ``j``.
+
+    Parameters
+    ----------
+    parts : sequence of (family, columns) pairs
+        Every family sees the block ``X[:, columns]`` of the data, in the order its columns
+        are given, as if it were all the data. Columns are an index, a sequence of indices,
+        or a slice or range with non-negative bounds (``slice(2, 5)``; open or negative
+        bounds would need the number of columns, which the family learns only from data).
+        A column belongs to at most one part; columns of no part are ignored. Stored as
+        ``(family, tuple of int)`` pairs.
+
+    Notes
+    -----
+    Data arrive as one numeric array (n_samples, n_features), as for every family, so
+    category codes and counts sit among the real numbers as floats (``2.0`` is category 2,
+    a count of 2): each part checks its own block (:meth:`check_data`), and errors name the
+    columns of the whole array.
+
+    Frozen parameters are set per part, in the part's family (e.g.
+    ``Poisson(frozen=frozenset({'lambdas'}))``). Priors and ``reg_covar`` likewise belong to
+    the parts; :attr:`monotone` holds when every part's M-step is exact.
+
+    The parameters and statistics are :class:`ProductParams` and :class:`ProductStats`, with
+    one field per part. SQUAREM (``accelerate='squarem'``) works when every part's family has
+    unconstrained coordinates: the product concatenates them, part after part.
+
+    A product has no fused mixture E-step (``mixture_e_step``): a mixture scores it through
+    :meth:`log_prob` and :meth:`stats`, even when its only part is a Gaussian. The built-in
+    initializers see all of ``X``, codes and counts as numbers; k-means can then start far
+    from a good partition, where random responsibilities (``initializer('random')``) with a
+    few restarts do not.
+
+    Examples
+    --------
+    Two numeric columns, two categorical ones and a count, as mixture components:
+
+    >>> from emkit.families.categorical import Categorical
+    >>> from emkit.families.covariance import covariance_structure
+    >>> from emkit.families.gaussian import Gaussian
+    >>> from emkit.families.poisson import Poisson
+    >>> from emkit.models.initialization import initializer
+    >>> from emkit.models.mixture import Mixture
+    >>> family = Product(
+    ...     [
+    ...         (Gaussian(covariance_structure("diag")), [0, 1]),
+    ...         (Categorical(), [2, 3]),
+    ...         (Poisson(), [4]),
+    ...     ]
+    ... )
+    >>> model = Mixture(family, 3, initializer("random"))
+    """
+
+    parts: Sequence[tuple[Any, Columns]]
+
+    def __post_init__(self) -> None:
+        try:
+            pairs = list(self.parts)
+        except TypeError:
+            raise ValueError(
+                f"parts must be a sequence of (family, columns) pairs, got {self.parts!r}"
+            ) from None
+        if not pairs:
+            raise ValueError("a Product needs at least one (family, columns) part")
+        normalised = []
+        owner: dict[int, int] = {}
+        for index, pair in enumerate(pairs):
+            if not (isinstance(pair, tuple | list) and len(pair) == 2):
+                raise ValueError(
+                    f"Product parts[{index}] must be a (family, columns) pair, got {pair!r}"
+                )
+            family, spec = pair
+            missing = [
+                name for name in REQUIRED_METHODS if not callable(getattr(family, name, None))
+            ]
+            if missing:
+                raise TypeError(
+                    f"Product parts[{index}]: {type(family).__name__} is not a family (it has "
+                    f"no {', no '.join(missing)})"
+                )
+            columns = _columns(spec, index)
+            for column in columns:
+                if column in owner:
+                    raise ValueError(
+                        f"column {column} belongs to Product parts[{owner[column]}] and "
+                        f"parts[{index}]; every column may belong to one part at most"
+                    )
+                owner[column] = index
+            normalised.append((family, columns))
+        object.__setattr__(self, "parts", tuple(normalised))
+
+    @property
+    def monotone(self) -> bool:
+        """Whether the M-step exactly maximises the expected complete-data log-likelihood:
+        that of every part."""
+        return all(getattr(family, "monotone", True) for family, _ in self.parts)
+
+    def check_data(self, X: ArrayLike) -> np.ndarray:
+        """Validate data: every part checks its block (a part whose family has no
+        ``check_data``, such as the Gaussian, requires finite values).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numbers; ``n_features`` beyond the last column of every part. Columns of no part
+            are not checked.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The data as a floating array (float32 kept, otherwise float64).
+
+        Raises
+        ------
+        ValueError
+            Naming the first problem and the part and column of ``X`` that hold it: not
+            numeric or not 2-D, a part's column beyond the data's, or a value the part's
+            family refuses (NaN, a fractional or negative category code, a negative count,
+            ...).
+        """
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"Product data must be numeric, got an array of dtype {X.dtype}")
+        if X.ndim != 2:
+            raise ValueError(
+                f"Product data must be a 2-D array (n_samples, n_features), got shape {X.shape}"
+            )
+        if X.dtype != np.float32:
+            X = X.astype(np.float64, copy=False)
+        for index, (family, _) in enumerate(self.parts):
+            block = self._block(X, index)
+            with self._naming_columns(index):
+                check = getattr(family, "check_data", None)
+                if callable(check):
+                    check(block)
+                else:
+                    data_array(block, type(family).__name__)
+        return X
+
+    def log_prob(self, params: ProductParams, X: ArrayLike) -> np.ndarray:
+        """``sum_j log p_j(x_i[columns_j] | k)``, shape (n_samples, n_components)."""
+        total = None
+        for index, (family, part) in enumerate(zip(self._families, params.parts, strict=True)):
+            block = self._block(X, index)
+            with self._naming_columns(index):
+                scores = np.asarray(family.log_prob(part, block), dtype=np.float64)
+            if total is None:
+                # Families return fresh arrays (the mixture adds its log-weights in place).
+                total = scores
+            else:
+                total += scores
+        assert total is not None
+        return total
+
+    def stats(self, params: ProductParams, X: ArrayLike, resp: np.ndarray) -> ProductStats:
+        """Every part's statistics of its block of ``X`` (n, D) with weights ``resp`` (n, K)."""
+        out = []
+        for index, (family, part) in enumerate(zip(self._families, params.parts, strict=True)):
+            block = self._block(X, index)
+            with self._naming_columns(index):
+                out.append(family.stats(part, block, resp))
+        return product_stats(out)
+
+    def m_step(self, stats: ProductStats, params: ProductParams) -> ProductParams:
+        """Every part's M-step (which applies the part's own frozen parameters and priors)."""
+        return product_params(
+            [
+                family.m_step(s, p)
+                for family, s, p in zip(self._families, stats.parts, params.parts, strict=True)
+            ]
+        )
+
+    def from_responsibilities(
+        self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+    ) -> ProductParams:
+        """Parameters from initial responsibilities: every part's, from its blocks.
+
+        Parameters
+        ----------
+        chunks : callable
+            Returns a fresh iterable of ``(X, resp)`` pairs: samples of shape
+            (n, n_features) and their responsibilities (n, n_components), already
+            multiplied by the sample weights. Read as often as the parts need, part after
+            part (once or twice each for the built-in families).
+        """
+        out = []
+        for index, family in enumerate(self._families):
+            with self._naming_columns(index):
+                out.append(family.from_responsibilities(self._part_chunks(chunks, index)))
+        return product_params(out)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of K components: the sum over the parts (each counted on its own
+        columns; columns of no part have none).
+
+        Raises
+        ------
+        ValueError
+            When a part's columns lie beyond ``n_features``.
+        """
+        self._check_width(n_features)
+        return sum(
+            int(family.n_parameters(n_components, len(columns))) for family, columns in self.parts
+        )
+
+    def sample(
+        self, params: ProductParams, counts: ArrayLike, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """``counts[k]`` samples from every component, stacked in component order, shape
+        (counts.sum(), 1 + the largest column), float64; every part draws its columns, part
+        after part from ``random_state``.
+
+        Raises
+        ------
+        ValueError
+            When some column below the largest belongs to no part (the product has no
+            distribution to draw it from).
+        """
+        width = 1 + max(max(columns) for _, columns in self.parts)
+        covered = {c for _, columns in self.parts for c in columns}
+        gaps = sorted(set(range(width)) - covered)
+        if gaps:
+            raise ValueError(
+                f"cannot sample: columns {gaps} belong to no part of the Product, which "
+                f"describes only columns {sorted(covered)}"
+            )
+        counts = np.asarray(counts, dtype=np.int64)
+        out = np.empty((int(counts.sum()), width))
+        for (family, columns), part in zip(self.parts, params.parts, strict=True):
+            out[:, list(columns)] = family.sample(part, counts, random_state)
+        return out
+
+    # -- unconstrained coordinates (for SQUAREM, emkit.core.acceleration) ------------------
+    def to_unconstrained(self, params: ProductParams) -> np.ndarray:
+        """The parts' unconstrained coordinates, concatenated in part order, shape (n,),
+        float64.
+
+        Raises
+        ------
+        TypeError
+            When a part's family has no unconstrained coordinates.
+        """
+        vectors = [
+            np.asarray(self._coordinates(index, "to_unconstrained")(part), dtype=np.float64)
+            for index, part in enumerate(params.parts)
+        ]
+        return np.concatenate([v.ravel() for v in vectors])
+
+    def from_unconstrained(self, vector: ArrayLike, like: ProductParams) -> ProductParams:
+        """Parameters at unconstrained coordinates ``vector`` (see :meth:`to_unconstrained`),
+        shaped like ``like``; every part takes as many coordinates as it gives for ``like``.
+
+        Raises
+        ------
+        ValueError
+            When ``vector`` has the wrong number of entries, or a part refuses its share.
+        TypeError
+            When a part's family has no unconstrained coordinates.
+        """
+        vector = np.asarray(vector, dtype=np.float64).ravel()
+        with np.errstate(divide="ignore"):
+            sizes = [
+                np.size(self._coordinates(index, "to_unconstrained")(part))
+                for index, part in enumerate(like.parts)
+            ]
+        if sum(sizes) != vector.size:
+            raise ValueError(
+                f"the coordinate vector has {vector.size} entries, the parameters {sum(sizes)}"
+            )
+        ends = np.cumsum(sizes)
+        return product_params(
+            [
+                self._coordinates(index, "from_unconstrained")(vector[end - size : end], part)
+                for index, (part, size, end) in enumerate(zip(like.parts, sizes, ends, strict=True))
+            ]
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+    @property
+    def _families(self) -> tuple[Any, ...]:
+        return tuple(family for family, _ in self.parts)
+
+    def _describe(self, index: int) -> str:
+        """``Product parts[i] (Family, columns ...)`` for error messages."""
+        family, columns = self.parts[index]
+        return f"Product parts[{index}] ({type(family).__name__}, {_format_columns(columns)})"
+
+    def _check_width(self, n_features: int) -> None:
+        """Raise ValueError when a part reads columns beyond ``n_features``."""
+        for index in range(len(self.parts)):
+            self._check_part_width(index, n_features)
+
+    def _check_part_width(self, index: int, n_features: int) -> None:
+        columns = self.parts[index][1]
+        beyond = [c for c in columns if c >= n_features]
+        if beyond:
+            what = f"column {beyond[0]}" if len(beyond) == 1 else f"columns {beyond}"
+            raise _ColumnsNamed(
+                f"{self._describe(index)}: {what} out of range for data with {n_features} "
+                f"columns (0..{n_features - 1})"
+            )
+
+    def _block(self, X: ArrayLike, index: int) -> np.ndarray:
+        """Columns of part ``index`` of ``X`` (n, D), shape (n, len(columns)), dtype kept.
+
+        The data themselves when the part has every column in order (no copy); otherwise a
+        C-contiguous copy, as the compiled kernels of some families read rows whole.
+        """
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(
+                f"Product data must be a 2-D array (n_samples, n_features), got shape {X.shape}"
+            )
+        self._check_part_width(index, X.shape[1])
+        columns = self.parts[index][1]
+        if columns == tuple(range(X.shape[1])):
+            return X
+        return np.take(X, columns, axis=1)
+
+    def _part_chunks(
+        self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]], index: int
+    ) -> Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]:
+        """``chunks`` with every ``X`` cut down to the columns of part ``index``."""
+
+        def part_chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            for X, resp in chunks():
+                yield self._block(X, index), resp
+
+        return part_chunks
+
+    @contextmanager
+    def _naming_columns(self, index: int) -> Iterator[None]:
+        """Re-raise a part's ValueError with the part named and its columns numbered as in
+        the product's data: the part saw only its block, whose column 0 is the part's first
+        column."""
+        try:
+            yield
+        except _ColumnsNamed:
+            raise
+        except ValueError as err:
+            columns = self.parts[index][1]
+
+            def renumber(match: re.Match[str]) -> str:
+                local = int(match.group(1))
+                return f"column {columns[local]}" if local < len(columns) else match.group(0)
+
+            message = _LOCAL_COLUMN.sub(renumber, str(err))
+            raise _ColumnsNamed(f"{self._describe(index)}: {message}") from err
+
+    def _coordinates(self, index: int, name: str) -> Callable[..., Any]:
+        """Method ``name`` of part ``index``'s family; TypeError when it has none."""
+        method = getattr(self.parts[index][0], name, None)
+        if not callable(method):
+            raise TypeError(
+                f"{self._describe(index)} has no {name}, so the product's parameters have no "
+                "unconstrained coordinates (needed by accelerate='squarem')"
+            )
+        return method
+
+
+def _columns(spec: Columns, index: int) -> tuple[int, ...]:
+    """The columns of ``spec`` as a non-empty tuple of distinct non-negative ints."""
+    where = f"Product parts[{index}]"
+    if isinstance(spec, slice):
+        if spec.stop is None or any(
+            bound is not None and (not isinstance(bound, int | np.integer) or bound < 0)
+            for bound in (spec.start, spec.stop)
+        ):
+            raise ValueError(
+                f"{where}: a slice of columns needs a non-negative stop and start, such as "
+                f"slice(2, 5), got {spec!r}"
+            )
+        if spec.step is not None and spec.step <= 0:
+            raise ValueError(f"{where}: a slice of columns needs a positive step, got {spec!r}")
+        spec = range(*spec.indices(int(spec.stop)))
+    values = np.asarray(list(spec) if isinstance(spec, range) else spec)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim != 1 or values.dtype.kind not in "iu" or values.size == 0:
+        raise ValueError(
+            f"{where}: columns must be an index, a non-empty sequence of indices or a slice, "
+            f"got {spec!r}"
+        )
+    if values.min() < 0:
+        raise ValueError(
+            f"{where}: column {int(values.min())} is negative; give columns as indices from 0"
+        )
+    columns = tuple(int(v) for v in values)
+    if len(set(columns)) != len(columns):
+        repeated = next(c for c in columns if columns.count(c) > 1)
+        raise ValueError(f"{where}: column {repeated} is given twice")
+    return columns
+
+
+def _format_columns(columns: tuple[int, ...]) -> str:
+    """``column 3``, ``columns 2..5`` (a run in order) or ``columns [4, 1]``."""
+    if len(columns) == 1:
+        return f"column {columns[0]}"
+    if columns == tuple(range(columns[0], columns[0] + len(columns))):
+        return f"columns {columns[0]}..{columns[-1]}"
+    return f"columns {list(columns)}"
