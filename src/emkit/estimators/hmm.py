@@ -660,7 +660,7 @@ def _check_probabilities(value: np.ndarray, shape: tuple[int, ...], name: str) -
 
 
 class CategoricalHMM(_DiscreteHMM):
-    (
+    __doc__ = (
         """Hidden Markov model with categorical emissions; a drop-in for hmmlearn's
     ``CategoricalHMM``.
 
@@ -773,7 +773,7 @@ class CategoricalHMM(_DiscreteHMM):
 
 
 class MultinomialHMM(_DiscreteHMM):
-    (
+    __doc__ = (
         """Hidden Markov model with multinomial emissions; a drop-in for hmmlearn's
     ``MultinomialHMM``.
 
@@ -871,7 +871,7 @@ class MultinomialHMM(_DiscreteHMM):
 
 
 class PoissonHMM(_DiscreteHMM):
-    (
+    __doc__ = (
         """Hidden Markov model with Poisson emissions; a drop-in for hmmlearn's ``PoissonHMM``.
 
     Observations are counts, shape (n_samples, n_features), independent given the state.

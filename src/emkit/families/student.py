@@ -38,7 +38,7 @@ from scipy.special import digamma, gammaln
 
 from emkit.core.stats import Additive
 from emkit.families.checks import check_frozen, data_array, empty_components
-from emkit.families.covariance import CovarianceStructure, covariance_structure
+from emkit.families.covariance import LOG_2PI, CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.numerics.logspace import normalize_log_rows
 
@@ -209,19 +209,11 @@ class StudentT:
         self, params: StudentParams, X: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Squared Mahalanobis distances ``delta`` (n_samples, n_components) and the Gaussian
-        log-densities at the modes, ``log N(mu_k | mu_k, Sigma_k)`` (n_components,).
-
-        The covariance structure scores Gaussians, ``log N(x | mu, Sigma) = log N(mu | mu,
-        Sigma) - delta / 2``, so ``delta`` is twice the drop of the log-density from the
-        mode; the distances are those of the structure's own kernels, up to round-off of the
-        size of the log-determinant. A sample at a location may come out a few units of
-        round-off below zero, which changes no result by more than round-off.
-        """
+        log-densities at the modes, ``log N(mu_k | mu_k, Sigma_k)`` (n_components,)."""
         means, prec_chol = params.means, params.precisions_cholesky
-        log_gauss = self.covariance.log_prob(X, means, prec_chol)
-        log_mode = np.diagonal(self.covariance.log_prob(means, means, prec_chol)).copy()
-        delta = np.subtract(log_mode, log_gauss, out=log_gauss)
-        delta *= 2.0
+        k, d = means.shape
+        delta = self.covariance.sq_mahalanobis(X, means, prec_chol)
+        log_mode = self.covariance.log_det(prec_chol, k, d) - 0.5 * d * LOG_2PI
         return delta, log_mode
 
     @staticmethod
