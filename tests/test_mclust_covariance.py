@@ -496,3 +496,24 @@ def test_degenerate_scatter_is_reported(name):
         _m_step(name, X, resp, old, centres=centres)
     # reg_covar makes it well defined.
     _m_step(name, X, resp, old, reg_covar=1e-6, centres=centres)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_squarem_is_refused_where_extrapolation_leaves_the_model(name):
+    from emkit.models.initialization import initializer
+    from emkit.models.mixture import Mixture
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (60, 2)), rng.normal(4, 1.5, (60, 2))])
+    keeps = name not in {"VEE", "EVE", "VVE", "EEV", "VEV", "EVV"}
+    assert covariance_structure(name).extrapolates is keeps
+    estimator = emkit.GaussianMixture(2, covariance_type=name, accelerate="squarem", random_state=0)
+    model = Mixture(Gaussian(covariance_structure(name)), 2, initializer("kmeans"))
+    if keeps:
+        estimator.fit(X)
+        emkit.fit_em(model, X, accelerate="squarem", max_iter=20, random_state=0)
+    else:
+        with pytest.raises(ValueError, match="squarem' is not available for covariance_type"):
+            estimator.fit(X)
+        with pytest.raises(TypeError, match="squarem' is not available for covariance_type"):
+            emkit.fit_em(model, X, accelerate="squarem", max_iter=20, random_state=0)

@@ -57,6 +57,10 @@ class CovarianceStructure(ABC):
     """How K Gaussian components share and shape their covariances."""
 
     name: ClassVar[str]
+    extrapolates: ClassVar[bool] = True
+    """Whether every point of the family's unconstrained coordinates (Cholesky factors of
+    covariance matrices, logs of variances) has this structure, so that SQUAREM can
+    extrapolate in them. Shared orientations or shapes of full matrices are not kept."""
 
     @abstractmethod
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
@@ -600,6 +604,7 @@ class VEE(_Constrained, Full):
     """
 
     name = "VEE"
+    extrapolates = False
 
     def _fit(self, nk, W, old, active):
         return fit_vee(nk, W, old, active)
@@ -617,6 +622,7 @@ class EVE(_Constrained, Full):
     """
 
     name = "EVE"
+    extrapolates = False
 
     def _fit(self, nk, W, old, active):
         return fit_eve(nk, W, old, active)
@@ -634,6 +640,7 @@ class VVE(_Constrained, Full):
     """
 
     name = "VVE"
+    extrapolates = False
 
     def _fit(self, nk, W, old, active):
         return fit_vve(nk, W, old, active)
@@ -651,6 +658,7 @@ class EEV(_Constrained, Full):
     """
 
     name = "EEV"
+    extrapolates = False
 
     def _fit(self, nk, W, old, active):
         return fit_eev(nk, W, old, active)
@@ -669,6 +677,7 @@ class VEV(_Constrained, Full):
     """
 
     name = "VEV"
+    extrapolates = False
 
     def _fit(self, nk, W, old, active):
         return fit_vev(nk, W, old, active)
@@ -687,6 +696,7 @@ class EVV(_Constrained, Full):
     """
 
     name = "EVV"
+    extrapolates = False
 
     def _fit(self, nk, W, old, active):
         return fit_evv(nk, W, old, active)

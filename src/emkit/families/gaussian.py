@@ -290,7 +290,16 @@ class Gaussian:
         (D, D)), the strictly lower entries of their Cholesky factors followed by the logs of
         the factors' diagonals, and for variances (diag (K, D), spherical (K,)) their logs.
         Frozen parameters are left out (:meth:`from_unconstrained` takes them from ``like``).
+
+        Raises
+        ------
+        TypeError
+            For covariance structures that these coordinates do not keep (shared
+            orientations or shapes of full matrices, e.g. mclust's VEV), unless the
+            covariances are frozen.
         """
+        if not self.covariance.extrapolates and "covariances" not in self.frozen:
+            raise TypeError(unconstrained_refusal(self.covariance.name))
         parts = []
         if "means" not in self.frozen:
             parts.append(np.ravel(params.means))
@@ -387,3 +396,12 @@ class Gaussian:
             z = random_state.standard_normal((int(n), n_features))
             out.append(params.means[k] + z @ chol.T)
         return np.concatenate(out) if out else np.empty((0, n_features))
+
+
+def unconstrained_refusal(name: str) -> str:
+    """Why covariance structure ``name`` has no unconstrained coordinates for SQUAREM."""
+    return (
+        f"accelerate='squarem' is not available for covariance_type={name!r}: extrapolated "
+        "covariances would leave the model (its shared orientation or shape is not kept in "
+        "Cholesky coordinates); fit it without acceleration"
+    )
