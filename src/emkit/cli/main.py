@@ -5,8 +5,14 @@
     emkit fit DATA --model gmm|kmeans --components K [-o MODEL] [options]
     emkit fit DATA --model hmm --components K [--sequence-column COLUMN]
               [--emission gaussian|gmm|categorical|poisson|multinomial] [-o MODEL] [options]
+    emkit select DATA [--components 1-9] [--covariance-types EII,VVV,...]
+              [--criterion bic|icl|aic] [--output TABLE.csv] [--save MODEL] [options]
     emkit predict MODEL DATA [--sequence-column COLUMN] [-o OUT.csv] [--proba]
     emkit info MODEL
+
+``emkit select`` fits a Gaussian mixture for every covariance model and number of
+components and picks the best by BIC, ICL or AIC, in mclust's sign convention (larger is
+better; see :mod:`emkit.selection`).
 
 Hidden Markov models read their sequences from one table: the rows of a sequence are
 consecutive rows with the same value in the sequence column, in time order. Without a
@@ -38,7 +44,15 @@ from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.estimators.gmm_hmm import GMMHMM
 from emkit.estimators.hmm import BaseHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from emkit.estimators.kmeans import KMeans
+from emkit.families.covariance import COVARIANCE_STRUCTURES, covariance_structure
 from emkit.io.readers import DataError, Table, read_table, write_table
+from emkit.selection import (
+    DEFAULT_MAX_ITER,
+    DEFAULT_TOL,
+    TABLE_COLUMNS,
+    ModelSelection,
+    select_model,
+)
 
 __all__ = ["main"]
 
@@ -46,9 +60,13 @@ PROG = "emkit"
 EXIT_ERROR = 2
 MODEL_SUFFIX = ".emkit"
 
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_COVARIANCE_TYPES = tuple(COVARIANCE_STRUCTURES)
+# Hidden Markov models take hmmlearn's four (their conjugate prior has no other form).
+_HMM_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _COVARIANCE_WORDS = {"full": "full", "tied": "tied", "diag": "diagonal", "spherical": "spherical"}
-_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
+_CRITERIA = ("bic", "icl", "aic")
+_DEFAULT_COMPONENTS = "1-9"
 _MODELS = ("gmm", "kmeans", "hmm")
 _HMM_CLASSES: dict[str, type[BaseHMM]] = {
     "gaussian": GaussianHMM,
@@ -134,6 +152,36 @@ def _non_negative_float(text: str) -> float:
     if not (np.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
     return value
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a non-zero whole number (-1: every core)")
+    return value
+
+
+def _component_range(text: str) -> list[int]:
+    """``'1-9'``, ``'2,4,6'`` or ``'1-3,7'``: the numbers of components, in order."""
+    values: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        try:
+            first = int(low)
+            last = int(high) if dash else first
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected numbers of components such as '1-9' or '2,3,5', got {text!r}"
+            ) from None
+        if first < 1 or last < first:
+            raise argparse.ArgumentTypeError(
+                f"expected ranges of whole numbers >= 1 such as '1-9', got {part.strip()!r}"
+            )
+        values.extend(k for k in range(first, last + 1) if k not in values)
+    return values
 
 
 def _column_list(text: str) -> list[str]:
@@ -250,6 +298,103 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     fit.set_defaults(handler=_fit)
+
+    select = commands.add_parser(
+        "select",
+        help="choose the covariance model and number of components of a Gaussian mixture",
+        description="Fit a Gaussian mixture to the numeric columns of DATA for every "
+        "covariance model and number of components, and print every candidate, best first, "
+        "and the chosen model. BIC = 2 log-likelihood - parameters * log(samples), ICL = BIC "
+        "minus twice the entropy of the most probable classification, AIC = 2 log-likelihood "
+        "- 2 parameters: larger is better, as in mclust (emkit fit prints BIC and AIC with "
+        "scikit-learn's opposite sign). Parameters are counted as mclust counts them.",
+    )
+    select.add_argument("data", metavar="DATA", help="data file, one row per sample")
+    select.add_argument(
+        "--components",
+        "-k",
+        type=_component_range,
+        default=_component_range(_DEFAULT_COMPONENTS),
+        metavar="K",
+        help=f"numbers of components to try, such as 1-9 or 2,3,5 (default: {_DEFAULT_COMPONENTS})",
+    )
+    select.add_argument(
+        "--covariance-types",
+        type=_column_list,
+        metavar="A,B,...",
+        help="comma-separated covariance models to try, mclust's names (EII, VII, EEI, VEI, "
+        "EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV) or full, tied, diag, spherical "
+        "(default: every mclust model)",
+    )
+    select.add_argument(
+        "--criterion",
+        choices=_CRITERIA,
+        default="bic",
+        help="criterion to maximise (default: bic)",
+    )
+    select.add_argument(
+        "--output",
+        metavar="TABLE.csv",
+        help="also write the table of candidates, best first, to this CSV file",
+    )
+    select.add_argument(
+        "--save",
+        metavar="MODEL",
+        help=f"write the chosen model to this model file (such as best{MODEL_SUFFIX})",
+    )
+    select.add_argument(
+        "--init-params",
+        choices=_INIT_PARAMS,
+        default="hc",
+        help="initialisation of every fit (default: hc, model-based hierarchical clustering, "
+        "computed once and cut at every number of components)",
+    )
+    select.add_argument(
+        "--n-init",
+        type=_positive_int,
+        metavar="N",
+        help="initialisations per candidate, the best kept; not with --init-params hc, a "
+        "deterministic start (default: 1)",
+    )
+    select.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        metavar="N",
+        help=f"most EM iterations per candidate (default: {DEFAULT_MAX_ITER})",
+    )
+    select.add_argument(
+        "--tol",
+        type=_non_negative_float,
+        metavar="T",
+        help="convergence threshold on the change of the mean log-likelihood per sample "
+        f"(default: {DEFAULT_TOL:g})",
+    )
+    select.add_argument(
+        "--reg-covar",
+        type=_non_negative_float,
+        metavar="R",
+        help="added to the variances at every step (default: 1e-06)",
+    )
+    select.add_argument(
+        "--random-state",
+        type=_seed,
+        metavar="S",
+        help="seed for a reproducible selection (default: a fresh random start)",
+    )
+    select.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        metavar="N",
+        help="candidates fitted at once, on threads (default: every core; -1 too)",
+    )
+    select.add_argument(
+        "--columns",
+        type=_column_list,
+        metavar="A,B,...",
+        help="comma-separated names of the columns to use (default: all)",
+    )
+    select.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    select.set_defaults(handler=_select)
 
     predict = commands.add_parser(
         "predict",
@@ -395,6 +540,11 @@ def _build_estimator(args: argparse.Namespace) -> GaussianMixture | KMeans | Bas
         for name in ("covariance_type", "n_mix"):
             if getattr(args, name) is not None:
                 common[name] = getattr(args, name)
+        if common.get("covariance_type", "diag") not in _HMM_COVARIANCE_TYPES:
+            raise CommandError(
+                f"--covariance-type {common['covariance_type']} applies to --model gmm only; an "
+                f"hmm takes one of {', '.join(_HMM_COVARIANCE_TYPES)}"
+            )
         return _HMM_CLASSES[emission](n_components=args.components, **common)
     gmm: dict[str, Any] = {
         name: getattr(args, name) for name in _GMM_PARAMS if getattr(args, name) is not None
@@ -459,6 +609,144 @@ def _fit_summary(
         )
     lines += _parameter_table(estimator, table.columns)
     return lines
+
+
+# --------------------------------------------------------------------------------------- #
+# emkit select
+# --------------------------------------------------------------------------------------- #
+
+
+def _select(args: argparse.Namespace) -> None:
+    if args.n_init is not None and args.n_init > 1 and args.init_params == "hc":
+        raise CommandError(
+            "--n-init applies to --init-params kmeans, k-means++, random or random_from_data: "
+            "the hierarchical start (hc, the default) is deterministic"
+        )
+    for name in args.covariance_types or ():
+        try:
+            covariance_structure(name)
+        except ValueError as exc:
+            raise CommandError(f"--covariance-types: {exc}") from None
+    table = read_table(args.data, columns=args.columns)
+    X = table.values
+    if X.shape[0] < 2:
+        raise CommandError(f"{_quote(args.data)} has 1 sample; a Gaussian mixture needs at least 2")
+    options = {
+        name: getattr(args, name)
+        for name in ("n_init", "max_iter", "tol", "reg_covar")
+        if getattr(args, name) is not None
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = select_model(
+            X,
+            n_components=args.components,
+            covariance_types=args.covariance_types,
+            criterion=args.criterion,
+            random_state=args.random_state,
+            init_params=args.init_params,
+            n_jobs=args.n_jobs,
+            **options,
+        )
+        lines = [] if args.quiet else _select_summary(result, table, args.data)
+    for warning in caught:
+        if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
+            print(f"{PROG}: warning: {warning.message}", file=sys.stderr)
+    unconverged = [c for c in result.candidates if not c.failed and not c.converged]
+    # With tol=0 every fit runs max_iter iterations by request, as 'emkit fit' keeps quiet.
+    if unconverged and result.best_estimator_.tol > 0:
+        names = _names([f"{c.covariance_type} K={c.n_components}" for c in unconverged])
+        print(
+            f"{PROG}: warning: {len(unconverged)} of {len(result.candidates)} candidates did not "
+            f"converge within {result.best_estimator_.max_iter} iterations ({names}); their "
+            "criteria may be too low: increase --max-iter or --tol",
+            file=sys.stderr,
+        )
+    if args.output:
+        _write_selection(args.output, result)
+        lines.append(f"table written to {args.output}")
+    if args.save:
+        best = result.best_estimator_
+        # Stored so that 'emkit predict' can pick the same columns out of other data files.
+        best.feature_names_in_ = np.asarray(table.columns, dtype=object)
+        written = best.save(args.save)
+        lines.append(f"model written to {_display_path(written, args.save)}")
+    if not args.quiet:
+        print("\n".join(lines))
+
+
+def _select_summary(result: ModelSelection, table: Table, data: str) -> list[str]:
+    """The chosen model, then every candidate best first, failures last."""
+    best, estimator = result.best_, result.best_estimator_
+    n, d = table.values.shape
+    name = result.criterion.upper()
+    log_lik = f"{best.log_likelihood:.2f} (mean per sample {_num(best.log_likelihood / n)})"
+    lines = [
+        f"{PROG} select: {_describe_model(estimator)} (best {name} of "
+        f"{_count(len(result.candidates), 'candidate')})",
+        _field(
+            "data",
+            f"{data}: {_count(n, 'sample')} x {_count(d, 'feature')} ({_names(table.columns)})",
+        ),
+        _field("criterion", f"{name}, larger is better (mclust's sign)"),
+        _field("converged", _convergence(estimator)),
+        _field("log-likelihood", log_lik),
+        _field("BIC", f"{best.bic:.2f}"),
+        _field("ICL", f"{best.icl:.2f}"),
+        _field("AIC", f"{best.aic:.2f}"),
+        _field("parameters", str(best.n_parameters)),
+        "candidates, best first (BIC, ICL, AIC: larger is better)",
+    ]
+    header = [
+        "rank",
+        "covariance",
+        "K",
+        "log-likelihood",
+        "parameters",
+        "BIC",
+        "ICL",
+        "AIC",
+        "converged",
+    ]
+    rows = []
+    failures: dict[str, list[str]] = {}
+    for rank, c in enumerate(result.ranked(), start=1):
+        if c.error is not None:
+            failures.setdefault(c.error, []).append(f"{c.covariance_type} K={c.n_components}")
+            scores = ["-", str(c.n_parameters), "-", "-", "-", "failed"]
+        else:
+            scores = [
+                f"{c.log_likelihood:.2f}",
+                str(c.n_parameters),
+                f"{c.bic:.2f}",
+                f"{c.icl:.2f}",
+                f"{c.aic:.2f}",
+                "yes" if c.converged else "no",
+            ]
+        rows.append([str(rank), c.covariance_type, str(c.n_components), *scores])
+    lines += _align(header, rows)
+    for error, cells in failures.items():
+        lines.append(f"failed: {', '.join(cells)}: {error}")
+    lines += _parameter_table(estimator, table.columns)
+    return lines
+
+
+def _write_selection(path: str, result: ModelSelection) -> None:
+    """The table of candidates, best first, as CSV: floats exactly, NaN for failed fits."""
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(["rank", *TABLE_COLUMNS])
+        for rank, record in enumerate(result.table(), start=1):
+            cells = [str(rank)]
+            for name in TABLE_COLUMNS:
+                value = record[name]
+                if name == "converged":
+                    cells.append(str(int(value)))
+                elif isinstance(value, float):
+                    cells.append(repr(value))
+                else:
+                    cells.append("" if value is None else str(value))
+            writer.writerow(cells)
 
 
 # --------------------------------------------------------------------------------------- #

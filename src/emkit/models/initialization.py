@@ -20,6 +20,7 @@ from emkit.core.batches import map_rows
 from emkit.core.driver import fit_em
 from emkit.exceptions import ConvergenceWarning
 from emkit.families.gaussian_kernels import squared_distances
+from emkit.models.hierarchical import agglomerate
 from emkit.models.kmeans import KMeansModel
 from emkit.models.mixture import Initializer
 
@@ -89,17 +90,38 @@ def random(
     return resp / resp.sum(axis=1, keepdims=True)
 
 
+def hierarchical(
+    X: np.ndarray,
+    n_components: int,
+    random_state: np.random.RandomState,
+    sample_weight: np.ndarray | None = None,
+    chunk_size: int | None = None,
+) -> np.ndarray:
+    """Labels from model-based agglomerative hierarchical clustering (VVV), cut at
+    ``n_components`` clusters: the start mclust uses.
+
+    Deterministic up to the random subset of
+    :data:`~emkit.models.hierarchical.DEFAULT_MAX_SAMPLES` rows that a larger data set is
+    agglomerated through (the other rows join the cluster under whose Gaussian they are most
+    probable). O(n^2) memory and time; see :mod:`emkit.models.hierarchical`. To cut one tree
+    at several K, call :func:`~emkit.models.hierarchical.agglomerate` once and its ``cut``.
+    """
+    tree = agglomerate(X, sample_weight, random_state=random_state, chunk_size=chunk_size)
+    return tree.cut(n_components)
+
+
 INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "kmeans": kmeans,
     "k-means++": kmeans_plus_plus,
     "random": random,
     "random_from_data": random_from_data,
+    "hc": hierarchical,
 }
 
 
 def initializer(name: str, chunk_size: int | None = None) -> Initializer:
-    """The initializer called ``name`` ('kmeans', 'k-means++', 'random' or
-    'random_from_data'), reading the data ``chunk_size`` rows at a time."""
+    """The initializer called ``name`` ('kmeans', 'k-means++', 'random',
+    'random_from_data' or 'hc'), reading the data ``chunk_size`` rows at a time."""
     try:
         fn = INITIALIZERS[name]
     except (KeyError, TypeError):
