@@ -148,7 +148,10 @@ def fit_em(
     ----------
     model : LatentModel
         Anything with ``init``, ``e_step``, ``m_step`` and ``log_prob``
-        (:class:`emkit.core.model.LatentModel`).
+        (:class:`emkit.core.model.LatentModel`). A model may also have
+        ``bound_offset(params) -> float``: the part of the summed bound that depends on the
+        parameters only (e.g. KL divergences from priors), added once to the summed batch
+        bounds before the division by the total weight.
     data : ndarray of shape (n_samples, n_features) or re-iterable of chunks
         One array, or chunks (arrays, or pairs ``(X, sample_weight)``) that every pass
         yields again; see :func:`emkit.core.batches.as_batches`. A fit over chunks equals a
@@ -425,6 +428,11 @@ def _e_pass(
     stats, loglik, total = summed if summed is not None else (None, 0.0, 0.0)
     if stats is None or not total > 0:
         raise ValueError("the data holds no rows (or all sample weights are zero)")
+    offset = getattr(model, "bound_offset", None)
+    if offset is not None:
+        # Terms of the bound that depend on the parameters alone (a variational model's
+        # divergences from its priors) count once per pass, not once per batch.
+        loglik += offset(params)
     bound = loglik / total
     if strict and not math.isfinite(bound):
         raise FloatingPointError(

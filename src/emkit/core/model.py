@@ -18,6 +18,10 @@ class LatentModel(Protocol):
     Optional attribute ``monotone`` (default True): False when the M-step is not an exact
     maximiser (e.g. a covariance floor), so that the driver records decreases of the bound
     without warning about them.
+
+    Optional method ``bound_offset(params) -> float``: the part of the summed bound that
+    depends on the parameters alone (a variational model's divergences from its priors); the
+    driver adds it once per pass to the batches' summed bounds.
     """
 
     def init(

@@ -1,0 +1,502 @@
+"""``emkit.BayesianGaussianMixture``: a drop-in for ``sklearn.mixture.BayesianGaussianMixture``."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+
+from emkit.core.batches import DEFAULT_CHUNK_SIZE, map_rows
+from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.families.covariance import covariance_structure
+from emkit.families.gaussian import Gaussian, GaussianParams
+from emkit.models.initialization import initializer
+from emkit.models.variational_mixture import (
+    WEIGHT_PRIOR_TYPES,
+    NormalWishartPrior,
+    VariationalGaussianMixture,
+    VariationalMixtureParams,
+)
+from emkit.numerics.linalg import check_positive_definite
+
+
+class BayesianGaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
+    """Variational Bayesian Gaussian mixture fitted by variational EM.
+
+    Same constructor, attributes and methods as ``sklearn.mixture.BayesianGaussianMixture``
+    (the same updates, so the same parameters from the same start), plus sample weights,
+    chunked E-steps with bounded memory and threads. The bound it tracks is the full
+    evidence lower bound (ELBO), constants included, per sample (per unit of sample
+    weight); it never decreases when ``reg_covar=0``.
+
+    Every component has a Normal-Wishart prior on its mean and (D x D) precision, and the
+    weights a Dirichlet or a truncated stick-breaking (Dirichlet process) prior; see
+    :mod:`emkit.models.variational_mixture`. ``covariance_type`` shapes the posterior
+    Wishart factors: 'full' free, 'tied' one factor shared by all components, 'diag' a
+    diagonal scale matrix, 'spherical' a multiple of the identity.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of components K; with the Dirichlet process prior an upper bound that the
+        fit may leave partly unused.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    tol : float, default=1e-3
+        Convergence threshold on the change of the ELBO per sample (scikit-learn applies
+        it to its un-normalised bound, which omits constants).
+    reg_covar : float, default=1e-6
+        Non-negative value added, times every component's weight, to the diagonal of the
+        posterior Wishart's inverse scale matrix at every M-step. With ``reg_covar > 0``
+        the M-step is not the exact maximiser of the ELBO, which may then decrease slightly.
+    max_iter : int, default=100
+        Largest number of variational EM iterations (M-steps) per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the one with the highest final ELBO is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How initial responsibilities are chosen ('random' draws the same responsibilities as
+        scikit-learn from the same seed; 'k-means++' and 'random_from_data' assign every
+        sample to its nearest seed).
+    weight_concentration_prior_type : {'dirichlet_process', 'dirichlet_distribution'}, \
+default='dirichlet_process'
+    weight_concentration_prior : float, optional
+        ``gamma > 0``; 1 / n_components when None.
+    mean_precision_prior : float, optional
+        ``beta_0 > 0``; 1 when None.
+    mean_prior : array-like of shape (n_features,), optional
+        ``m_0``; the (weighted) mean of X when None.
+    degrees_of_freedom_prior : float, optional
+        ``nu_0 > n_features - 1``; n_features when None.
+    covariance_prior : float or array-like, optional
+        The prior Wishart's inverse scale matrix ``W_0^-1``: (D, D) for 'full' and 'tied',
+        its diagonal (D,) for 'diag', a number for 'spherical'. When None, the (weighted,
+        unbiased) covariance of X, its diagonal, or the mean of its diagonal.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Start from the previous fit's parameters (``n_init`` is then ignored); the priors
+        are computed again from the new data.
+    verbose : int, default=0
+    verbose_interval : int, default=10
+    chunk_size : int, optional
+        Rows per E-step batch; bounds temporary memory to O(chunk_size * n_components).
+    n_jobs : int or None, default=None
+        Threads that run E-steps on chunks in parallel (None: every available core).
+        Results do not depend on it, bit for bit.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Expected weights (with the Dirichlet process, expected stick lengths renormalised).
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        Inverse of every component's expected precision: (K, D, D) full, (D, D) tied,
+        (K, D) diag, (K,) spherical.
+    precisions_ : ndarray
+    precisions_cholesky_ : ndarray
+    weight_concentration_prior_ : float
+    weight_concentration_ : ndarray of shape (n_components,) or tuple of two such arrays
+        Posterior Dirichlet concentrations, or the Beta parameters of the sticks.
+    mean_precision_prior_ : float
+    mean_precision_ : ndarray of shape (n_components,)
+    mean_prior_ : ndarray of shape (n_features,)
+    degrees_of_freedom_prior_ : float
+    degrees_of_freedom_ : ndarray of shape (n_components,), or float when tied
+    covariance_prior_ : float or ndarray
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        ELBO per sample of the returned parameters.
+    lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+        ELBO per sample after every M-step of the best initialisation; element 0 belongs to
+        the initial parameters.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string feature names.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weight_concentration_prior_type: str = "dirichlet_process",
+        weight_concentration_prior: float | None = None,
+        mean_precision_prior: float | None = None,
+        mean_prior: Any = None,
+        degrees_of_freedom_prior: float | None = None,
+        covariance_prior: Any = None,
+        random_state: Any = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weight_concentration_prior_type = weight_concentration_prior_type
+        self.weight_concentration_prior = weight_concentration_prior
+        self.mean_precision_prior = mean_precision_prior
+        self.mean_prior = mean_prior
+        self.degrees_of_freedom_prior = degrees_of_freedom_prior
+        self.covariance_prior = covariance_prior
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BayesianGaussianMixture:
+        """Estimate the variational posterior by variational EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights; integer weights give exactly the fit on repeated rows
+            (the default priors are weighted too).
+
+        Returns
+        -------
+        self
+        """
+        self._check_hyperparameters()
+        warm = self._warm()
+        X = self._check_data(X, reset=not warm, min_samples=2)
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got "
+                f"n_components = {self.n_components}, n_samples = {X.shape[0]}"
+            )
+        w = self._check_sample_weight(sample_weight, X.shape[0])
+        start = self._params() if warm else None
+        self._set_priors(X, w)
+        model = self._model()
+        if start is not None:
+            model.check_params(start, X.shape[1])
+        result = self._run_em(model, X, w, init=start, chunk_size=self.chunk_size)
+        self._set_params(result.params)
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return the component of every sample (equal to ``fit(X).predict(X)``).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    # -- scoring ------------------------------------------------------------------------
+    def score_samples(self, X: Any) -> np.ndarray:
+        """``log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)])`` for every
+        sample, shape (n_samples,): its term of the ELBO, as scikit-learn's
+        ``score_samples`` (not the log predictive density)."""
+        X = self._checked(X)
+        model, params = self._model(), self._params()
+        return map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Mean (weighted) of :meth:`score_samples`."""
+        scores = self.score_samples(X)
+        w = self._check_sample_weight(sample_weight, scores.shape[0])
+        return float(np.average(scores, weights=w))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Variational responsibilities ``q(z = k)``, shape (n_samples, n_components)."""
+        X = self._checked(X)
+        model, params = self._model(), self._params()
+        return map_rows(lambda c: model.predict_proba(params, c), X, self.chunk_size)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of every sample under ``q``, shape (n_samples,)."""
+        X = self._checked(X)
+        model, params = self._model(), self._params()
+        return map_rows(lambda c: np.argmax(model.log_joint(params, c), axis=1), X, self.chunk_size)
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples from the mixture with weights ``weights_``, means ``means_`` and
+        covariances ``covariances_``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component of every sample.
+        """
+        self._check_fitted()
+        if int(n_samples) < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples}. The sampling "
+                "requires at least one sample."
+            )
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(int(n_samples), self.weights_)
+        family = Gaussian(covariance_structure(self.covariance_type))
+        gaussians = GaussianParams(self.means_, self.covariances_, self.precisions_cholesky_)
+        X = family.sample(gaussians, counts, rng)
+        return X, np.repeat(np.arange(self.n_components), counts)
+
+    # -- internals ----------------------------------------------------------------------
+    def _warm(self) -> bool:
+        return bool(self.warm_start) and hasattr(self, "converged_")
+
+    def _check_hyperparameters(self) -> None:
+        check_int(self.n_components, "n_components", 1)
+        check_int(self.max_iter, "max_iter", 1)
+        check_int(self.n_init, "n_init", 1)
+        check_int(self.verbose_interval, "verbose_interval", 1)
+        if self.chunk_size is not None:
+            check_int(self.chunk_size, "chunk_size", 1)
+        for name in ("tol", "reg_covar"):
+            value = getattr(self, name)
+            if not _is_number(value) or not value >= 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        for name in ("weight_concentration_prior", "mean_precision_prior"):
+            value = getattr(self, name)
+            if value is not None and (not _is_number(value) or not value > 0):
+                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+        if self.degrees_of_freedom_prior is not None and not _is_number(
+            self.degrees_of_freedom_prior
+        ):
+            raise ValueError(
+                "degrees_of_freedom_prior must be a number or None, got "
+                f"{self.degrees_of_freedom_prior!r}"
+            )
+        covariance_structure(self.covariance_type)
+        initializer(self.init_params)
+        if self.weight_concentration_prior_type not in WEIGHT_PRIOR_TYPES:
+            raise ValueError(
+                "weight_concentration_prior_type must be one of "
+                f"{list(WEIGHT_PRIOR_TYPES)}, got {self.weight_concentration_prior_type!r}"
+            )
+
+    def _set_priors(self, X: np.ndarray, w: np.ndarray | None) -> None:
+        """The ``*_prior_`` attributes: the given values, checked, or defaults from ``X``."""
+        n_features = X.shape[1]
+        k = self.n_components
+        self.weight_concentration_prior_ = float(
+            1.0 / k if self.weight_concentration_prior is None else self.weight_concentration_prior
+        )
+        self.mean_precision_prior_ = float(
+            1.0 if self.mean_precision_prior is None else self.mean_precision_prior
+        )
+        if self.degrees_of_freedom_prior is None:
+            self.degrees_of_freedom_prior_ = float(n_features)
+        elif self.degrees_of_freedom_prior > n_features - 1.0:
+            self.degrees_of_freedom_prior_ = float(self.degrees_of_freedom_prior)
+        else:
+            raise ValueError(
+                f"The parameter 'degrees_of_freedom_prior' should be greater than "
+                f"{n_features - 1}, but got {self.degrees_of_freedom_prior:.3f}."
+            )
+        mean = _weighted_mean(X, w, self.chunk_size)
+        if self.mean_prior is None:
+            self.mean_prior_ = mean
+        else:
+            self.mean_prior_ = np.array(self.mean_prior, dtype=np.float64)
+            if self.mean_prior_.shape != (n_features,):
+                raise ValueError(
+                    f"The parameter 'means' should have the shape ({n_features},), "
+                    f"but got {self.mean_prior_.shape}"
+                )
+            if not np.all(np.isfinite(self.mean_prior_)):
+                raise ValueError("'mean_prior' holds NaN or infinite values")
+        self.covariance_prior_ = self._covariance_prior(X, w, mean)
+
+    def _covariance_prior(self, X: np.ndarray, w: np.ndarray | None, mean: np.ndarray) -> Any:
+        kind = self.covariance_type
+        n_features = X.shape[1]
+        if self.covariance_prior is None:
+            covariance = _weighted_covariance(X, w, mean, self.chunk_size)
+            if kind in ("full", "tied"):
+                default = covariance
+                proper = np.all(np.linalg.eigvalsh(covariance) > 0.0)
+            elif kind == "diag":
+                default = np.diag(covariance).copy()
+                proper = np.all(default > 0.0)
+            else:
+                default = float(np.diag(covariance).mean())
+                proper = default > 0.0
+            if not proper:
+                # A singular scale matrix makes the Wishart prior improper, and the ELBO
+                # (which holds the prior's normaliser) undefined.
+                raise ValueError(
+                    "the default covariance_prior, the covariance of X, is singular "
+                    "(n_features >= n_samples, or constant or collinear features), which "
+                    "makes the Wishart prior improper; pass a positive definite "
+                    "covariance_prior"
+                )
+            return default
+        value = np.array(self.covariance_prior, dtype=np.float64)
+        expected = {"full": (n_features, n_features), "tied": (n_features, n_features)}.get(
+            kind, (n_features,) if kind == "diag" else ()
+        )
+        if value.shape != expected:
+            raise ValueError(
+                f"The parameter '{kind} covariance_prior' should have the shape {expected}, "
+                f"but got {value.shape}"
+            )
+        if not np.all(np.isfinite(value)):
+            raise ValueError("'covariance_prior' holds NaN or infinite values")
+        if kind in ("full", "tied"):
+            check_positive_definite(value, f"'{kind} covariance_prior'")
+            return value
+        if np.any(value <= 0.0):
+            raise ValueError(f"'{kind} covariance_prior' should be positive")
+        return value if kind == "diag" else float(value)
+
+    def _model(self) -> VariationalGaussianMixture:
+        prior = NormalWishartPrior(
+            mean=np.asarray(self.mean_prior_, dtype=np.float64),
+            mean_precision=float(self.mean_precision_prior_),
+            degrees_of_freedom=float(self.degrees_of_freedom_prior_),
+            covariance=np.asarray(self.covariance_prior_, dtype=np.float64),
+        )
+        return VariationalGaussianMixture(
+            int(self.n_components),
+            prior,
+            covariance_structure(self.covariance_type),
+            self.weight_concentration_prior_type,
+            float(self.weight_concentration_prior_),
+            float(self.reg_covar),
+            initializer(self.init_params, self.chunk_size),
+            self.chunk_size,
+        )
+
+    _fitted_scalars = (
+        *EMEstimatorMixin._fitted_scalars,
+        "weight_concentration_prior_",
+        "mean_precision_prior_",
+        "degrees_of_freedom_prior_",
+    )
+    _fitted_arrays = (
+        "weight_concentration_",
+        "mean_precision_",
+        "means_",
+        "degrees_of_freedom_",
+        "covariances_",
+        "mean_prior_",
+        "covariance_prior_",
+        "lower_bounds_",
+    )
+
+    def _restore(self) -> None:
+        if self.weight_concentration_prior_type == "dirichlet_process":
+            a, b = np.asarray(self.weight_concentration_, dtype=np.float64)
+            self.weight_concentration_ = (a, b)
+        if np.ndim(self.covariance_prior_) == 0:
+            self.covariance_prior_ = float(self.covariance_prior_)
+        if np.ndim(self.degrees_of_freedom_) == 0:
+            self.degrees_of_freedom_ = float(self.degrees_of_freedom_)
+        k, d = np.shape(self.means_)
+        if k != self.n_components or d != self.n_features_in_:
+            raise ValueError("the shapes of means_, n_components and n_features_in_ disagree")
+        structure = covariance_structure(self.covariance_type)
+        covariances = structure.check(self.covariances_, k, d, "covariances_")
+        model = self._model()  # checks the priors
+        params = VariationalMixtureParams(
+            _stacked(self.weight_concentration_),
+            np.asarray(self.mean_precision_, dtype=np.float64),
+            np.asarray(self.means_, dtype=np.float64),
+            np.asarray(self.degrees_of_freedom_, dtype=np.float64),
+            covariances,
+            structure.precisions_cholesky(covariances),
+        )
+        model.check_params(params, d)
+        self._set_params(params)
+
+    def _set_params(self, params: VariationalMixtureParams) -> None:
+        conc = params.weight_concentration
+        if self.weight_concentration_prior_type == "dirichlet_process":
+            self.weight_concentration_ = (conc[0], conc[1])
+        else:
+            self.weight_concentration_ = conc
+        self.mean_precision_ = params.mean_precision
+        self.means_ = params.means
+        dof = params.degrees_of_freedom
+        self.degrees_of_freedom_ = float(dof) if np.ndim(dof) == 0 else dof
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = covariance_structure(self.covariance_type).precisions(
+            params.precisions_cholesky
+        )
+        self.weights_ = self._model().mean_weights(params)
+
+    def _params(self) -> VariationalMixtureParams:
+        self._check_fitted()
+        return VariationalMixtureParams(
+            _stacked(self.weight_concentration_),
+            np.asarray(self.mean_precision_),
+            self.means_,
+            np.asarray(self.degrees_of_freedom_, dtype=np.float64),
+            self.covariances_,
+            self.precisions_cholesky_,
+        )
+
+
+def _stacked(conc: Any) -> np.ndarray:
+    """Concentrations as one array: (K,), or (2, K) for the sticks' pair of arrays."""
+    if isinstance(conc, tuple):
+        return np.stack(conc)
+    return np.asarray(conc, dtype=np.float64)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _weighted_mean(X: np.ndarray, w: np.ndarray | None, chunk_size: int | None) -> np.ndarray:
+    """Weighted mean of ``X`` (n_samples, n_features), shape (n_features,), read in row chunks
+    and accumulated in float64."""
+    step = chunk_size or DEFAULT_CHUNK_SIZE
+    total, first = 0.0, np.zeros(X.shape[1])
+    for lo in range(0, X.shape[0], step):
+        x = np.asarray(X[lo : lo + step], dtype=np.float64)
+        weights = np.ones(x.shape[0]) if w is None else w[lo : lo + step]
+        total += weights.sum()
+        first += weights @ x
+    return first / total
+
+
+def _weighted_covariance(
+    X: np.ndarray, w: np.ndarray | None, mean: np.ndarray, chunk_size: int | None
+) -> np.ndarray:
+    """Unbiased covariance (n_features, n_features) of ``X`` about its weighted ``mean``,
+    with ``w`` frequency weights (so that integer weights equal repeated rows), read in row
+    chunks and accumulated in float64.
+
+    Raises
+    ------
+    ValueError
+        When the total weight is at most one (no unbiased covariance).
+    """
+    total = X.shape[0] if w is None else float(w.sum())
+    if not total > 1.0:
+        raise ValueError(
+            "the default covariance_prior is the unbiased covariance of X, which needs a "
+            f"total sample weight above 1 (got {total:g}); pass covariance_prior"
+        )
+    step = chunk_size or DEFAULT_CHUNK_SIZE
+    d = X.shape[1]
+    scatter = np.zeros((d, d))
+    for lo in range(0, X.shape[0], step):
+        diff = np.asarray(X[lo : lo + step], dtype=np.float64) - mean
+        weighted = diff if w is None else diff * w[lo : lo + step, None]
+        scatter += weighted.T @ diff
+    return scatter / (total - 1.0)
