@@ -3,7 +3,9 @@
 The driver sees every data source through :class:`Batches`: an in-memory array is cut into
 row chunks (bounding the temporaries of an E-step to O(chunk_size x n_components)), and a
 user's iterable of chunks is passed through, checked for shape as it streams. Sequence data
-(:class:`Sequences`, for hidden Markov models) is cut between sequences, never inside one.
+(:class:`Sequences`, for hidden Markov models) is cut between sequences, never inside one, and
+rows whose latent value is known (:class:`Labelled`, for semi-supervised fits) are cut with
+their labels beside them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Batch = tuple["np.ndarray | Sequences", "np.ndarray | None"]
+Batch = tuple["np.ndarray | Sequences | Labelled", "np.ndarray | None"]
 
 DEFAULT_CHUNK_SIZE = 16384
 """Rows per E-step batch for in-memory arrays: large enough for BLAS efficiency, small
@@ -119,6 +121,109 @@ class Sequences:
         return per_sequence
 
 
+@dataclass(frozen=True, eq=False)
+class Labelled:
+    """Rows of data of which some have a known latent value (a known mixture component).
+
+    It stands where a 2-D data array stands (``shape``, ``dtype``, ``ndim``, ``len``), so
+    the driver counts its rows, and every batch cut from it (row chunks of an array, chunks
+    of a stream, the rows initialisation sees) carries the labels of its own rows: the
+    statistics of a fit over batches stay those of the whole data. Models that know what a
+    label means (:class:`emkit.models.mixture.Mixture`) read the labels from it; an array
+    chunk among labelled chunks of a stream is a chunk of unlabelled rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The rows.
+    labels : array-like of int, shape (n_samples,)
+        Known latent value of every row (``0, 1, ...``), or -1 where it is unknown
+        (scikit-learn's convention for semi-supervised targets).
+    """
+
+    X: np.ndarray
+    labels: np.ndarray
+
+    def __init__(self, X: np.ndarray, labels: object) -> None:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"labelled data must be 2-D (n_samples, n_features), got {X.shape}")
+        raw = np.asarray(labels)
+        if raw.shape != (X.shape[0],):
+            raise ValueError(
+                f"labels must have shape ({X.shape[0]},), one per row of X, got {raw.shape}"
+            )
+        # Booleans and floats are refused rather than converted: a float label is most
+        # likely a regression target or a NaN-coded gap, not a component.
+        if raw.dtype.kind not in "iu":
+            raise ValueError(
+                f"labels must be integers (-1 for a row of unknown component), got dtype "
+                f"{raw.dtype}"
+            )
+        labels = raw.astype(np.int64, copy=False)
+        if labels.size and labels.min() < -1:
+            raise ValueError(
+                f"labels must be -1 (unknown) or a component index >= 0, got {labels.min()}"
+            )
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "labels", labels)
+
+    @classmethod
+    def unlabelled(cls, X: np.ndarray) -> Labelled:
+        """Rows ``X`` (n_samples, n_features) with no label known."""
+        X = np.asarray(X)
+        return cls(X, np.full(X.shape[0], -1, dtype=np.int64))
+
+    @classmethod
+    def concatenate(cls, parts: Iterable[Labelled | np.ndarray]) -> Labelled:
+        """The rows of ``parts`` one after another; a plain array is a part of unlabelled
+        rows."""
+        items = [p if isinstance(p, Labelled) else cls.unlabelled(p) for p in parts]
+        if not items:
+            raise ValueError("no labelled parts to concatenate")
+        return cls(np.concatenate([p.X for p in items]), np.concatenate([p.labels for p in items]))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.X.shape
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.X.dtype
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def __getitem__(self, rows: slice | np.ndarray) -> Labelled:
+        """The rows selected by ``rows`` (a slice, integer indices or a boolean mask), with
+        their labels."""
+        return Labelled(self.X[rows], self.labels[rows])
+
+    def astype(self, dtype: object) -> Labelled:
+        """The same rows with ``X`` converted to ``dtype``."""
+        return Labelled(self.X.astype(dtype), self.labels)
+
+
+def split_labels(data: np.ndarray | Labelled) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows of ``data`` and their labels, shape (n_samples,), or None for plain data."""
+    if isinstance(data, Labelled):
+        return data.X, data.labels
+    return data, None
+
+
+def label_groups(labels: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(label, rows)`` for every value in ``labels`` (n_samples,), in increasing order of
+    the value (-1, the unlabelled rows, first), with the indices of its rows in order."""
+    order = np.argsort(labels, kind="stable")
+    values, starts = np.unique(labels[order], return_index=True)
+    for value, rows in zip(values, np.split(order, starts[1:]), strict=True):
+        yield int(value), rows
+
+
 @dataclass(frozen=True)
 class Batches:
     """A re-iterable source of ``(X, sample_weight)`` batches.
@@ -133,7 +238,7 @@ class Batches:
     @property
     def in_memory(self) -> bool:
         """True when the data is one array (so initialisation may see all of it)."""
-        return isinstance(self.source, (np.ndarray, Sequences))
+        return isinstance(self.source, (np.ndarray, Sequences, Labelled))
 
     def __iter__(self) -> Iterator[Batch]:
         if isinstance(self.source, Sequences):
@@ -141,7 +246,7 @@ class Batches:
             for group, rows in self.source.groups(self.chunk_size):
                 yield group, None if w is None else w[rows]
             return
-        if isinstance(self.source, np.ndarray):
+        if isinstance(self.source, (np.ndarray, Labelled)):
             X, w, step = self.source, self.sample_weight, self.chunk_size
             for start in range(0, X.shape[0], step):
                 yield X[start : start + step], None if w is None else w[start : start + step]
@@ -159,7 +264,7 @@ class Batches:
         """Rows for initialisation: all data when it is in memory or has at most
         ``max_rows`` rows (then equal to the concatenated chunks, in order), otherwise a
         uniform random subset of ``max_rows`` rows drawn in two passes."""
-        if isinstance(self.source, (np.ndarray, Sequences)):
+        if isinstance(self.source, (np.ndarray, Sequences, Labelled)):
             return self.source, self.sample_weight
         sizes = [X.shape[0] for X, _ in self]
         total = sum(sizes)
@@ -171,7 +276,7 @@ class Batches:
         if total > max_rows:
             keep = _sample_indices(total, max_rows, random_state)
         parts_X, parts_w, offset = [], [], 0
-        any_weight = False
+        any_weight = any_labels = False
         for X, w in self:
             n = X.shape[0]
             if keep is None:
@@ -180,10 +285,11 @@ class Batches:
                 lo, hi = np.searchsorted(keep, [offset, offset + n])
                 idx = keep[lo:hi] - offset
             parts_X.append(X[idx])
+            any_labels |= isinstance(X, Labelled)
             any_weight |= w is not None
             parts_w.append(np.ones(n, dtype=np.float64)[idx] if w is None else np.asarray(w)[idx])
             offset += n
-        X = np.concatenate(parts_X)
+        X = Labelled.concatenate(parts_X) if any_labels else np.concatenate(parts_X)
         return X, (np.concatenate(parts_w) if any_weight else None)
 
     def _sequence_sample(
@@ -231,10 +337,10 @@ def as_batches(
 
     Parameters
     ----------
-    data : ndarray of shape (n_samples, n_features), Sequences, or re-iterable of chunks
-        Either one array (or :class:`Sequences`), or an iterable whose every pass yields
-        the same chunks: arrays of shape (n_chunk, n_features) (or Sequences), or pairs
-        ``(X_chunk, sample_weight_chunk)``.
+    data : ndarray of shape (n_samples, n_features), Sequences, Labelled, or re-iterable of chunks
+        Either one array (or :class:`Sequences`, or :class:`Labelled`), or an iterable whose
+        every pass yields the same chunks: arrays of shape (n_chunk, n_features) (or
+        Sequences, or Labelled), or pairs ``(X_chunk, sample_weight_chunk)``.
         A one-shot iterator (a generator) is refused, since EM reads the data once per
         iteration.
     sample_weight : ndarray of shape (n_samples,), optional
@@ -246,7 +352,7 @@ def as_batches(
         chunk_size = DEFAULT_CHUNK_SIZE
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    if isinstance(data, (np.ndarray, Sequences)):
+    if isinstance(data, (np.ndarray, Sequences, Labelled)):
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
         if data.ndim != 2:
@@ -279,7 +385,7 @@ def _split_item(item: object, index: int) -> Batch:
         w = None if w is None else np.asarray(w, dtype=np.float64)
     else:
         X, w = item, None
-    if not isinstance(X, Sequences):
+    if not isinstance(X, (Sequences, Labelled)):
         X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"chunk {index} must be 2-D (n_samples, n_features), got shape {X.shape}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -53,6 +54,15 @@ class GaussianMixture(BaseMixture):
     means_init : array-like of shape (n_components, n_features), optional
     precisions_init : array-like, optional
         Initial precisions: (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical.
+    frozen_components : array-like of int, optional
+        Indices of components whose means and covariances EM keeps at their starting
+        values (known components, e.g. a background or a reference class) while the other
+        components move; their weights are still re-estimated. The starting values come
+        from ``means_init`` and ``precisions_init``, which are then required, or from the
+        previous fit with ``warm_start=True``. Only for covariance types in which every
+        component has its own covariance ('full', 'diag', 'spherical', and mclust's VVV,
+        VVI, VII); a shared covariance ('tied' and the other mclust models) cannot be held
+        for one component while the others move, and is refused.
 """
         + COMMON_PARAMETERS_DOC
         + """
@@ -94,6 +104,7 @@ class GaussianMixture(BaseMixture):
         weights_init: Any = None,
         means_init: Any = None,
         precisions_init: Any = None,
+        frozen_components: Any = None,
         random_state: Any = None,
         warm_start: bool = False,
         verbose: int = 0,
@@ -108,6 +119,7 @@ class GaussianMixture(BaseMixture):
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
+        self.frozen_components = frozen_components
         super().__init__(
             n_components,
             tol=tol,
@@ -131,15 +143,47 @@ class GaussianMixture(BaseMixture):
         structure = covariance_structure(self.covariance_type)
         if self.accelerate is not None and not structure.extrapolates:
             raise ValueError(unconstrained_refusal(structure.name))
+        self._frozen()
+
+    def _frozen(self) -> frozenset[int]:
+        """The checked ``frozen_components``."""
+        if self.frozen_components is None:
+            return frozenset()
+        indices = np.asarray(self.frozen_components)
+        k = self.n_components
+        if (
+            indices.ndim != 1
+            or (indices.size and indices.dtype.kind not in "iu")
+            or np.any((indices < 0) | (indices >= k))
+            or np.unique(indices).size != indices.size
+        ):
+            raise ValueError(
+                f"frozen_components must be distinct component indices in 0..{k - 1}, "
+                f"got {self.frozen_components!r}"
+            )
+        return frozenset(int(i) for i in indices)
 
     def _family(self) -> Gaussian:
         return Gaussian(covariance_structure(self.covariance_type), float(self.reg_covar))
+
+    def _model(self, family: Gaussian) -> MixtureModel:
+        return replace(super()._model(family), frozen_components=self._frozen())
+
+    def _fitted_model(self) -> MixtureModel:
+        # Frozen components were not estimated: bic and aic do not count their parameters.
+        return replace(super()._fitted_model(), frozen_components=self._frozen())
 
     def _initial(self, model: MixtureModel, n_features: int) -> Any:
         """Starting point for the driver: previous parameters, user-given ones, or None."""
         if self._warm():
             return self._params()
         given = self._user_init(model, n_features)
+        if model.frozen_components and (given["means"] is None or given["covariances"] is None):
+            raise ValueError(
+                "frozen_components keep their starting means and covariances, which must be "
+                "given: pass means_init and precisions_init, or refit a fitted model with "
+                "warm_start=True"
+            )
         if not any(v is not None for v in given.values()):
             return None
         weights, means, covariances = given["weights"], given["means"], given["covariances"]

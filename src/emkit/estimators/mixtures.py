@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from emkit.core.batches import map_rows
+from emkit.core.batches import Labelled, map_rows
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.families.bernoulli import Bernoulli, BernoulliParams
 from emkit.families.categorical import Categorical, CategoricalParams
@@ -168,7 +168,9 @@ class BaseMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         self.accelerate = accelerate
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BaseMixture:
+    def fit(
+        self, X: Any, y: Any = None, sample_weight: Any = None, *, labels: Any = None
+    ) -> BaseMixture:
         """Estimate the parameters by EM.
 
         Parameters
@@ -176,8 +178,22 @@ class BaseMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Data the family can score (see the class documentation).
         y : ignored
+            Not used: scikit-learn's convention for density estimators, whose checks pass
+            class labels of no meaning to the mixture here. Known components go in
+            ``labels``.
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; integer weights give exactly the fit on repeated rows.
+        labels : array-like of int, shape (n_samples,), optional
+            Semi-supervised fit: the known component of every row, ``0..n_components - 1``,
+            or -1 where it is unknown (scikit-learn's semi-supervised convention). A labelled
+            row belongs wholly to its component at every E-step and in the initial
+            partition (the initializer's components are matched to the labels first);
+            ``lower_bound_`` is then the mean of the log-likelihood of the unlabelled rows
+            and the complete-data log-likelihood ``log w_k + log p(x | k)`` of the labelled
+            ones, which EM never lowers. With every row labelled, one M-step gives the
+            per-class estimates (class proportions, and e.g. class means and covariances).
+            A component with no labelled row is allowed: with every row labelled, it keeps
+            its starting parameters by the family's rule for empty components.
 
         Returns
         -------
@@ -196,9 +212,13 @@ class BaseMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
             )
         w = self._check_sample_weight(sample_weight, X.shape[0])
         model = self._model(family)
+        model.check_frozen_components(X.shape[1])
+        data: Any = X if labels is None else Labelled(X, labels)
+        # Labels beyond the components are refused here, before any work is done.
+        model.unpack(data)
         result = self._run_em(
             model,
-            X,
+            data,
             w,
             init=self._initial(model, X.shape[1]),
             hard=self.hard,
@@ -207,14 +227,26 @@ class BaseMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
         self._set_params(result.params)
         return self
 
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
-        """Fit, then return the component of every sample (equal to ``fit(X).predict(X)``).
+    def fit_predict(
+        self, X: Any, y: Any = None, sample_weight: Any = None, *, labels: Any = None
+    ) -> np.ndarray:
+        """Fit, then return the component of every sample (equal to ``fit(X).predict(X)``,
+        except that a labelled row keeps its label).
+
+        Parameters
+        ----------
+        X, y, sample_weight, labels
+            As for :meth:`fit`.
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        components : ndarray of shape (n_samples,)
         """
-        return self.fit(X, sample_weight=sample_weight).predict(X)
+        predicted = self.fit(X, sample_weight=sample_weight, labels=labels).predict(X)
+        if labels is not None:
+            known = np.asarray(labels)
+            predicted[known >= 0] = known[known >= 0]
+        return predicted
 
     # -- scoring ------------------------------------------------------------------------
     def score_samples(self, X: Any) -> np.ndarray:
