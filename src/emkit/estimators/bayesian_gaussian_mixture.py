@@ -9,8 +9,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 
-from emkit.core.batches import DEFAULT_CHUNK_SIZE, map_rows
+from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.estimators.mixtures import MixtureScoring
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.models.initialization import initializer
@@ -23,7 +24,7 @@ from emkit.models.variational_mixture import (
 from emkit.numerics.linalg import check_positive_definite
 
 
-class BayesianGaussianMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
+class BayesianGaussianMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator):
     """Variational Bayesian Gaussian mixture fitted by variational EM.
 
     Same constructor, attributes and methods as ``sklearn.mixture.BayesianGaussianMixture``
@@ -202,32 +203,19 @@ default='dirichlet_process'
         """
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
-    # -- scoring ------------------------------------------------------------------------
+    # -- scoring (chunked, from MixtureScoring) -------------------------------------------
     def score_samples(self, X: Any) -> np.ndarray:
         """``log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k^-1)])`` for every
         sample, shape (n_samples,): its term of the ELBO, as scikit-learn's
         ``score_samples`` (not the log predictive density)."""
-        X = self._checked(X)
-        model, params = self._model(), self._params()
-        return map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Mean (weighted) of :meth:`score_samples`."""
-        scores = self.score_samples(X)
-        w = self._check_sample_weight(sample_weight, scores.shape[0])
-        return float(np.average(scores, weights=w))
+        return super().score_samples(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Variational responsibilities ``q(z = k)``, shape (n_samples, n_components)."""
-        X = self._checked(X)
-        model, params = self._model(), self._params()
-        return map_rows(lambda c: model.predict_proba(params, c), X, self.chunk_size)
+        return super().predict_proba(X)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable component of every sample under ``q``, shape (n_samples,)."""
-        X = self._checked(X)
-        model, params = self._model(), self._params()
-        return map_rows(lambda c: np.argmax(model.log_joint(params, c), axis=1), X, self.chunk_size)
+    def _fitted_model(self) -> VariationalGaussianMixture:
+        return self._model()
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the mixture with weights ``weights_``, means ``means_`` and

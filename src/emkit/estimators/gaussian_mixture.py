@@ -15,13 +15,44 @@ from emkit.estimators.mixtures import (
     check_non_negative,
     checked_array,
 )
-from emkit.families.covariance import covariance_structure
+from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, unconstrained_refusal
 from emkit.models.mixture import Mixture as MixtureModel
 from emkit.models.mixture import MixtureParams
 
 
-class GaussianMixture(BaseMixture):
+class CovarianceFace(BaseMixture):
+    """A face whose components have locations and covariance (or scale) matrices of a
+    covariance structure: the hyperparameters ``covariance_type`` and ``reg_covar``, and the
+    fitted ``means_``, ``covariances_``, ``precisions_cholesky_`` and ``precisions_``."""
+
+    covariance_type: str
+    reg_covar: float
+
+    def _structure(self) -> CovarianceStructure:
+        return covariance_structure(self.covariance_type)
+
+    def _check_hyperparameters(self) -> None:
+        super()._check_hyperparameters()
+        check_non_negative(self.reg_covar, "reg_covar")
+        structure = self._structure()
+        if self.accelerate is not None and not structure.extrapolates:
+            raise ValueError(unconstrained_refusal(structure.name))
+
+    def _set_params(self, params: MixtureParams) -> None:
+        super()._set_params(params)
+        self.precisions_ = self._structure().precisions(self.precisions_cholesky_)
+
+    def _stored_location_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """The locations and covariances of a model file, checked (their Cholesky precision
+        factors are computed again from them)."""
+        structure = self._structure()
+        k, d = int(self.n_components), int(self.n_features_in_)
+        means = checked_array(self.means_, (k, d), "means_")
+        return means, structure.check(self.covariances_, k, d, "covariances_")
+
+
+class GaussianMixture(CovarianceFace):
     __doc__ = (
         """Gaussian mixture fitted by EM.
 
@@ -139,10 +170,6 @@ class GaussianMixture(BaseMixture):
     # -- hooks of the shared base -------------------------------------------------------
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
-        check_non_negative(self.reg_covar, "reg_covar")
-        structure = covariance_structure(self.covariance_type)
-        if self.accelerate is not None and not structure.extrapolates:
-            raise ValueError(unconstrained_refusal(structure.name))
         self._frozen()
 
     def _frozen(self) -> frozenset[int]:
@@ -234,16 +261,5 @@ class GaussianMixture(BaseMixture):
             covariances = structure.covariances_from_precisions(precisions)
         return {"weights": weights, "means": means, "covariances": covariances}
 
-    def _set_params(self, params: MixtureParams) -> None:
-        super()._set_params(params)
-        self.precisions_ = covariance_structure(self.covariance_type).precisions(
-            self.precisions_cholesky_
-        )
-
     def _stored_components(self) -> GaussianParams:
-        # A model file keeps the covariances; their Cholesky precision factors follow.
-        structure = covariance_structure(self.covariance_type)
-        k, d = int(self.n_components), int(self.n_features_in_)
-        means = checked_array(self.means_, (k, d), "means_")
-        covariances = structure.check(self.covariances_, k, d, "covariances_")
-        return Gaussian(structure).from_covariances(means, covariances)
+        return Gaussian(self._structure()).from_covariances(*self._stored_location_scale())

@@ -123,7 +123,43 @@ def face_doc(summary: str, parameters: str, init_params: str, attributes: str, n
 
 
 # -- the shared base ---------------------------------------------------------------------------
-class BaseMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
+class MixtureScoring:
+    """Scoring of a fitted mixture, chunked like its fit: subclasses give the model to score
+    with (:meth:`_fitted_model`), its parameters (:meth:`_params`) and checked data
+    (:meth:`_checked`)."""
+
+    chunk_size: int | None
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log-likelihood of every sample, shape (n_samples,)."""
+        X = self._checked(X)
+        model, params = self._fitted_model(), self._params()
+        return map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Mean (weighted) per-sample log-likelihood of ``X``."""
+        scores = self.score_samples(X)
+        w = self._check_sample_weight(sample_weight, scores.shape[0])
+        return float(np.average(scores, weights=w))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior probability of every component, shape (n_samples, n_components)."""
+        X = self._checked(X)
+        model, params = self._fitted_model(), self._params()
+        return map_rows(lambda c: model.predict_proba(params, c), X, self.chunk_size)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of every sample, shape (n_samples,)."""
+        X = self._checked(X)
+        model, params = self._fitted_model(), self._params()
+        return map_rows(
+            lambda c: np.argmax(model.log_joint(params, np.asarray(c, np.float64)), axis=1),
+            X,
+            self.chunk_size,
+        )
+
+
+class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator):
     """What every mixture face shares: fitting, scoring, sampling, criteria and model files.
 
     A face names its family through :meth:`_family` (built from its hyperparameters) and the
@@ -247,35 +283,6 @@ class BaseMixture(EMEstimatorMixin, DensityMixin, BaseEstimator):
             known = np.asarray(labels)
             predicted[known >= 0] = known[known >= 0]
         return predicted
-
-    # -- scoring ------------------------------------------------------------------------
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Log-likelihood of every sample, shape (n_samples,)."""
-        X = self._checked(X)
-        model, params = self._fitted_model(), self._params()
-        return map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Mean (weighted) per-sample log-likelihood of ``X``."""
-        scores = self.score_samples(X)
-        w = self._check_sample_weight(sample_weight, scores.shape[0])
-        return float(np.average(scores, weights=w))
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Posterior probability of every component, shape (n_samples, n_components)."""
-        X = self._checked(X)
-        model, params = self._fitted_model(), self._params()
-        return map_rows(lambda c: model.predict_proba(params, c), X, self.chunk_size)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable component of every sample, shape (n_samples,)."""
-        X = self._checked(X)
-        model, params = self._fitted_model(), self._params()
-        return map_rows(
-            lambda c: np.argmax(model.log_joint(params, np.asarray(c, np.float64)), axis=1),
-            X,
-            self.chunk_size,
-        )
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.

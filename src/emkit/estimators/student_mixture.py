@@ -7,20 +7,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from emkit.estimators.mixtures import (
-    N_COMPONENTS_DOC,
-    BaseMixture,
-    check_non_negative,
-    checked_array,
-    face_doc,
-    init_params_doc,
-)
-from emkit.families.covariance import covariance_structure
-from emkit.families.gaussian import unconstrained_refusal
+from emkit.estimators.gaussian_mixture import CovarianceFace
+from emkit.estimators.mixtures import N_COMPONENTS_DOC, checked_array, face_doc, init_params_doc
 from emkit.families.student import StudentParams, StudentT
 
 
-class StudentMixture(BaseMixture):
+class StudentMixture(CovarianceFace):
     __doc__ = face_doc(
         """Mixture of multivariate Student-t distributions, fitted by ECM.
 
@@ -120,13 +112,9 @@ class StudentMixture(BaseMixture):
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
-        check_non_negative(self.reg_covar, "reg_covar")
         for name in ("shared_dof", "fixed_dof"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        structure = covariance_structure(self.covariance_type)
-        if self.accelerate is not None and not structure.extrapolates:
-            raise ValueError(unconstrained_refusal(structure.name))
         self._family()
 
     def _family(self) -> StudentT:
@@ -134,24 +122,14 @@ class StudentMixture(BaseMixture):
         if isinstance(dof, bool) or not isinstance(dof, (int, float, np.integer, np.floating)):
             raise ValueError(f"dof_init must be a positive number, got {dof!r}")
         return StudentT(
-            covariance_structure(self.covariance_type),
+            self._structure(),
             float(self.reg_covar),
             dof_init=float(dof),
             shared_dof=bool(self.shared_dof),
             frozen=frozenset({"dof"}) if self.fixed_dof else frozenset(),
         )
 
-    def _set_params(self, params: Any) -> None:
-        super()._set_params(params)
-        self.precisions_ = covariance_structure(self.covariance_type).precisions(
-            self.precisions_cholesky_
-        )
-
     def _stored_components(self) -> StudentParams:
-        # A model file keeps the scale matrices; their Cholesky precision factors follow.
-        structure = covariance_structure(self.covariance_type)
-        k, d = int(self.n_components), int(self.n_features_in_)
-        means = checked_array(self.means_, (k, d), "means_")
-        covariances = structure.check(self.covariances_, k, d, "covariances_")
-        dof = checked_array(self.dof_, (k,), "dof_")
+        means, covariances = self._stored_location_scale()
+        dof = checked_array(self.dof_, (int(self.n_components),), "dof_")
         return self._family().from_covariances(means, covariances, dof)
