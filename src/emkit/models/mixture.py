@@ -141,16 +141,7 @@ class Mixture:
         X, labels = self.unpack(X)
         self.check_frozen_components(X.shape[1])
         k = self.n_components
-        start = np.asarray(self.initializer(X, k, random_state, sample_weight))
-        n = X.shape[0]
-        if start.shape == (n,):
-            if start.dtype.kind not in "iu" or start.min() < 0 or start.max() >= k:
-                raise ValueError(f"the initializer returned labels outside 0..{k - 1}")
-        elif start.shape != (n, k):
-            raise ValueError(
-                f"the initializer returned an array of shape {start.shape}; "
-                f"expected labels ({n},) or responsibilities ({n}, {k})"
-            )
+        start = initial_assignment(self.initializer, X, k, random_state, sample_weight)
         if labels is not None:
             start = _respect_labels(start, labels, sample_weight, k)
         if start.ndim == 1:
@@ -158,21 +149,7 @@ class Mixture:
         else:
             nk = start.sum(axis=0) if sample_weight is None else sample_weight @ start
 
-        step = self.chunk_size or DEFAULT_CHUNK_SIZE
-
-        def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            for lo in range(0, n, step):
-                hi = min(lo + step, n)
-                part = start[lo:hi]
-                if part.ndim == 1:
-                    resp = np.zeros((hi - lo, k))
-                    resp[np.arange(hi - lo), part] = 1.0
-                else:
-                    resp = np.array(part, dtype=np.float64)
-                if sample_weight is not None:
-                    resp *= sample_weight[lo:hi, None]
-                yield np.asarray(X[lo:hi], dtype=np.float64), resp
-
+        chunks = weighted_chunks(X, start, k, sample_weight, self.chunk_size)
         return MixtureParams(nk / nk.sum(), self.family.from_responsibilities(chunks))
 
     def e_step(
@@ -453,3 +430,56 @@ def _respect_labels(
         out[known] = 0.0
         out[known, labels[known]] = 1.0
     return out
+
+
+def initial_assignment(
+    initializer: Initializer,
+    X: np.ndarray,
+    n_components: int,
+    random_state: np.random.RandomState,
+    sample_weight: np.ndarray | None,
+) -> np.ndarray:
+    """The initializer's start for ``X`` (n_samples, n_features), checked: labels of shape
+    (n_samples,) in ``0 .. n_components - 1``, or responsibilities of shape (n_samples,
+    n_components)."""
+    k, n = n_components, X.shape[0]
+    start = np.asarray(initializer(X, k, random_state, sample_weight))
+    if start.shape == (n,):
+        if start.dtype.kind not in "iu" or start.min() < 0 or start.max() >= k:
+            raise ValueError(f"the initializer returned labels outside 0..{k - 1}")
+    elif start.shape != (n, k):
+        raise ValueError(
+            f"the initializer returned an array of shape {start.shape}; "
+            f"expected labels ({n},) or responsibilities ({n}, {k})"
+        )
+    return start
+
+
+def weighted_chunks(
+    X: np.ndarray,
+    start: np.ndarray,
+    n_components: int,
+    sample_weight: np.ndarray | None,
+    chunk_size: int | None,
+) -> Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]:
+    """A re-iterable of ``(rows, weights)`` chunks of ``X`` (float64) with the weights
+    (chunk, n_components) of a start (:func:`initial_assignment`) times the sample weights:
+    what a family needs to estimate its parameters from scratch without copying ``X``
+    whole."""
+    n, k = X.shape[0], n_components
+    step = chunk_size or DEFAULT_CHUNK_SIZE
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            part = start[lo:hi]
+            if part.ndim == 1:
+                resp = np.zeros((hi - lo, k))
+                resp[np.arange(hi - lo), part] = 1.0
+            else:
+                resp = np.array(part, dtype=np.float64)
+            if sample_weight is not None:
+                resp *= sample_weight[lo:hi, None]
+            yield np.asarray(X[lo:hi], dtype=np.float64), resp
+
+    return chunks

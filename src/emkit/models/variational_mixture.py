@@ -36,17 +36,15 @@ depend on the parameters alone and reach the driver through :meth:`bound_offset`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import GaussianStats
-from emkit.models.mixture import Initializer
+from emkit.models.mixture import Initializer, initial_assignment, weighted_chunks
 from emkit.numerics.linalg import check_positive_definite
 from emkit.numerics.logspace import normalize_log_rows
 
@@ -420,31 +418,8 @@ class VariationalGaussianMixture:
         if self.initializer is None:
             raise ValueError("this mixture has no initializer: start the fit from parameters")
         k = self.n_components
-        start = np.asarray(self.initializer(X, k, random_state, sample_weight))
-        n = X.shape[0]
-        if start.shape == (n,):
-            if start.dtype.kind not in "iu" or start.min() < 0 or start.max() >= k:
-                raise ValueError(f"the initializer returned labels outside 0..{k - 1}")
-        elif start.shape != (n, k):
-            raise ValueError(
-                f"the initializer returned an array of shape {start.shape}; "
-                f"expected labels ({n},) or responsibilities ({n}, {k})"
-            )
-        step = self.chunk_size or DEFAULT_CHUNK_SIZE
-
-        def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            for lo in range(0, n, step):
-                hi = min(lo + step, n)
-                part = start[lo:hi]
-                if part.ndim == 1:
-                    resp = np.zeros((hi - lo, k))
-                    resp[np.arange(hi - lo), part] = 1.0
-                else:
-                    resp = np.array(part, dtype=np.float64)
-                if sample_weight is not None:
-                    resp *= sample_weight[lo:hi, None]
-                yield np.asarray(X[lo:hi], dtype=np.float64), resp
-
+        start = initial_assignment(self.initializer, X, k, random_state, sample_weight)
+        chunks = weighted_chunks(X, start, k, sample_weight, self.chunk_size)
         total, first = 0.0, np.zeros(X.shape[1])
         for x, resp in chunks():
             w = resp.sum(axis=1)
