@@ -22,8 +22,30 @@ DEFAULT_CHUNK_SIZE = 16384
 enough that (chunk_size, n_components) float64 temporaries stay within a few megabytes."""
 
 
+class _RowsOfX:
+    """A container that stands where a 2-D data array ``X`` stands: its shape, dtype,
+    number of dimensions and length are those of ``X``."""
+
+    X: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.X.shape
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.X.dtype
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+
 @dataclass(frozen=True, eq=False)
-class Sequences:
+class Sequences(_RowsOfX):
     """Observation sequences stored end to end, as hmmlearn takes them (``X`` with ``lengths``).
 
     It stands where a 2-D data array stands (``shape``, ``dtype``, ``ndim``, ``len``), so
@@ -71,21 +93,6 @@ class Sequences:
         return cls(np.concatenate(parts), [p.shape[0] for p in parts])
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.X.shape
-
-    @property
-    def ndim(self) -> int:
-        return 2
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.X.dtype
-
-    def __len__(self) -> int:
-        return self.X.shape[0]
-
-    @property
     def offsets(self) -> np.ndarray:
         """Row where every sequence starts, then ``n_samples``: shape (n_sequences + 1,)."""
         out = np.zeros(self.lengths.size + 1, dtype=np.int64)
@@ -122,7 +129,7 @@ class Sequences:
 
 
 @dataclass(frozen=True, eq=False)
-class Labelled:
+class Labelled(_RowsOfX):
     """Rows of data of which some have a known latent value (a known mixture component).
 
     It stands where a 2-D data array stands (``shape``, ``dtype``, ``ndim``, ``len``), so
@@ -182,21 +189,6 @@ class Labelled:
         if not items:
             raise ValueError("no labelled parts to concatenate")
         return cls(np.concatenate([p.X for p in items]), np.concatenate([p.labels for p in items]))
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.X.shape
-
-    @property
-    def ndim(self) -> int:
-        return 2
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.X.dtype
-
-    def __len__(self) -> int:
-        return self.X.shape[0]
 
     def __getitem__(self, rows: slice | np.ndarray) -> Labelled:
         """The rows selected by ``rows`` (a slice, integer indices or a boolean mask), with
