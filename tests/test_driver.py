@@ -16,6 +16,7 @@ from emkit import ConvergenceWarning, IterationInfo, MonotonicityWarning, fit_em
 from emkit.core import driver
 from emkit.core.batches import as_batches
 from emkit.core.stats import Additive, as_dict, scale
+from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianStats
 from emkit.models.initialization import initializer
 from emkit.models.mixture import Mixture, MixtureStats
@@ -613,3 +614,40 @@ def test_scale_of_statistics():
     _assert_same_params(scale(scale(stats, 0.25), 4.0), stats, rtol=1e-15)
     doubled_weights = MODEL.e_step(P0, X, np.full(X.shape[0], 2.0))[0]
     _assert_same_params(doubled_weights, scale(stats, 2.0), rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("threaded", "serial", "second", "expected"),
+    [
+        # a short pass that one thread does faster: one thread from the third pass on
+        (0.004, 0.002, 0.004, [2, 2, 1, 1, 1, 1]),
+        # a short pass that threads do faster: back to threads after the one trial
+        (0.002, 0.004, 0.002, [2, 2, 1, 2, 2, 2]),
+        # a long second pass: no trial at all
+        (0.5, 0.9, 0.5, [2, 2, 2, 2, 2, 2]),
+    ],
+)
+def test_short_passes_try_one_thread_and_keep_the_faster(
+    monkeypatch, threaded, serial, second, expected
+):
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (400, 2)), rng.normal(5, 1, (400, 2))])
+    model = Mixture(Gaussian(covariance_structure("diag")), 2, initializer("kmeans"))
+    start = model.init(X, np.random.RandomState(0))
+    used: list[int] = []
+    clock = [0.0]
+    real_map_reduce = driver.map_reduce
+
+    def recording_map_reduce(fn, batches, reduce, n_jobs):
+        used.append(n_jobs)
+        # the second pass sets the reference; the others take their scripted time
+        clock[0] += second if len(used) == 2 else (threaded if n_jobs > 1 else serial)
+        return real_map_reduce(fn, batches, reduce, n_jobs)
+
+    monkeypatch.setattr(driver, "map_reduce", recording_map_reduce)
+    monkeypatch.setattr(driver, "perf_counter", lambda: clock[0])
+    result = fit_em(model, X, init=start, n_jobs=2, chunk_size=100, max_iter=5, tol=0.0)
+    assert used == expected
+    monkeypatch.undo()
+    reference = fit_em(model, X, init=start, n_jobs=1, chunk_size=100, max_iter=5, tol=0.0)
+    assert result.lower_bounds.tolist() == reference.lower_bounds.tolist()

@@ -17,6 +17,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,10 @@ from emkit.core.batches import Batches, as_batches
 from emkit.core.stats import identical
 from emkit.exceptions import ConvergenceWarning, MonotonicityWarning
 from emkit.execution.local import map_reduce, resolve_n_jobs
+
+TRY_ONE_THREAD_BELOW = 0.02
+"""Seconds: a run whose second E-step on threads is shorter tries its third on the calling
+thread alone, and keeps the faster way."""
 
 ROUNDOFF = 1e-10
 """Relative size of a decrease of the mean bound still attributed to floating-point round-off."""
@@ -182,8 +187,11 @@ def fit_em(
     chunk_size : int, optional
         Rows per E-step batch for array data.
     n_jobs : int or None, default=None
-        Threads that run E-steps on batches in parallel: None for every available core,
-        negative to count back from it. Results do not depend on it, bit for bit.
+        Most threads that run E-steps on batches in parallel: None for every available core,
+        negative to count back from it. Results do not depend on it, bit for bit. A run
+        whose second E-step takes under 20 ms on threads does its third on the calling
+        thread alone and keeps the faster of the two ways: waking other cores for so short a
+        pass can cost more than it saves (on virtual machines most).
     accelerate : {'squarem'} or None, default=None
         'squarem' runs SQUAREM cycles (:mod:`emkit.core.acceleration`): two EM steps, then an
         extrapolation along them, accepted only when its bound is at least that of the first
@@ -302,6 +310,8 @@ class _Path:
     ) -> None:
         self.model, self.batches, self.run, self.settings = model, batches, run, settings
         self.n_e_steps = 0
+        self.n_jobs = settings.n_jobs
+        self._threaded_seconds: float | None = None  # the second pass, on threads
         self.n_iter = 0
         self.converged = False
         self.decreases: list[tuple[int, float]] = []
@@ -406,7 +416,22 @@ class _Path:
 
     def _e_pass(self, params: Any, strict: bool = True) -> tuple[Any, float, float]:
         self.n_e_steps += 1
-        return _e_pass(self.model, params, self.batches, self.settings, self.n_iter, strict)
+        trial = self.n_jobs > 1 and self._threaded_seconds is not None
+        n_jobs = 1 if trial else self.n_jobs
+        start = perf_counter()
+        out = _e_pass(self.model, params, self.batches, self.settings, self.n_iter, strict, n_jobs)
+        self._choose_threads(perf_counter() - start, trial)
+        return out
+
+    def _choose_threads(self, seconds: float, trial: bool) -> None:
+        """Time the second pass on threads (the first may include warm-up) and, when it was
+        short, the third on the calling thread; keep the faster way for the rest of the run."""
+        if trial:
+            if seconds < self._threaded_seconds:
+                self.n_jobs = 1
+            self._threaded_seconds = None
+        elif self.n_jobs > 1 and self.n_e_steps == 2 and seconds < TRY_ONE_THREAD_BELOW:
+            self._threaded_seconds = seconds
 
 
 def _e_pass(
@@ -416,6 +441,7 @@ def _e_pass(
     settings: _Settings,
     n_iter: int,
     strict: bool = True,
+    n_jobs: int = 1,
 ) -> tuple[Any, float, float]:
     hard = settings.hard
 
@@ -424,7 +450,7 @@ def _e_pass(
         s, ll = model.e_step(params, X, w, hard=True) if hard else model.e_step(params, X, w)
         return s, ll, (X.shape[0] if w is None else float(np.sum(w)))
 
-    summed = map_reduce(one, batches, _add_triples, settings.n_jobs)
+    summed = map_reduce(one, batches, _add_triples, n_jobs)
     stats, loglik, total = summed if summed is not None else (None, 0.0, 0.0)
     if stats is None or not total > 0:
         raise ValueError("the data holds no rows (or all sample weights are zero)")
