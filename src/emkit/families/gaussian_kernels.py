@@ -41,6 +41,18 @@ def _block_diag_sq_dist(xt, m, mu, prec, out):
 def _block_full_sq_dist(xt, m, mu, prec_chol, diff, y, out):
     """``out[:m] = |(x_i - mu) @ P|^2`` for upper-triangular ``P`` (n_features, n_features)."""
     d = xt.shape[0]
+    if d == 2:
+        # Two features (the most common small case): one pass with everything in registers,
+        # the same operations in the same order as the general loops below.
+        c0, c1 = mu[0], mu[1]
+        u00, u01, u11 = prec_chol[0, 0], prec_chol[0, 1], prec_chol[1, 1]
+        for i in range(m):
+            d0 = xt[0, i] - c0
+            d1 = xt[1, i] - c1
+            y0 = u00 * d0
+            y1 = u01 * d0 + u11 * d1
+            out[i] = y0 * y0 + y1 * y1
+        return
     for j in range(d):
         c = mu[j]
         for i in range(m):
@@ -78,6 +90,26 @@ def _block_full_moments(xt, m, r, mu, diff, rdiff, first, second):
     """Add ``sum_i r_i (x_i - mu)`` to ``first`` (n_features,) and the lower triangle of
     ``sum_i r_i (x_i - mu)(x_i - mu)^T`` to ``second`` (n_features, n_features)."""
     d = xt.shape[0]
+    if d == 2:
+        # One pass with the five sums in registers (see _block_full_sq_dist).
+        c0, c1 = mu[0], mu[1]
+        f0 = f1 = s00 = s10 = s11 = 0.0
+        for i in range(m):
+            d0 = xt[0, i] - c0
+            d1 = xt[1, i] - c1
+            r0 = r[i] * d0
+            r1 = r[i] * d1
+            f0 += r0
+            f1 += r1
+            s00 += r0 * d0
+            s10 += r1 * d0
+            s11 += r1 * d1
+        first[0] += f0
+        first[1] += f1
+        second[0, 0] += s00
+        second[1, 0] += s10
+        second[1, 1] += s11
+        return
     for j in range(d):
         c = mu[j]
         acc = 0.0
