@@ -15,6 +15,7 @@ from sklearn.datasets import load_iris
 from sklearn.metrics import adjusted_rand_score
 
 from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.exceptions import ConvergenceWarning
 from emkit.families.covariance import covariance_structure
 from emkit.models.hierarchical import (
     MAX_AGGLOMERATED,
@@ -644,3 +645,17 @@ def test_hc_initializer_cuts_the_same_tree():
     np.testing.assert_array_equal(labels, agglomerate(X).cut(3))
     fitted = GaussianMixture(3, init_params="hc", random_state=0).fit(X)
     assert fitted.converged_
+
+
+def test_unconverged_fits_are_recorded_not_warned_and_the_returned_model_warns_again():
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(0, 1, (150, 2)), rng.normal(2, 1, (150, 2))])
+    # warnings are errors in this suite: a ConvergenceWarning from the grid would fail here
+    result = select_model(
+        X, n_components=[2, 3], covariance_types=["VVV"], max_iter=1, tol=1e-12, random_state=0
+    )
+    assert not any(c.converged for c in result.candidates)
+    with pytest.warns(ConvergenceWarning):
+        clone(result.best_estimator_).fit(X)
+    with pytest.warns(ConvergenceWarning):
+        result.best_estimator_.fit(X)

@@ -20,7 +20,6 @@ the opposite sign, lower is better: ``table BIC == -GaussianMixture.bic(X)`` and
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from sklearn.utils import check_array, check_random_state
 from threadpoolctl import threadpool_limits
 
 from emkit.estimators.gaussian_mixture import GaussianMixture
-from emkit.exceptions import ConvergenceWarning
 from emkit.execution.local import resolve_n_jobs
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian
@@ -386,19 +384,16 @@ def select_model(
         return _fit_candidate(Xa, w, n_eff, name, k, fit_options, tree)
 
     cells = [(name, k) for name in types for k in ks]
-    with warnings.catch_warnings():
-        # Recorded as Candidate.converged instead.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if workers == 1:
-            candidates = [fit(cell) for cell in cells]
-        else:
-            # One BLAS thread per fit; set here, once, so that the fits' own (nested) limits
-            # restore this value whatever order the threads finish in.
-            with (
-                threadpool_limits(limits=1, user_api="blas"),
-                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emkit-select") as pool,
-            ):
-                candidates = list(pool.map(fit, cells))
+    if workers == 1:
+        candidates = [fit(cell) for cell in cells]
+    else:
+        # One BLAS thread per fit; set here, once, so that the fits' own (nested) limits
+        # restore this value whatever order the threads finish in.
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emkit-select") as pool,
+        ):
+            candidates = list(pool.map(fit, cells))
 
     result = ModelSelection(criterion, n_eff, tuple(candidates), 0)
     ranked = sorted(range(len(candidates)), key=result._rank_key)
@@ -424,7 +419,13 @@ def _fit_candidate(
     try:
         if tree is not None:
             estimator.set_params(**_start(X, w, tree.cut(k), estimator))
-        estimator.fit(X, sample_weight=w)
+        # Convergence is recorded as Candidate.converged instead of warned about; only for
+        # this fit: the returned estimator warns as any other when fitted again.
+        estimator._warn_unconverged = False
+        try:
+            estimator.fit(X, sample_weight=w)
+        finally:
+            del estimator._warn_unconverged
         if tree is not None:
             # The fit is that of init_params='hc' from the same seed; keep no arrays.
             estimator.set_params(weights_init=None, means_init=None, precisions_init=None)

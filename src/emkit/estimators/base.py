@@ -58,6 +58,10 @@ class EMEstimatorMixin:
         "n_features_in_",
     )
     _fitted_arrays: ClassVar[tuple[str, ...]] = ("lower_bounds_",)
+    # Whether a fit that stops at max_iter warns. Callers that record convergence themselves
+    # (model selection over a grid) switch it off on their own instances: a warnings filter
+    # would be process-wide.
+    _warn_unconverged: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -116,7 +120,7 @@ class EMEstimatorMixin:
             # Estimators without the hyperparameter (hard-EM ones such as KMeans) never
             # accelerate.
             accelerate=getattr(self, "accelerate", None),
-            warn_unconverged=warn_unconverged,
+            warn_unconverged=warn_unconverged and self._warn_unconverged,
         )
         if callback is not None:
             callback.finish(result)
