@@ -499,7 +499,7 @@ def test_error_gmm_option_with_kmeans(capsys):
     err = _fail(
         capsys, "fit", FAITHFUL, "--model", "kmeans", "--components", 2, "--covariance-type", "diag"
     )
-    assert "emkit: error: --covariance-type applies to --model gmm only" in err
+    assert "emkit: error: --covariance-type applies to --model gmm, student or bayesian-gmm" in err
 
 
 def test_error_unknown_column(capsys):

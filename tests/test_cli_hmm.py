@@ -543,19 +543,24 @@ def test_error_symbol_unknown_to_the_model(casino_fit, tmp_path, capsys):
         (
             "hmm",
             ["--emission", "categorical", "--covariance-type", "full"],
-            "--covariance-type applies to --model gmm only (and to --model hmm with --emission "
-            "gaussian or gmm)",
+            "--covariance-type applies to --model gmm, student or bayesian-gmm only (and to "
+            "--model hmm with --emission gaussian or gmm)",
         ),
         (
             "hmm",
             ["--emission", "poisson", "--n-mix", "2"],
             "--n-mix applies to --model hmm --emission gmm only",
         ),
-        ("hmm", ["--reg-covar", "1e-3"], "--reg-covar applies to --model gmm only"),
+        (
+            "hmm",
+            ["--reg-covar", "1e-3"],
+            "--reg-covar applies to --model gmm, student or bayesian-gmm only",
+        ),
         (
             "hmm",
             ["--init-params", "random", "--reg-covar", "0"],
-            "--reg-covar, --init-params applies to --model gmm only",
+            "--reg-covar applies to --model gmm, student or bayesian-gmm only; --init-params "
+            "applies to the mixtures only (every --model but kmeans and hmm)",
         ),
     ],
 )

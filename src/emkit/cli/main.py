@@ -2,7 +2,9 @@
 
 ::
 
-    emkit fit DATA --model gmm|kmeans --components K [-o MODEL] [options]
+    emkit fit DATA --model gmm|kmeans|student|bayesian-gmm --components K [-o MODEL] [options]
+    emkit fit DATA --model bernoulli|categorical|multinomial|poisson|exponential
+              --components K [-o MODEL] [options]
     emkit fit DATA --model hmm --components K [--sequence-column COLUMN]
               [--emission gaussian|gmm|categorical|poisson|multinomial] [-o MODEL] [options]
     emkit select DATA [--components 1-9] [--covariance-types EII,VVV,...]
@@ -40,10 +42,20 @@ import numpy as np
 
 from emkit import __version__
 from emkit.estimators.base import load
+from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.estimators.gmm_hmm import GMMHMM
 from emkit.estimators.hmm import BaseHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from emkit.estimators.kmeans import KMeans
+from emkit.estimators.mixtures import (
+    BaseMixture,
+    BernoulliMixture,
+    CategoricalMixture,
+    ExponentialMixture,
+    MultinomialMixture,
+    PoissonMixture,
+)
+from emkit.estimators.student_mixture import StudentMixture
 from emkit.families.covariance import COVARIANCE_STRUCTURES, covariance_structure
 from emkit.io.readers import DataError, Table, read_table, write_table
 from emkit.selection import (
@@ -61,13 +73,45 @@ EXIT_ERROR = 2
 MODEL_SUFFIX = ".emkit"
 
 _COVARIANCE_TYPES = tuple(COVARIANCE_STRUCTURES)
-# Hidden Markov models take hmmlearn's four (their conjugate prior has no other form).
-_HMM_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+# Hidden Markov models and the variational mixture take hmmlearn's and scikit-learn's four
+# (their conjugate priors have no other form); the models, as the error names them.
+_FOUR_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_FOUR_COVARIANCE_MODELS = {"hmm": "an hmm", "bayesian-gmm": "a bayesian-gmm"}
 _COVARIANCE_WORDS = {"full": "full", "tied": "tied", "diag": "diagonal", "spherical": "spherical"}
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 _CRITERIA = ("bic", "icl", "aic")
 _DEFAULT_COMPONENTS = "1-9"
-_MODELS = ("gmm", "kmeans", "hmm")
+# The mixture models of --model, and what a summary calls them.
+_MIXTURES: dict[str, type[BaseMixture | BayesianGaussianMixture]] = {
+    "gmm": GaussianMixture,
+    "student": StudentMixture,
+    "bayesian-gmm": BayesianGaussianMixture,
+    "bernoulli": BernoulliMixture,
+    "categorical": CategoricalMixture,
+    "multinomial": MultinomialMixture,
+    "poisson": PoissonMixture,
+    "exponential": ExponentialMixture,
+}
+_MIXTURE_NAMES: dict[type, str] = {
+    GaussianMixture: "Gaussian mixture",
+    StudentMixture: "Student-t mixture",
+    BayesianGaussianMixture: "variational Bayesian Gaussian mixture",
+    BernoulliMixture: "Bernoulli mixture",
+    CategoricalMixture: "categorical mixture",
+    MultinomialMixture: "multinomial mixture",
+    PoissonMixture: "Poisson mixture",
+    ExponentialMixture: "exponential mixture",
+}
+_MODELS = ("gmm", "kmeans", "hmm", *(name for name in _MIXTURES if name != "gmm"))
+_COVARIANCE_MODELS = ("gmm", "student", "bayesian-gmm")
+_WEIGHT_PRIORS = {
+    "dirichlet-process": "dirichlet_process",
+    "dirichlet-distribution": "dirichlet_distribution",
+}
+_WEIGHT_PRIOR_WORDS = {
+    "dirichlet_process": "Dirichlet process weight prior",
+    "dirichlet_distribution": "Dirichlet distribution weight prior",
+}
 _HMM_CLASSES: dict[str, type[BaseHMM]] = {
     "gaussian": GaussianHMM,
     "gmm": GMMHMM,
@@ -81,12 +125,25 @@ _DEFAULT_EMISSION = "gaussian"
 _HMM_MAX_ITER = 100
 # Where an option that only some models take applies: the text of the error, and the test.
 _SCOPES: dict[str, tuple[str, Callable[[str, str], bool]]] = {
-    "gmm": ("--model gmm only", lambda model, emission: model == "gmm"),
+    "mixture": (
+        "the mixtures only (every --model but kmeans and hmm)",
+        lambda model, emission: model in _MIXTURES,
+    ),
+    "covariance": (
+        "--model gmm, student or bayesian-gmm only",
+        lambda model, emission: model in _COVARIANCE_MODELS,
+    ),
     "gaussian": (
-        "--model gmm only (and to --model hmm with --emission gaussian or gmm)",
+        "--model gmm, student or bayesian-gmm only (and to --model hmm with --emission "
+        "gaussian or gmm)",
         lambda model, emission: (
-            model == "gmm" or (model == "hmm" and emission in ("gaussian", "gmm"))
+            model in _COVARIANCE_MODELS or (model == "hmm" and emission in ("gaussian", "gmm"))
         ),
+    ),
+    "student": ("--model student only", lambda model, emission: model == "student"),
+    "bayesian-gmm": (
+        "--model bayesian-gmm only",
+        lambda model, emission: model == "bayesian-gmm",
     ),
     "hmm": ("--model hmm only", lambda model, emission: model == "hmm"),
     "hmm-gmm": (
@@ -97,8 +154,10 @@ _SCOPES: dict[str, tuple[str, Callable[[str, str], bool]]] = {
 # Options of 'emkit fit' that only some models take: (attribute, option, scope).
 _SCOPED_OPTIONS = (
     ("covariance_type", "--covariance-type", "gaussian"),
-    ("reg_covar", "--reg-covar", "gmm"),
-    ("init_params", "--init-params", "gmm"),
+    ("reg_covar", "--reg-covar", "covariance"),
+    ("init_params", "--init-params", "mixture"),
+    ("fixed_dof", "--fixed-dof", "student"),
+    ("weight_prior", "--weight-prior", "bayesian-gmm"),
     ("emission", "--emission", "hmm"),
     ("sequence_column", "--sequence-column", "hmm"),
     ("n_mix", "--n-mix", "hmm-gmm"),
@@ -108,11 +167,17 @@ _EMISSION_WORDS: dict[type[BaseHMM], str] = {
     PoissonHMM: "Poisson",
     MultinomialHMM: "multinomial",
 }
-# Options passed to the Gaussian mixture under their own names.
-_GMM_PARAMS = ("covariance_type", "reg_covar", "init_params")
+# Options passed to the mixtures under their own names.
+_MIXTURE_PARAMS = ("covariance_type", "reg_covar", "init_params")
 # Longest list of feature names spelled out in a summary line.
 _MAX_NAMES_SHOWN = 8
 _LABEL_WIDTH = 16
+
+
+_Estimator = BaseMixture | BayesianGaussianMixture | KMeans | BaseHMM
+# The names and values (n_components rows) of the columns of a mixture's parameter table,
+# from the estimator and the model's feature names.
+_ComponentColumns = Callable[[Any, Sequence[str]], tuple[list[str], Any]]
 
 
 class CommandError(Exception):
@@ -151,6 +216,16 @@ def _non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (np.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 
@@ -214,7 +289,12 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         required=True,
         choices=_MODELS,
-        help="gmm: Gaussian mixture; kmeans: k-means clustering; hmm: hidden Markov model",
+        help="gmm: Gaussian mixture; kmeans: k-means clustering; hmm: hidden Markov model; "
+        "student: mixture of multivariate Student-t distributions; bayesian-gmm: variational "
+        "Bayesian Gaussian mixture; bernoulli: mixture of independent binary (0/1) features; "
+        "categorical: mixture of independent columns of integer category codes 0, 1, 2, ...; "
+        "multinomial: mixture of multinomial count vectors; poisson: mixture of independent "
+        "Poisson counts; exponential: mixture of independent exponential waiting times",
     )
     fit.add_argument(
         "--components",
@@ -246,8 +326,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--covariance-type",
         choices=_COVARIANCE_TYPES,
-        help="covariance structure of a gmm, or of the Gaussians of an hmm with --emission "
-        "gaussian or gmm (default: full for gmm, diag for hmm)",
+        help="covariance structure of a gmm or student (scale matrices), of a bayesian-gmm "
+        "(full, tied, diag or spherical), or of the Gaussians of an hmm with --emission "
+        "gaussian or gmm (full, tied, diag or spherical) (default: full, diag for hmm)",
     )
     fit.add_argument(
         "--n-mix",
@@ -265,24 +346,39 @@ def _parser() -> argparse.ArgumentParser:
         "--max-iter",
         type=_positive_int,
         metavar="N",
-        help="most EM iterations per initialisation (default: 100 for gmm and hmm, 300 for kmeans)",
+        help="most EM iterations per initialisation (default: 100, 300 for kmeans)",
     )
     fit.add_argument(
         "--tol",
         type=_non_negative_float,
         metavar="T",
         help="convergence threshold on the change of the mean log-likelihood "
-        "per sample (default: 0.001 for gmm, 0.0001 for kmeans); for hmm, on the change of "
-        "the total log-likelihood (default: 0.01)",
+        "per sample (default: 0.001 for the mixtures, 0.0001 for kmeans); for hmm, on the "
+        "change of the total log-likelihood (default: 0.01)",
     )
     fit.add_argument(
         "--reg-covar",
         type=_non_negative_float,
         metavar="R",
-        help="added to the variances of a gmm at every step (default: 1e-06)",
+        help="added to the variances of a gmm, student or bayesian-gmm at every step "
+        "(default: 1e-06)",
     )
     fit.add_argument(
-        "--init-params", choices=_INIT_PARAMS, help="initialisation of a gmm (default: kmeans)"
+        "--init-params",
+        choices=_INIT_PARAMS,
+        help="initialisation of a mixture (default: kmeans; random for categorical)",
+    )
+    fit.add_argument(
+        "--fixed-dof",
+        type=_positive_float,
+        metavar="NU",
+        help="degrees of freedom of every component of a student, kept fixed (default: "
+        "estimated from the data)",
+    )
+    fit.add_argument(
+        "--weight-prior",
+        choices=tuple(_WEIGHT_PRIORS),
+        help="prior on the weights of a bayesian-gmm (default: dirichlet-process)",
     )
     fit.add_argument(
         "--random-state",
@@ -487,9 +583,9 @@ def _fit(args: argparse.Namespace) -> None:
     lengths = None
     if isinstance(estimator, BaseHMM):
         table, lengths = _read_sequences(args.data, args.columns, args.sequence_column)
-        _check_emission_data(estimator, table, args.data)
     else:
         table = read_table(args.data, columns=args.columns)
+    _check_family_data(estimator, table, args.data)
     X = table.values
     k = args.components
     if X.shape[0] < k:
@@ -498,8 +594,10 @@ def _fit(args: argparse.Namespace) -> None:
             f"{_quote(args.data)} has {_count(X.shape[0], 'sample')}, fewer "
             f"than the {k} {unit} asked for"
         )
-    if isinstance(estimator, GaussianMixture) and X.shape[0] < 2:
-        raise CommandError(f"{_quote(args.data)} has 1 sample; a Gaussian mixture needs at least 2")
+    if not isinstance(estimator, (KMeans, BaseHMM)) and X.shape[0] < 2:
+        name = _MIXTURE_NAMES[type(estimator)]
+        article = "an" if name[0] in "aeiou" else "a"
+        raise CommandError(f"{_quote(args.data)} has 1 sample; {article} {name} needs at least 2")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -524,9 +622,15 @@ def _fit(args: argparse.Namespace) -> None:
         print("\n".join(lines))
 
 
-def _build_estimator(args: argparse.Namespace) -> GaussianMixture | KMeans | BaseHMM:
+def _build_estimator(args: argparse.Namespace) -> _Estimator:
     emission = args.emission or _DEFAULT_EMISSION
     _check_scoped_options(args, emission)
+    four_only = _FOUR_COVARIANCE_MODELS.get(args.model)
+    if four_only and args.covariance_type not in (None, *_FOUR_COVARIANCE_TYPES):
+        raise CommandError(
+            f"--covariance-type {args.covariance_type} applies to --model gmm or student only; "
+            f"{four_only} takes one of {', '.join(_FOUR_COVARIANCE_TYPES)}"
+        )
     common: dict[str, Any] = {"random_state": args.random_state}
     for name in ("n_init", "max_iter", "tol"):
         value = getattr(args, name)
@@ -540,16 +644,15 @@ def _build_estimator(args: argparse.Namespace) -> GaussianMixture | KMeans | Bas
         for name in ("covariance_type", "n_mix"):
             if getattr(args, name) is not None:
                 common[name] = getattr(args, name)
-        if common.get("covariance_type", "diag") not in _HMM_COVARIANCE_TYPES:
-            raise CommandError(
-                f"--covariance-type {common['covariance_type']} applies to --model gmm only; an "
-                f"hmm takes one of {', '.join(_HMM_COVARIANCE_TYPES)}"
-            )
         return _HMM_CLASSES[emission](n_components=args.components, **common)
-    gmm: dict[str, Any] = {
-        name: getattr(args, name) for name in _GMM_PARAMS if getattr(args, name) is not None
+    options: dict[str, Any] = {
+        name: getattr(args, name) for name in _MIXTURE_PARAMS if getattr(args, name) is not None
     }
-    return GaussianMixture(n_components=args.components, **gmm, **common)
+    if args.fixed_dof is not None:
+        options.update(dof_init=args.fixed_dof, fixed_dof=True)
+    if args.weight_prior is not None:
+        options["weight_concentration_prior_type"] = _WEIGHT_PRIORS[args.weight_prior]
+    return _MIXTURES[args.model](n_components=args.components, **options, **common)
 
 
 def _check_scoped_options(args: argparse.Namespace, emission: str) -> None:
@@ -559,12 +662,13 @@ def _check_scoped_options(args: argparse.Namespace, emission: str) -> None:
         text, applies = _SCOPES[scope]
         if getattr(args, name) is not None and not applies(args.model, emission):
             refused.setdefault(text, []).append(option)
-    for text, options in refused.items():
-        raise CommandError(f"{', '.join(options)} applies to {text}")
+    if refused:
+        parts = [f"{', '.join(options)} applies to {text}" for text, options in refused.items()]
+        raise CommandError("; ".join(parts))
 
 
 def _fit_summary(
-    estimator: GaussianMixture | KMeans | BaseHMM,
+    estimator: _Estimator,
     table: Table,
     data: str,
     lengths: np.ndarray | None = None,
@@ -591,7 +695,7 @@ def _fit_summary(
             _field("AIC", f"{estimator.aic(X, lengths):.2f}"),
             _field("parameters", str(estimator._n_parameters())),
         ]
-    elif isinstance(estimator, GaussianMixture):
+    elif isinstance(estimator, BaseMixture):
         mean = estimator.score(X)
         lines += [
             _field("log-likelihood", f"{mean * n:.2f} (mean per sample {_num(mean)})"),
@@ -599,6 +703,11 @@ def _fit_summary(
             _field("AIC", f"{estimator.aic(X):.2f}"),
             _field("parameters", str(estimator._n_parameters())),
         ]
+    elif isinstance(estimator, BayesianGaussianMixture):
+        # A variational fit has no maximised likelihood to penalise: its criterion is the
+        # evidence lower bound.
+        bound = estimator.lower_bound_
+        lines.append(_field("ELBO", f"{bound * n:.2f} (mean per sample {_num(bound)})"))
     else:
         lines.append(
             _field(
@@ -851,38 +960,71 @@ def _id_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def _check_emission_data(estimator: BaseHMM, table: Table, data: str) -> None:
-    """Refuse data that the discrete emissions cannot read, naming the column and the row
-    (the estimators name positions only)."""
-    if isinstance(estimator, CategoricalHMM):
-        if len(table.columns) != 1:
-            raise CommandError(
-                f"categorical emissions take one column of integer symbol codes; {_quote(data)} "
-                f"has {len(table.columns)} feature columns ({_names(table.columns)}): choose "
-                "one with --columns"
-            )
-        what = "categorical emissions take integer symbol codes 0, 1, 2, ..."
-    elif isinstance(estimator, (PoissonHMM, MultinomialHMM)):
-        what = f"{_EMISSION_WORDS[type(estimator)]} emissions take counts (whole numbers >= 0)"
-    else:
+def _not_counts(X: np.ndarray) -> np.ndarray:
+    return (X != np.floor(X)) | (X < 0)
+
+
+# What the discrete and non-negative families read: the test of a value they cannot read,
+# and the words that say what they take.
+_DATA_RULES: dict[type, tuple[Callable[[np.ndarray], np.ndarray], str]] = {
+    CategoricalHMM: (_not_counts, "categorical emissions take integer symbol codes 0, 1, 2, ..."),
+    PoissonHMM: (_not_counts, "Poisson emissions take counts (whole numbers >= 0)"),
+    MultinomialHMM: (_not_counts, "multinomial emissions take counts (whole numbers >= 0)"),
+    BernoulliMixture: (lambda X: (X != 0) & (X != 1), "a Bernoulli mixture takes 0s and 1s"),
+    CategoricalMixture: (
+        _not_counts,
+        "a categorical mixture takes integer category codes 0, 1, 2, ...",
+    ),
+    MultinomialMixture: (_not_counts, "a multinomial mixture takes counts (whole numbers >= 0)"),
+    PoissonMixture: (_not_counts, "a Poisson mixture takes counts (whole numbers >= 0)"),
+    ExponentialMixture: (lambda X: X < 0, "an exponential mixture takes numbers >= 0"),
+}
+
+
+def _check_family_data(estimator: _Estimator, table: Table, data: str) -> None:
+    """Refuse data that a discrete or non-negative family cannot read, naming the column and
+    the row (the estimators name positions only)."""
+    if isinstance(estimator, CategoricalHMM) and len(table.columns) != 1:
+        raise CommandError(
+            f"categorical emissions take one column of integer symbol codes; {_quote(data)} "
+            f"has {len(table.columns)} feature columns ({_names(table.columns)}): choose "
+            "one with --columns"
+        )
+    rule = _DATA_RULES.get(type(estimator))
+    if rule is None:
         return
+    invalid, what = rule
     X = table.values
-    bad = (X != np.floor(X)) | (X < 0)
-    if bad.any():
-        row, col = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    where = _first(invalid(X))
+    if where is not None:
+        row, col = where
         raise CommandError(
             f"{_quote(data)}: column {table.columns[col]!r} holds {_id_text(X[row, col])} at "
             f"data row {row + 1}; {what}"
         )
-    symbols = getattr(estimator, "emissionprob_", None)
-    if isinstance(estimator, CategoricalHMM) and symbols is not None:
-        top = int(np.argmax(X[:, 0]))
-        if X[top, 0] >= symbols.shape[1]:
-            raise CommandError(
-                f"{_quote(data)}: column {table.columns[0]!r} holds symbol "
-                f"{_id_text(X[top, 0])} at data row {top + 1}, but the model knows "
-                f"symbols 0 to {symbols.shape[1] - 1} only"
-            )
+    # A fitted model knows the codes of its training data only.
+    if isinstance(estimator, CategoricalHMM) and hasattr(estimator, "emissionprob_"):
+        known, word, words = np.shape(estimator.emissionprob_)[1:], "symbol", "symbols"
+    elif isinstance(estimator, CategoricalMixture) and hasattr(estimator, "n_categories_"):
+        known, word, words = estimator.n_categories_, "category", "categories"
+    else:
+        return
+    where = _first(X >= np.asarray(known))
+    if where is not None:
+        row, col = where
+        raise CommandError(
+            f"{_quote(data)}: column {table.columns[col]!r} holds {word} "
+            f"{_id_text(X[row, col])} at data row {row + 1}, but the model knows {words} "
+            f"0 to {int(np.asarray(known)[col]) - 1} only"
+        )
+
+
+def _first(bad: np.ndarray) -> tuple[int, int] | None:
+    """Row and column of the first True of ``bad``, row by row; None when there is none."""
+    if not bad.any():
+        return None
+    row, col = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    return int(row), int(col)
 
 
 # --------------------------------------------------------------------------------------- #
@@ -912,8 +1054,7 @@ def _predict(args: argparse.Namespace) -> None:
     # Read first: a bad sequence column is reported before any mismatch of the features.
     lengths = _read_lengths(args.data, args.sequence_column) if is_hmm else None
     X = _read_for_model(estimator, args.data, exclude=args.sequence_column)
-    if is_hmm:
-        _check_emission_data(estimator, Table(X, _model_columns(estimator)), args.data)
+    _check_family_data(estimator, Table(X, _model_columns(estimator)), args.data)
     # The columns are matched by name above; the estimator then sees a plain array, and
     # scikit-learn would warn that it lacks the names the model was fitted with.
     if hasattr(estimator, "feature_names_in_"):
@@ -1021,13 +1162,17 @@ def _info(args: argparse.Namespace) -> None:
         _field("features", f"{d} ({_names(columns)})"),
         _field("converged", _convergence(estimator)),
     ]
-    if isinstance(estimator, (GaussianMixture, BaseHMM)):
+    if isinstance(estimator, (BaseMixture, BaseHMM)):
         lines += [
             _field(
                 "log-likelihood", f"mean per sample {_num(estimator.lower_bound_)} (training data)"
             ),
             _field("parameters", str(estimator._n_parameters())),
         ]
+    elif isinstance(estimator, BayesianGaussianMixture):
+        lines.append(
+            _field("ELBO", f"mean per sample {_num(estimator.lower_bound_)} (training data)")
+        )
     elif isinstance(estimator, KMeans):
         lines.append(_field("inertia", f"{_num(estimator.inertia_)} (training data)"))
     lines.append("hyperparameters")
@@ -1052,11 +1197,15 @@ def _param(value: Any) -> str:
 
 
 def _describe_model(estimator: Any) -> str:
-    if isinstance(estimator, GaussianMixture):
-        words = _COVARIANCE_WORDS.get(estimator.covariance_type, estimator.covariance_type)
-        return (
-            f"Gaussian mixture, {_count(estimator.n_components, 'component')}, {words} covariance"
-        )
+    name = _MIXTURE_NAMES.get(type(estimator))
+    if name is not None:
+        text = f"{name}, {_count(estimator.n_components, 'component')}"
+        if hasattr(estimator, "covariance_type"):
+            words = _COVARIANCE_WORDS.get(estimator.covariance_type, estimator.covariance_type)
+            text += f", {words} covariance"
+        if isinstance(estimator, BayesianGaussianMixture):
+            text += f", {_WEIGHT_PRIOR_WORDS[estimator.weight_concentration_prior_type]}"
+        return text
     if isinstance(estimator, KMeans):
         return f"k-means, {_count(estimator.n_clusters, 'cluster')}"
     if isinstance(estimator, BaseHMM):
@@ -1096,14 +1245,52 @@ def _model_columns(estimator: Any) -> tuple[str, ...]:
     return tuple(str(name) for name in names)
 
 
+def _attribute_columns(attribute: str) -> _ComponentColumns:
+    """The columns of a mixture's parameter ``attribute`` (n_components, n_features)."""
+    return lambda estimator, columns: (list(columns), getattr(estimator, attribute))
+
+
+def _student_columns(estimator: StudentMixture, columns: Sequence[str]) -> tuple[list[str], Any]:
+    return ["dof", *columns], np.column_stack([estimator.dof_, estimator.means_])
+
+
+def _categorical_columns(
+    estimator: CategoricalMixture, columns: Sequence[str]
+) -> tuple[list[str], Any]:
+    """One column ``feature=code`` for every category of every feature."""
+    counts = [int(n) for n in estimator.n_categories_]
+    names = [f"{name}={code}" for name, n in zip(columns, counts, strict=True) for code in range(n)]
+    probs = [estimator.probs_[:, c, :n] for c, n in enumerate(counts)]
+    return names, np.concatenate(probs, axis=1)
+
+
+# The table of every mixture, one row per component after its weight: its title, and the
+# names and values of its columns, from the estimator and the model's feature names.
+_COMPONENT_TABLES: dict[type, tuple[str, _ComponentColumns]] = {
+    GaussianMixture: ("means by component", _attribute_columns("means_")),
+    BayesianGaussianMixture: ("means by component", _attribute_columns("means_")),
+    StudentMixture: ("degrees of freedom (dof) and locations by component", _student_columns),
+    BernoulliMixture: ("probabilities of 1 by component", _attribute_columns("probs_")),
+    CategoricalMixture: (
+        "category probabilities by component (feature=code)",
+        _categorical_columns,
+    ),
+    MultinomialMixture: ("category probabilities by component", _attribute_columns("probs_")),
+    PoissonMixture: ("rates by component", _attribute_columns("lambdas_")),
+    ExponentialMixture: ("rates by component", _attribute_columns("rates_")),
+}
+
+
 def _parameter_table(estimator: Any, columns: Sequence[str]) -> list[str]:
-    if isinstance(estimator, GaussianMixture):
-        header = ["component", "weight", *columns]
+    if type(estimator) in _COMPONENT_TABLES:
+        title, component_columns = _COMPONENT_TABLES[type(estimator)]
+        names, values = component_columns(estimator, columns)
+        header = ["component", "weight", *names]
         rows = [
-            [str(j), _num(w), *(_num(v) for v in mean)]
-            for j, (w, mean) in enumerate(zip(estimator.weights_, estimator.means_, strict=True))
+            [str(j), _num(w), *(_num(v) for v in row)]
+            for j, (w, row) in enumerate(zip(estimator.weights_, values, strict=True))
         ]
-        return ["means by component", *_align(header, rows)]
+        return [title, *_align(header, rows)]
     if isinstance(estimator, KMeans):
         header = ["cluster", *columns]
         rows = [
