@@ -257,9 +257,8 @@ def mclust_n_parameters(covariance_type: str, n_components: int, n_features: int
 
     ``K - 1`` mixing weights, ``K D`` means, and the covariance structure's own count.
     """
-    structure = covariance_structure(covariance_type)
-    k, d = int(n_components), int(n_features)
-    return (k - 1) + k * d + int(structure.n_parameters(k, d))
+    family = Gaussian(covariance_structure(covariance_type))
+    return int(Mixture(family, int(n_components)).n_parameters(int(n_features)))
 
 
 def select_model(

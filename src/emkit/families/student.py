@@ -40,7 +40,7 @@ from emkit.core.stats import Additive
 from emkit.families.checks import check_frozen, data_array, empty_components
 from emkit.families.covariance import LOG_2PI, CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
-from emkit.numerics.logspace import normalize_log_rows
+from emkit.numerics.logspace import responsibilities
 
 DOF_MAX = 1000.0
 """Largest degrees of freedom the M-step chooses.
@@ -296,24 +296,8 @@ class StudentT:
         delta, log_mode = self._sq_mahalanobis(params, X)
         log_joint = self._log_density(delta.copy(), log_mode, params.dof, X.shape[1])
         log_joint += log_weights
-        rows = np.arange(X.shape[0])
-        if hard:
-            labels = np.argmax(log_joint, axis=1)
-            log_norm = log_joint[rows, labels]
-            resp = np.zeros_like(log_joint)
-            resp[rows, labels] = 1.0
-        else:
-            resp, log_norm = normalize_log_rows(log_joint)
-        if sample_weight is None:
-            loglik = float(log_norm.sum())
-        else:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            resp *= sample_weight[:, None]
-            dropped = sample_weight == 0
-            if dropped.any():  # rows of no weight count for nothing, even impossible ones
-                resp[dropped] = 0.0
-                log_norm = np.where(dropped, 0.0, log_norm)
-            loglik = float(sample_weight @ log_norm)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        resp, loglik = responsibilities(log_joint, weights, hard)
         return self._stats(params, X, resp, delta), loglik
 
     def m_step(self, stats: StudentStats, params: StudentParams) -> StudentParams:

@@ -26,7 +26,7 @@ from scipy.optimize import linear_sum_assignment
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Labelled, label_groups, split_labels
 from emkit.core.stats import Additive
-from emkit.numerics.logspace import normalize_log_rows, safe_log
+from emkit.numerics.logspace import normalize_log_rows, responsibilities, safe_log
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,32 +211,7 @@ class Mixture:
         """:meth:`e_step` through the family's ``log_prob`` and ``stats``, one step at a time."""
         X, labels = self.unpack(X)
         X = np.asarray(X, dtype=np.float64)
-        log_joint = self.log_joint(params, X)
-        if labels is not None:
-            known = np.flatnonzero(labels >= 0)
-            component = labels[known]
-            # Read before the normalisation below, which overwrites log_joint.
-            known_log_joint = log_joint[known, component]
-        if hard:
-            best = np.argmax(log_joint, axis=1)
-            log_norm = log_joint[np.arange(X.shape[0]), best]
-            resp = np.zeros_like(log_joint)
-            resp[np.arange(X.shape[0]), best] = 1.0
-        else:
-            resp, log_norm = normalize_log_rows(log_joint)
-        if labels is not None:
-            resp[known] = 0.0
-            resp[known, component] = 1.0
-            log_norm[known] = known_log_joint
-        if sample_weight is not None:
-            resp *= sample_weight[:, None]
-            dropped = sample_weight == 0
-            if dropped.any():  # rows of no weight count for nothing, even impossible ones
-                resp[dropped] = 0.0
-                log_norm = np.where(dropped, 0.0, log_norm)
-            loglik = float(sample_weight @ log_norm)
-        else:
-            loglik = float(log_norm.sum())
+        resp, loglik = responsibilities(self.log_joint(params, X), sample_weight, hard, labels)
         stats = MixtureStats(resp.sum(axis=0), self.family.stats(params.components, X, resp))
         return stats, loglik
 

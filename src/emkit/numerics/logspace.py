@@ -98,6 +98,54 @@ def normalize_log_rows_reference(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         return resp, np.log(total[:, 0]) + top[:, 0]
 
 
+def responsibilities(
+    log_joint: np.ndarray,
+    sample_weight: np.ndarray | None,
+    hard: bool,
+    labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Weighted responsibilities and the summed log-likelihood of a batch, from its joint
+    log-probabilities ``log w_k + log p(x_i | k)`` (n_samples, n_components), which are
+    overwritten.
+
+    With ``hard``, every row goes wholly to its most probable component (the first of ties)
+    and the bound is the classification log-likelihood. Rows with a known component
+    (``labels >= 0``, shape (n_samples,)) go wholly to it and count ``log w_k + log p(x | k)``.
+    Rows of zero sample weight count for nothing, even impossible ones.
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components)
+        Responsibilities times the sample weights.
+    loglik : float
+    """
+    rows = np.arange(log_joint.shape[0])
+    if labels is not None:
+        known = np.flatnonzero(labels >= 0)
+        component = labels[known]
+        # Read before the normalisation below, which overwrites log_joint.
+        known_log_joint = log_joint[known, component]
+    if hard:
+        best = np.argmax(log_joint, axis=1)
+        log_norm = log_joint[rows, best]
+        resp = np.zeros_like(log_joint)
+        resp[rows, best] = 1.0
+    else:
+        resp, log_norm = normalize_log_rows(log_joint)
+    if labels is not None:
+        resp[known] = 0.0
+        resp[known, component] = 1.0
+        log_norm[known] = known_log_joint
+    if sample_weight is None:
+        return resp, float(log_norm.sum())
+    resp *= sample_weight[:, None]
+    dropped = sample_weight == 0
+    if dropped.any():
+        resp[dropped] = 0.0
+        log_norm = np.where(dropped, 0.0, log_norm)
+    return resp, float(sample_weight @ log_norm)
+
+
 def safe_log(x: np.ndarray) -> np.ndarray:
     """``log(x)`` that maps zeros to ``-inf`` without a warning (zero weights are legal)."""
     with np.errstate(divide="ignore"):
