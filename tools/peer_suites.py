@@ -3,9 +3,10 @@
 The test files come from the installed peer packages (both ship their tests). Each file is
 copied into a scratch folder with its import lines changed, once to emkit's classes and once
 left on the peer's (the reference run), and both copies run under pytest. A test counts when
-it constructs one of the classes under test and does not call one of the peer's private
+it constructs one of the classes under test and neither calls one of the peer's private
 methods (``_init``, ``_check``, ``_initialize``, ``_set_parameters``, ``_init_centroids``,
-``_check_parameters``); a test the peer itself skips does not count.
+``_check_parameters``, ...) nor patches one of its private functions; a test the peer itself
+skips does not count.
 
 Usage::
 
@@ -31,9 +32,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PRIVATE_CALLS = re.compile(
-    r"\.(_init|_check|_initialize|_set_parameters|_init_centroids|_check_parameters)\("
-)
+# A call of one of the peer's private methods (``h._init(X)``), or a test that patches one
+# of its private functions: such a test checks the peer's insides, not its behaviour.
+PRIVATE_CALLS = re.compile(r"\b\w+\._[a-z]\w*\(|monkeypatch\.setattr\(\s*[\w.]*\._[a-z]")
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ SUITES = (
 
 # Installed next to the copied tests: it records, per test, whether a class under test was
 # constructed, and writes every test's outcome to a JSON file.
-CONFTEST_RECORDER = '''
+CONFTEST_RECORDER = """
 import functools, importlib, json, os
 import pytest
 
@@ -201,24 +202,39 @@ def pytest_runtest_makereport(item, call):
 def pytest_sessionfinish(session, exitstatus):
     with open(os.environ["PEER_SUITE_RESULTS"], "w") as f:
         json.dump(_RESULTS, f)
-'''
+"""
 
 
 def private_tests(source: str) -> set[str]:
-    """Names of the test functions (``Class::name`` for methods) that call a private
-    method of the peer."""
-    names = set()
+    """Tests of ``source`` that touch the peer's private methods, as ``name`` for functions
+    and ``Class::name`` for methods (also those a class inherits from a mixin in the file)."""
     tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and item.name.startswith("test"):
-                    if PRIVATE_CALLS.search(ast.get_source_segment(source, item) or ""):
-                        names.add(f"{node.name}::{item.name}")
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
-            if PRIVATE_CALLS.search(ast.get_source_segment(source, node) or ""):
-                names.add(node.name)
+
+    def touches(node: ast.AST) -> bool:
+        return bool(PRIVATE_CALLS.search(ast.get_source_segment(source, node) or ""))
+
+    names = {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and touches(node)
+    }
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+    def methods(name: str) -> dict[str, bool]:
+        node = classes.get(name)
+        if node is None:
+            return {}
+        found: dict[str, bool] = {}
+        for base in node.bases:
+            if isinstance(base, ast.Name):
+                found.update(methods(base.id))
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef):
+                found[item.name] = touches(item)
+        return found
+
+    for name in classes:
+        names.update(f"{name}::{m}" for m, private in methods(name).items() if private)
     return names
 
 
@@ -333,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"--- {n}: {entry['outcome']}")
                 print(entry.get("message", "")[-1500:])
     print(f"\n{'suite':<28} {'emkit':>8} {'peer':>8} {'counted':>8}")
-    for name, ours_pass, peer_pass, n, failures in table:
+    for name, ours_pass, peer_pass, n, _ in table:
         print(f"{name:<28} {ours_pass:>8} {peer_pass:>8} {n:>8}")
-    for name, _, _, _, failures in table:
+    for *_, failures in table:
         for n in failures:
             print(f"  failed with emkit: {n}")
     if args.json:
