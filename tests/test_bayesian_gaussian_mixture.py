@@ -639,7 +639,7 @@ BAD_FIT = [
     ("prior-type", {"weight_concentration_prior_type": "dp"}, _X(), {}, "prior_type"),
     ("reg-covar", {"reg_covar": -1e-3}, _X(), {}, "reg_covar"),
     ("tol", {"tol": -1.0}, _X(), {}, "tol"),
-    ("max-iter", {"max_iter": 0}, _X(), {}, "max_iter"),
+    ("max-iter", {"max_iter": -1}, _X(), {}, "max_iter"),
     ("n-components", {"n_components": 0}, _X(), {}, "n_components"),
     ("weight-prior", {"weight_concentration_prior": 0.0}, _X(), {}, "weight_concentration"),
     ("mean-precision", {"mean_precision_prior": -1.0}, _X(), {}, "mean_precision_prior"),
@@ -653,7 +653,7 @@ BAD_FIT = [
         {"covariance_prior": np.array([[1.0, 2.0], [2.0, 1.0]])},
         _X(),
         {},
-        "positive definite",
+        "positive-definite",
     ),
     (
         "cov-prior-diag",

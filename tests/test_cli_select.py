@@ -249,7 +249,7 @@ def test_select_reports_failures_and_non_convergence(tmp_path, capsys):
     assert failed and all(row[3] == "-" and row[5] == "-" for row in failed)
     assert rows[-1][-1] == "failed"
     assert any(line.startswith("failed: VVV K=") for line in out.splitlines())
-    assert "ill-defined covariance" in out
+    assert "ill-defined empirical covariance" in out
     with open(table, newline="") as stream:
         records = list(csv.DictReader(stream))
     assert records[-1]["error"] != "" and math.isnan(float(records[-1]["bic"]))

@@ -12,7 +12,13 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from emkit import ConvergenceWarning, IterationInfo, MonotonicityWarning, fit_em
+from emkit import (
+    ConvergenceWarning,
+    DegenerateFitError,
+    IterationInfo,
+    MonotonicityWarning,
+    fit_em,
+)
 from emkit.core import driver
 from emkit.core.batches import as_batches
 from emkit.core.stats import Additive, as_dict, scale
@@ -228,7 +234,7 @@ def test_hard_em_passes_hard_and_reports_the_classification_bound():
 
 
 def test_convergence_warning_when_max_iter_is_hit():
-    with pytest.warns(ConvergenceWarning, match="did not converge in 2 iterations"):
+    with pytest.warns(ConvergenceWarning, match=r"did not converge.*2 iterations"):
         result = fit_em(MODEL, X, init=P0, tol=1e-12, max_iter=2)
     assert not result.converged
     assert result.n_iter == 2
@@ -349,7 +355,6 @@ def test_zero_total_weight_is_refused():
     [
         {"n_init": 0},
         {"max_iter": -1},
-        {"tol": -1.0},
         {"tol": float("nan")},
         {"chunk_size": 0},
         {"sample_weight": np.ones(5)},
@@ -651,3 +656,61 @@ def test_short_passes_try_one_thread_and_keep_the_faster(
     monkeypatch.undo()
     reference = fit_em(model, X, init=start, n_jobs=1, chunk_size=100, max_iter=5, tol=0.0)
     assert result.lower_bounds.tolist() == reference.lower_bounds.tolist()
+
+
+# --------------------------------------------------------------------------------------
+# Forced iterations, no iterations, and runs that degenerate part way
+# --------------------------------------------------------------------------------------
+def test_minus_infinite_tol_runs_exactly_max_iter_iterations():
+    result = fit_em(MODEL, X, init=P0, tol=-np.inf, max_iter=7, warn_unconverged=False)
+    assert result.n_iter == 7 and not result.converged
+    assert result.lower_bounds.size == 8
+
+
+def test_max_iter_zero_returns_the_start_with_its_bound():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = fit_em(MODEL, X, init=P0, max_iter=0)
+    _assert_identical(result.params, P0)
+    assert result.n_iter == 0 and not result.converged
+    assert result.lower_bound == pytest.approx(_mean_loglik(P0, X), rel=1e-12)
+
+
+class _CollapsesAtThirdMStep(_Wrapped):
+    """An M-step that finds a singular covariance at the third iteration."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def m_step(self, stats, params):
+        self.calls += 1
+        if self.calls == 3:
+            raise DegenerateFitError("component 1 collapsed")
+        return super().m_step(stats, params)
+
+
+def test_a_run_that_degenerates_keeps_its_last_valid_point_and_warns():
+    reference = fit_em(MODEL, X, init=P0, tol=0.0, max_iter=2)
+    with pytest.warns(ConvergenceWarning, match=r"stopped at iteration 3.*component 1 collapsed"):
+        result = fit_em(_CollapsesAtThirdMStep(), X, init=P0, tol=0.0, max_iter=10)
+    assert result.n_iter == 2 and not result.converged
+    assert result.degenerated == "component 1 collapsed"
+    _assert_identical(result.params, reference.params)
+    np.testing.assert_array_equal(result.lower_bounds, reference.lower_bounds)
+
+
+def test_a_start_that_is_degenerate_raises():
+    class Degenerate(_Wrapped):
+        def e_step(self, params, X, sample_weight=None, *, hard=False):
+            raise DegenerateFitError("no valid start")
+
+    with pytest.raises(DegenerateFitError, match="no valid start"):
+        fit_em(Degenerate(), X, init=P0)
+
+
+def test_warnings_point_at_the_callers_line():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_em(MODEL, X, init=P0, tol=1e-12, max_iter=2)
+    (warning,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert warning.filename == __file__

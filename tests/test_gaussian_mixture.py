@@ -407,7 +407,7 @@ def test_unit_weights_equal_no_weights():
 
 # -- 6. float32 ----------------------------------------------------------------------------
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_float32_fit_agrees_with_float64(covariance_type):
+def test_float32_fit_agrees_with_float64(covariance_type, tmp_path):
     X = _overlapping(1500, seed=3)
     params = {
         "n_components": 3,
@@ -419,14 +419,27 @@ def test_float32_fit_agrees_with_float64(covariance_type):
     f64 = emkit.GaussianMixture(**params).fit(X)
     X32 = X.astype(np.float32)
     f32 = emkit.GaussianMixture(**params).fit(X32)
+    # The fit computes in float64; its attributes and outputs come in the data's dtype, as
+    # scikit-learn's do.
     for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
-        assert getattr(f32, name).dtype == np.float64, name
+        assert getattr(f32, name).dtype == np.float32, name
+        assert getattr(f64, name).dtype == np.float64, name
         assert_allclose(getattr(f32, name), getattr(f64, name), rtol=1e-5, err_msg=name)
     assert isinstance(f32.lower_bound_, float)
-    assert f32.score_samples(X32).dtype == np.float64
+    assert f32.score_samples(X32).dtype == np.float32
     assert_allclose(f32.score_samples(X32), f64.score_samples(X), rtol=1e-5)
-    assert f32.predict_proba(X32).dtype == np.float64
+    assert f32.predict_proba(X32).dtype == np.float32
     assert np.mean(f32.predict(X32) == f64.predict(X)) > 0.99
+    # float32 attributes survive a model file.
+    path = tmp_path / "f32.emkit"
+    f32.save(path)
+    loaded = emkit.load(path)
+    for name in ("weights_", "means_", "covariances_"):
+        assert getattr(loaded, name).dtype == np.float32, name
+        assert_array_equal(getattr(loaded, name), getattr(f32, name))
+    # Precisions are computed again from the stored float32 covariances.
+    assert loaded.precisions_.dtype == np.float32
+    assert_allclose(loaded.precisions_, f32.precisions_, rtol=1e-6)
 
 
 def _peak_bytes(fn):
@@ -768,17 +781,31 @@ BAD_FIT = [
     ("init", {"init_params": "kmeans+"}, _X(), {}, ValueError, "init_params"),
     ("reg-covar", {"reg_covar": -1e-3}, _X(), {}, ValueError, "reg_covar"),
     ("n-components", {"n_components": 0}, _X(), {}, ValueError, "n_components"),
-    ("weights-shape", {"weights_init": [1.0]}, _X(), {}, ValueError, "'weights_init'.*shape"),
+    (
+        "weights-shape",
+        {"weights_init": [1.0]},
+        _X(),
+        {},
+        ValueError,
+        "weights_init.*'weights' should have the shape",
+    ),
     ("weights-sum", {"weights_init": [0.3, 0.3]}, _X(), {}, ValueError, "normalized"),
     ("weights-neg", {"weights_init": [-0.5, 1.5]}, _X(), {}, ValueError, r"range \[0, 1\]"),
-    ("means-shape", {"means_init": np.zeros((2, 3))}, _X(), {}, ValueError, "'means_init'"),
+    (
+        "means-shape",
+        {"means_init": np.zeros((2, 3))},
+        _X(),
+        {},
+        ValueError,
+        "means_init.*'means' should have the shape",
+    ),
     (
         "precisions-full",
         {"precisions_init": np.stack([np.eye(2), [[1.0, 2.0], [2.0, 1.0]]])},
         _X(),
         {},
         ValueError,
-        "precisions_init.*positive definite",
+        "precisions_init.*positive-definite",
     ),
     (
         "precisions-tied",
@@ -786,7 +813,7 @@ BAD_FIT = [
         _X(),
         {},
         ValueError,
-        "precisions_init.*positive definite",
+        "precisions_init.*positive-definite",
     ),
     (
         "precisions-diag",
@@ -841,7 +868,7 @@ def test_bad_fit_input(params, X, fit_kwargs, error, match):
 def test_collapsed_component_without_reg_covar(covariance_type):
     X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 10, axis=0)
     gm = emkit.GaussianMixture(3, covariance_type=covariance_type, reg_covar=0.0, random_state=0)
-    with pytest.raises(ValueError, match=r"ill-defined covariance.*reg_covar"):
+    with pytest.raises(emkit.DegenerateFitError, match=r"ill-defined.*reg_covar.*component"):
         gm.fit(X)
     # The default reg_covar keeps the same fit well defined.
     gm.set_params(reg_covar=1e-6).fit(X)
@@ -880,3 +907,55 @@ def test_bad_sample_weight_at_score():
         gm.score(_X(), sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="non-negative"):
         gm.score(_X(), sample_weight=-np.ones(50))
+
+
+# -- scikit-learn's behaviours a drop-in keeps ---------------------------------------------
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_max_iter_zero_returns_the_initialisation(covariance_type):
+    X = _overlapping(300, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gm = emkit.GaussianMixture(
+            3, covariance_type=covariance_type, max_iter=0, random_state=0
+        ).fit(X)
+    one = emkit.GaussianMixture(
+        3, covariance_type=covariance_type, max_iter=1, tol=0, random_state=0
+    ).fit(X)
+    start = one.lower_bounds_[0]
+    assert gm.n_iter_ == 0 and not gm.converged_
+    assert gm.lower_bounds_.shape == (1,)
+    assert gm.lower_bound_ == start
+
+
+def test_a_component_that_collapses_part_way_keeps_the_last_valid_parameters():
+    # scikit-learn's #18216: two components sit on single points with precision 1e6, so
+    # without reg_covar their variances become zero at the first M-step.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(30, 3))
+    means = X[[0, 1, 2, 3, 4, 5]] + np.r_[np.zeros((2, 3)), 0.1 * np.ones((4, 3))]
+    precisions = np.array([1e6, 1e6, 500.0, 200.0, 15.0, 85.0])
+    weights = np.array([1, 1, 2, 2, 21, 3]) / 30
+    gm = emkit.GaussianMixture(
+        6,
+        covariance_type="spherical",
+        reg_covar=0.0,
+        means_init=means,
+        weights_init=weights,
+        precisions_init=precisions,
+        max_iter=5,
+    )
+    with pytest.warns(emkit.ConvergenceWarning, match="stopped at iteration 1.*component 0"):
+        gm.fit(X)
+    assert gm.n_iter_ == 0 and not gm.converged_
+    assert_allclose(gm.means_, means)
+    assert_allclose(gm.covariances_, 1.0 / precisions)
+    assert np.isfinite(gm.lower_bound_)
+
+
+def test_warnings_point_at_the_users_line():
+    X = _overlapping(300, seed=6)
+    for fit in ("fit", "fit_predict"):
+        gm = emkit.GaussianMixture(3, max_iter=1, random_state=0)
+        with pytest.warns(emkit.ConvergenceWarning) as caught:
+            getattr(gm, fit)(X)
+        assert [w.filename for w in caught] == [__file__], fit

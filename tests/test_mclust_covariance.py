@@ -447,7 +447,7 @@ def test_covariances_without_the_structure_are_refused(name):
     estimator = emkit.GaussianMixture(
         K, covariance_type=name, precisions_init=_stored(structure, unstructured)
     )
-    with pytest.raises(ValueError, match="'precisions_init' does not have the structure"):
+    with pytest.raises(ValueError, match="precisions_init.*does not have the structure"):
         estimator.fit(X3)
 
 
@@ -492,7 +492,7 @@ def test_degenerate_scatter_is_reported(name):
     resp = np.repeat(np.eye(2), 3, axis=0)
     old = np.repeat(np.eye(2)[None], 2, axis=0)
     centres = np.array([[1.0, 0.0], [5.5, 5.0]])
-    with pytest.raises(ValueError, match="component 0 has an ill-defined covariance"):
+    with pytest.raises(ValueError, match=r"ill-defined.*\(component 0:"):
         _m_step(name, X, resp, old, centres=centres)
     # reg_covar makes it well defined.
     _m_step(name, X, resp, old, reg_covar=1e-6, centres=centres)

@@ -273,7 +273,7 @@ def test_failures_are_recorded_not_raised():
     for c in failed:
         assert c.estimator is None and not c.converged and c.n_iter == 0
         assert np.isnan([c.log_likelihood, c.bic, c.icl, c.aic]).all()
-        assert "ill-defined covariance" in c.error
+        assert "ill-defined empirical covariance" in c.error
         assert c.n_parameters == mclust_n_parameters(c.covariance_type, c.n_components, 2)
     assert not result.best_.failed
     ranked = result.ranked()

@@ -21,7 +21,12 @@ from emkit.estimators.mixtures import (
     PoissonMixture,
 )
 from emkit.estimators.student_mixture import StudentMixture
-from emkit.exceptions import ConvergenceWarning, MonotonicityWarning, NotFittedError
+from emkit.exceptions import (
+    ConvergenceWarning,
+    DegenerateFitError,
+    MonotonicityWarning,
+    NotFittedError,
+)
 from emkit.selection import ModelSelection, select_model
 
 __version__ = "0.1.0"
@@ -33,6 +38,7 @@ __all__ = [
     "CategoricalHMM",
     "CategoricalMixture",
     "ConvergenceWarning",
+    "DegenerateFitError",
     "EMResult",
     "ExponentialMixture",
     "GaussianHMM",

@@ -14,7 +14,6 @@ path applies the rules every point obeys: the fixed-point and ``tol`` convergenc
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from time import perf_counter
@@ -27,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from emkit.core.acceleration import Squarem, require_unconstrained
 from emkit.core.batches import Batches, as_batches
 from emkit.core.stats import identical
-from emkit.exceptions import ConvergenceWarning, MonotonicityWarning
+from emkit.exceptions import ConvergenceWarning, DegenerateFitError, MonotonicityWarning, warn
 from emkit.execution.local import map_reduce, resolve_n_jobs
 
 TRY_ONE_THREAD_BELOW = 0.02
@@ -111,6 +110,10 @@ class EMResult:
         included: ``n_iter + 1`` for plain EM (``n_iter`` when it stops at a fixed point), and
         under acceleration also the E-steps of rejected trial points. The measure of work to
         compare plain and accelerated fits by.
+    degenerated : str
+        Empty, or why the best run ended early at its last valid point: a step after the
+        start raised :class:`~emkit.exceptions.DegenerateFitError` (a covariance became
+        singular, or the bound non-finite). A ConvergenceWarning says so.
     """
 
     params: Any
@@ -125,6 +128,7 @@ class EMResult:
     run_lower_bounds: np.ndarray
     total_weight: float
     n_e_steps: int = 0
+    degenerated: str = ""
 
 
 Callback = Callable[[IterationInfo], "bool | None"]
@@ -166,13 +170,14 @@ def fit_em(
     n_init : int, default=1
         Restarts from fresh initial parameters; the run with the highest final bound is kept.
     max_iter : int, default=100
-        Largest number of M-steps in one run.
+        Largest number of M-steps in one run; 0 returns the initial parameters (with their
+        E-step).
     tol : float, default=1e-3
         A run has converged when the mean per-sample bound changes by less than ``tol``
         between two iterations, or when an M-step returns exactly the parameters it was given
         (a fixed point). Hard EM has also converged when its bound no longer changes beyond
-        round-off, whatever ``tol``: its partition of the data is then fixed. With ``tol=0``
-        a soft EM run otherwise goes on for ``max_iter`` iterations.
+        round-off, whatever ``tol``: its partition of the data is then fixed. With ``tol <= 0``
+        (``-inf`` included) a soft EM run otherwise goes on for ``max_iter`` iterations.
     init : params or callable, optional
         Parameters to start from (warm start; ``n_init`` is then 1), or a callable
         ``(X, random_state, sample_weight) -> params`` used in place of ``model.init`` for
@@ -216,8 +221,8 @@ def fit_em(
         raise ValueError(f"n_init must be at least 1, got {n_init}")
     if max_iter < 0:
         raise ValueError(f"max_iter must be non-negative, got {max_iter}")
-    if not tol >= 0:
-        raise ValueError(f"tol must be non-negative, got {tol}")
+    if math.isnan(tol):
+        raise ValueError("tol must be a number, got nan")
     if accelerate is not None and not (isinstance(accelerate, str) and accelerate in ACCELERATIONS):
         raise ValueError(f"accelerate must be 'squarem' or None, got {accelerate!r}")
     if accelerate is not None:
@@ -259,13 +264,20 @@ def fit_em(
                 best = result
     assert best is not None
     best = replace(best, run_lower_bounds=finals)
-    if warn_unconverged and not best.converged and not best.stopped and max_iter > 0 and tol > 0:
-        warnings.warn(
-            f"EM did not converge in {max_iter} iterations (best of {runs} run(s)): the last "
-            f"change of the mean log-likelihood was {_last_change(best):.3g}, tol={tol:g}. "
-            "Increase max_iter or tol, or check the initialisation.",
+    if best.degenerated:
+        warn(
+            f"EM stopped at iteration {best.n_iter + 1} of the best run: {best.degenerated} "
+            f"The fit returns the parameters of iteration {best.n_iter}, the last valid ones.",
             ConvergenceWarning,
-            stacklevel=2,
+        )
+    elif warn_unconverged and not best.converged and not best.stopped and max_iter > 0 and tol > 0:
+        # The first sentence is scikit-learn's, which code written for it looks for.
+        warn(
+            "Best performing initialization did not converge. Try different init "
+            "parameters, or increase max_iter, tol, or check for degenerate data. "
+            f"(best of {runs} run(s), {max_iter} iterations; the last change of the mean "
+            f"log-likelihood was {_last_change(best):.3g}, tol={tol:g})",
+            ConvergenceWarning,
         )
     return best
 
@@ -287,7 +299,13 @@ def _run(model: Any, params: Any, batches: Batches, run: int, settings: _Setting
     path = _Path(model, batches, run, settings, params)
     step = Squarem(model, params).cycle if settings.accelerate == "squarem" else _plain_step
     while path.running:
-        step(path)
+        try:
+            step(path)
+        except DegenerateFitError as exc:
+            # The start was valid and a later step is not (a component collapsed onto a point,
+            # so its covariance is singular): the run ends at its last valid point, which the
+            # path still holds, and says why.
+            path.degenerated = str(exc)
     return path.result()
 
 
@@ -314,6 +332,7 @@ class _Path:
         self._threaded_seconds: float | None = None  # the second pass, on threads
         self.n_iter = 0
         self.converged = False
+        self.degenerated = ""
         self.decreases: list[tuple[int, float]] = []
         self.params = params
         self.stats, self.bound, self.total = self._e_pass(params)
@@ -322,7 +341,10 @@ class _Path:
 
     @property
     def running(self) -> bool:
-        return not (self.stopped or self.converged) and self.n_iter < self.settings.max_iter
+        return (
+            not (self.stopped or self.converged or self.degenerated)
+            and self.n_iter < self.settings.max_iter
+        )
 
     @property
     def remaining(self) -> int:
@@ -355,28 +377,28 @@ class _Path:
         accepted extrapolation): its change of the bound is recorded and checked for
         monotonicity, but is not held against ``tol``, since a jump that lands at about the
         same height says nothing about the distance to a fixed point."""
-        self.n_iter += 1
         if identical(params, self.params):
             # A fixed point: every further iteration would repeat this one.
+            self.n_iter += 1
             self.history.append(self.bound)
             self.converged = True
             return False
         if evaluated is None:
             # This E-step serves the next M-step and is the final E-step when the run ends
             # here, so the reported bound always belongs to the returned parameters.
-            stats, bound, _ = self._e_pass(params)
+            stats, bound, _ = self._e_pass(params, n_iter=self.n_iter + 1)
         else:
             stats, bound = evaluated
+        self.n_iter += 1
         change = bound - self.bound
         if change < -ROUNDOFF * max(1.0, abs(self.bound)):
             self.decreases.append((self.n_iter, -change))
             if self.settings.monotone:
-                warnings.warn(
+                warn(
                     f"the EM bound decreased by {-change:.3g} at iteration {self.n_iter} "
                     f"(from {self.bound:.12g} to {bound:.12g}); EM never lowers it, so this "
                     "points to numerical breakdown or an inexact M-step",
                     MonotonicityWarning,
-                    stacklevel=5,
                 )
         self.params, self.stats, self.bound = params, stats, bound
         self.history.append(bound)
@@ -400,6 +422,7 @@ class _Path:
             converged=self.converged,
             stopped=self.stopped,
             n_iter=self.n_iter,
+            degenerated=self.degenerated,
             decreases=tuple(self.decreases),
             best_run=self.run,
             run_lower_bounds=np.empty(0),
@@ -414,12 +437,15 @@ class _Path:
         info = IterationInfo(self.run, self.n_iter, self.params, self.bound, change, self.n_e_steps)
         return bool(callback(info))
 
-    def _e_pass(self, params: Any, strict: bool = True) -> tuple[Any, float, float]:
+    def _e_pass(
+        self, params: Any, strict: bool = True, n_iter: int | None = None
+    ) -> tuple[Any, float, float]:
         self.n_e_steps += 1
         trial = self.n_jobs > 1 and self._threaded_seconds is not None
         n_jobs = 1 if trial else self.n_jobs
         start = perf_counter()
-        out = _e_pass(self.model, params, self.batches, self.settings, self.n_iter, strict, n_jobs)
+        n_iter = self.n_iter if n_iter is None else n_iter
+        out = _e_pass(self.model, params, self.batches, self.settings, n_iter, strict, n_jobs)
         self._choose_threads(perf_counter() - start, trial)
         return out
 
@@ -461,9 +487,10 @@ def _e_pass(
         loglik += offset(params)
     bound = loglik / total
     if strict and not math.isfinite(bound):
-        raise FloatingPointError(
+        raise DegenerateFitError(
             f"the log-likelihood is {bound} at iteration {n_iter}: the data may hold NaN or "
-            "infinite values, or the model has degenerated (try a larger reg_covar)"
+            "infinite values, or values too large for floating-point arithmetic (rescale "
+            "them), or the model has degenerated (try a larger reg_covar)"
         )
     return stats, bound, total
 

@@ -246,7 +246,7 @@ default='dirichlet_process'
 
     def _check_hyperparameters(self) -> None:
         check_int(self.n_components, "n_components", 1)
-        check_int(self.max_iter, "max_iter", 1)
+        check_int(self.max_iter, "max_iter", 0)
         check_int(self.n_init, "n_init", 1)
         check_int(self.verbose_interval, "verbose_interval", 1)
         if self.chunk_size is not None:

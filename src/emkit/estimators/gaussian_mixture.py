@@ -39,9 +39,10 @@ class CovarianceFace(BaseMixture):
         if self.accelerate is not None and not structure.extrapolates:
             raise ValueError(unconstrained_refusal(structure.name))
 
-    def _set_params(self, params: MixtureParams) -> None:
-        super()._set_params(params)
-        self.precisions_ = self._structure().precisions(self.precisions_cholesky_)
+    def _set_params(self, params: MixtureParams, dtype: Any = np.float64) -> None:
+        super()._set_params(params, dtype)
+        precisions = self._structure().precisions(params.components.precisions_cholesky)
+        self.precisions_ = precisions.astype(dtype, copy=False)
 
     def _stored_location_scale(self) -> tuple[np.ndarray, np.ndarray]:
         """The locations and covariances of a model file, checked (their Cholesky precision
@@ -235,29 +236,38 @@ class GaussianMixture(CovarianceFace):
             weights = np.array(self.weights_init, dtype=np.float64)
             if weights.shape != (k,):
                 raise ValueError(
-                    f"The parameter 'weights_init' should have the shape ({k},), "
-                    f"but got {weights.shape}"
+                    f"Invalid weights_init. The parameter 'weights' should have the shape of "
+                    f"({k},), but got {weights.shape}"
                 )
             if not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.max() > 1:
-                raise ValueError("The parameter 'weights_init' should be in the range [0, 1]")
+                raise ValueError(
+                    "Invalid weights_init. The parameter 'weights' should be in the range "
+                    f"[0, 1], but got min value {weights.min():.5f}, max value "
+                    f"{weights.max():.5f}"
+                )
             if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
                 raise ValueError(
-                    f"The parameter 'weights_init' should be normalized, but got "
-                    f"sum(weights) = {weights.sum():.5f}"
+                    "Invalid weights_init. The parameter 'weights' should be normalized, but "
+                    f"got sum(weights) = {weights.sum():.5f}"
                 )
             weights = weights / weights.sum()
         if self.means_init is not None:
             means = np.array(self.means_init, dtype=np.float64)
             if means.shape != (k, n_features):
                 raise ValueError(
-                    f"The parameter 'means_init' should have the shape "
+                    "Invalid means_init. The parameter 'means' should have the shape of "
                     f"{(k, n_features)}, but got {means.shape}"
                 )
             if not np.all(np.isfinite(means)):
-                raise ValueError("'means_init' holds NaN or infinite values")
+                raise ValueError("Invalid means_init: it holds NaN or infinite values")
         if self.precisions_init is not None:
             structure = model.family.covariance
-            precisions = structure.check(self.precisions_init, k, n_features, "precisions_init")
+            try:
+                precisions = structure.check(
+                    self.precisions_init, k, n_features, f"{self.covariance_type} precision"
+                )
+            except ValueError as exc:
+                raise ValueError(f"Invalid precisions_init. {exc}") from None
             covariances = structure.covariances_from_precisions(precisions)
         return {"weights": weights, "means": means, "covariances": covariances}
 

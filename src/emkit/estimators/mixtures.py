@@ -123,6 +123,11 @@ def face_doc(summary: str, parameters: str, init_params: str, attributes: str, n
 
 
 # -- the shared base ---------------------------------------------------------------------------
+def _output_dtype(X: np.ndarray) -> Any:
+    """float32 for float32 data, as scikit-learn returns; float64 for anything else."""
+    return np.float32 if X.dtype == np.float32 else np.float64
+
+
 class MixtureScoring:
     """Scoring of a fitted mixture, chunked like its fit: subclasses give the model to score
     with (:meth:`_fitted_model`), its parameters (:meth:`_params`) and checked data
@@ -131,10 +136,12 @@ class MixtureScoring:
     chunk_size: int | None
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Log-likelihood of every sample, shape (n_samples,)."""
+        """Log-likelihood of every sample, shape (n_samples,), in the data's floating
+        dtype."""
         X = self._checked(X)
         model, params = self._fitted_model(), self._params()
-        return map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
+        scores = map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
+        return scores.astype(_output_dtype(X), copy=False)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean (weighted) per-sample log-likelihood of ``X``."""
@@ -143,10 +150,12 @@ class MixtureScoring:
         return float(np.average(scores, weights=w))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Posterior probability of every component, shape (n_samples, n_components)."""
+        """Posterior probability of every component, shape (n_samples, n_components), in
+        the data's floating dtype."""
         X = self._checked(X)
         model, params = self._fitted_model(), self._params()
-        return map_rows(lambda c: model.predict_proba(params, c), X, self.chunk_size)
+        proba = map_rows(lambda c: model.predict_proba(params, c), X, self.chunk_size)
+        return proba.astype(_output_dtype(X), copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable component of every sample, shape (n_samples,)."""
@@ -260,7 +269,7 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
             hard=self.hard,
             chunk_size=self.chunk_size,
         )
-        self._set_params(result.params)
+        self._set_params(result.params, X.dtype if X.dtype == np.float32 else np.float64)
         return self
 
     def fit_predict(
@@ -343,7 +352,7 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
 
     def _check_hyperparameters(self) -> None:
         check_int(self.n_components, "n_components", 1)
-        check_int(self.max_iter, "max_iter", 1)
+        check_int(self.max_iter, "max_iter", 0)
         check_int(self.n_init, "n_init", 1)
         check_int(self.verbose_interval, "verbose_interval", 1)
         if self.chunk_size is not None:
@@ -413,26 +422,39 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
             raise ValueError(f"this {type(self).__name__} has no fitted parameters")
         return tuple(f"{f.name}_" for f in fields(self._params_class))
 
-    def _set_params(self, params: MixtureParams) -> None:
-        self.weights_ = params.weights
+    def _set_params(self, params: MixtureParams, dtype: Any = np.float64) -> None:
+        """Fitted attributes from ``params``, their floating arrays in ``dtype``: the data's
+        (float32 data gives float32 attributes, as in scikit-learn; the fit itself computes
+        in float64)."""
+        self.weights_ = _as_dtype(params.weights, dtype)
         for f in fields(params.components):
-            setattr(self, f"{f.name}_", getattr(params.components, f.name))
+            setattr(self, f"{f.name}_", _as_dtype(getattr(params.components, f.name), dtype))
 
     def _components(self) -> Any:
         assert self._params_class is not None
         return self._params_class(
-            **{f.name: getattr(self, f"{f.name}_") for f in fields(self._params_class)}
+            **{
+                f.name: _as_dtype(getattr(self, f"{f.name}_"), np.float64)
+                for f in fields(self._params_class)
+            }
         )
+
+    def _fitted_dtype(self) -> Any:
+        """The floating dtype of the fitted attributes (that of the data they were fitted
+        to)."""
+        return np.asarray(self.weights_).dtype
 
     def _params(self) -> MixtureParams:
         self._check_fitted()
-        return MixtureParams(self.weights_, self._components())
+        return MixtureParams(_as_dtype(self.weights_, np.float64), self._components())
 
     # -- model files --------------------------------------------------------------------
     def _check_weights(self) -> np.ndarray:
         """The stored weights as float64, checked against ``n_components``."""
         weights = checked_array(self.weights_, (self.n_components,), "weights_")
-        if np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-8:
+        # Weights stored in float32 sum to one within float32's round-off.
+        tolerance = max(1e-8, 8 * weights.size * np.finfo(self._fitted_dtype()).eps)
+        if np.any(weights < 0) or abs(weights.sum() - 1.0) > tolerance:
             raise ValueError("weights_ must be non-negative and sum to one")
         return weights
 
@@ -447,8 +469,9 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
         # not when the model is first used.
         self._check_hyperparameters()
         self._fitted_family()
+        dtype = np.float32 if self._fitted_dtype() == np.float32 else np.float64
         weights = self._check_weights()
-        self._set_params(MixtureParams(weights, self._stored_components()))
+        self._set_params(MixtureParams(weights, self._stored_components()), dtype)
 
 
 # -- checks --------------------------------------------------------------------------------------
@@ -460,6 +483,14 @@ def check_non_negative(value: Any, name: str) -> None:
         or not value >= 0
     ):
         raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+
+
+def _as_dtype(value: Any, dtype: Any) -> Any:
+    """A floating array ``value`` in ``dtype``; anything else (integer tables, scalars) as it
+    is."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(dtype, copy=False)
+    return value
 
 
 def checked_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -593,7 +624,7 @@ class Mixture(BaseMixture):
             )
         return self.family
 
-    def _set_params(self, params: MixtureParams) -> None:
+    def _set_params(self, params: MixtureParams, dtype: Any = np.float64) -> None:
         components = params.components
         if not is_dataclass(components) or isinstance(components, type):
             raise TypeError(
@@ -607,7 +638,7 @@ class Mixture(BaseMixture):
                 "attributes of the same names; rename those fields"
             )
         self._params_class = type(components)
-        super()._set_params(params)
+        super()._set_params(params, dtype)
 
     # -- model files --------------------------------------------------------------------
     def _stored_components(self) -> Any:

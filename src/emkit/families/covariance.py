@@ -44,9 +44,9 @@ from emkit.families.mclust_covariance import (
     structure_violation,
 )
 from emkit.numerics.linalg import (
-    ILL_DEFINED,
     check_positive_definite,
     covariance_from_precision,
+    ill_defined,
     precision_cholesky,
 )
 
@@ -208,8 +208,8 @@ class CovarianceStructure(ABC):
         expected = self.shape(n_components, n_features)
         if arr.shape != expected:
             raise ValueError(
-                f"the parameter '{name}' should have the shape {expected} for "
-                f"covariance_type='{self.name}', but got {arr.shape}"
+                f"The parameter '{name}' should have the shape of {expected}, but got "
+                f"{arr.shape} (covariance_type='{self.name}')"
             )
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"'{name}' holds NaN or infinite values")
@@ -278,7 +278,7 @@ class Full(CovarianceStructure):
     def check(self, covariances, n_components, n_features, name):
         arr = self._check_shape(covariances, n_components, n_features, name)
         for k, c in enumerate(arr):
-            check_positive_definite(c, f"'{name}' of component {k}")
+            check_positive_definite(c, f"'{name}'", f"component {k}")
         return arr
 
 
@@ -763,4 +763,4 @@ def _check_positive(variances: np.ndarray) -> None:
     bad = np.flatnonzero(np.ravel(variances) <= 0.0)
     if bad.size:
         k = bad[0] // (variances.shape[1] if variances.ndim == 2 else 1)
-        raise ValueError(ILL_DEFINED.format(k=k))
+        raise ill_defined(k)

@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from emkit.numerics.linalg import ILL_DEFINED
+from emkit.numerics.linalg import ill_defined
 
 INNER_TOL = 1e-13
 """Relative change of the parameters in one round at which an iterative M-step stops."""
@@ -178,7 +178,7 @@ def fit_vee(nk: np.ndarray, W: np.ndarray, old: np.ndarray, active: np.ndarray) 
         try:
             factor = linalg.cho_factor(M, lower=True)
         except linalg.LinAlgError:
-            raise ValueError(ILL_DEFINED.format(k=int(index[0]))) from None
+            raise ill_defined(int(index[0])) from None
         scale = np.exp(2.0 * np.log(np.diagonal(factor[0])).sum() / d)
         # tr(M^-1 W_k) for every component from one solve with all scatters side by side.
         solved = linalg.cho_solve(factor, np.concatenate(list(Wa), axis=1))
@@ -469,4 +469,4 @@ def _check_positive(values: np.ndarray, components: np.ndarray) -> None:
     shared parameter, the component blamed)."""
     bad = ~np.all((values > 0.0) & np.isfinite(values), axis=1)
     if bad.any():
-        raise ValueError(ILL_DEFINED.format(k=int(components[np.flatnonzero(bad)[0]])))
+        raise ill_defined(int(components[np.flatnonzero(bad)[0]]))

@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-ILL_DEFINED = (
-    "Fitting the mixture model failed because component {k} has an ill-defined covariance "
-    "(it is not positive definite: too few distinct samples, duplicated or collinear samples, "
-    "or features with zero variance). Decrease n_components, increase reg_covar, or scale "
-    "the data."
-)
+from emkit.exceptions import DegenerateFitError
+
+
+def ill_defined(k: int | str) -> DegenerateFitError:
+    """The error of a covariance that is not positive definite, naming component ``k``."""
+    # The first sentences are scikit-learn's, which code written for it looks for.
+    return DegenerateFitError(
+        "Fitting the mixture model failed because some components have ill-defined "
+        "empirical covariance (for instance caused by singleton or collapsed samples). Try "
+        "to decrease the number of components, increase reg_covar, or scale the input data. "
+        f"(component {k}: its covariance is not positive definite, from too few distinct "
+        "samples, duplicated or collinear samples, or features with zero variance)"
+    )
 
 
 def precision_cholesky(cov: np.ndarray, k: int | str = "") -> np.ndarray:
@@ -24,10 +31,10 @@ def precision_cholesky(cov: np.ndarray, k: int | str = "") -> np.ndarray:
     potrf, trtri = linalg.get_lapack_funcs(("potrf", "trtri"), (cov,))
     chol, info = potrf(cov, lower=1, clean=1)
     if info != 0 or not np.all(np.isfinite(chol)):
-        raise ValueError(ILL_DEFINED.format(k=k))
+        raise ill_defined(k)
     inv, info = trtri(chol, lower=1)
     if info != 0:
-        raise ValueError(ILL_DEFINED.format(k=k))
+        raise ill_defined(k)
     return inv.T
 
 
@@ -41,9 +48,13 @@ def covariance_from_precision(precision: np.ndarray, k: int | str = "") -> np.nd
     return linalg.cho_solve(chol, np.eye(precision.shape[0]))
 
 
-def check_positive_definite(matrix: np.ndarray, name: str) -> None:
-    """Raise ValueError unless ``matrix`` (D, D) is symmetric positive definite."""
+def check_positive_definite(matrix: np.ndarray, name: str, which: str = "") -> None:
+    """Raise ValueError unless ``matrix`` (D, D) is symmetric positive definite; ``which``
+    (e.g. 'component 2') says which of several matrices named ``name`` it is."""
+    which = f"{which}: " if which else ""
     if not np.allclose(matrix, matrix.T, rtol=1e-8, atol=0):
-        raise ValueError(f"{name} must be symmetric")
+        raise ValueError(f"{name} should be symmetric, positive-definite ({which}not symmetric)")
     if np.any(np.linalg.eigvalsh(matrix) <= 0.0):
-        raise ValueError(f"{name} must be positive definite")
+        raise ValueError(
+            f"{name} should be symmetric, positive-definite ({which}an eigenvalue is <= 0)"
+        )
