@@ -787,7 +787,7 @@ BAD_FIT = [
         _X(),
         {},
         ValueError,
-        "weights_init.*'weights' should have the shape",
+        r"weights_init.*'weights' should have",
     ),
     ("weights-sum", {"weights_init": [0.3, 0.3]}, _X(), {}, ValueError, "normalized"),
     ("weights-neg", {"weights_init": [-0.5, 1.5]}, _X(), {}, ValueError, r"range \[0, 1\]"),
@@ -797,7 +797,7 @@ BAD_FIT = [
         _X(),
         {},
         ValueError,
-        "means_init.*'means' should have the shape",
+        r"means_init.*'means' should have",
     ),
     (
         "precisions-full",

@@ -447,7 +447,7 @@ def test_covariances_without_the_structure_are_refused(name):
     estimator = emkit.GaussianMixture(
         K, covariance_type=name, precisions_init=_stored(structure, unstructured)
     )
-    with pytest.raises(ValueError, match="precisions_init.*does not have the structure"):
+    with pytest.raises(ValueError, match=r"precisions_init.*does not have the structure"):
         estimator.fit(X3)
 
 
