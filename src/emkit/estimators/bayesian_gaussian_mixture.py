@@ -21,7 +21,7 @@ from emkit.models.variational_mixture import (
     VariationalGaussianMixture,
     VariationalMixtureParams,
 )
-from emkit.numerics.linalg import check_positive_definite
+from emkit.numerics.linalg import semidefinite_log_det
 
 
 class BayesianGaussianMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator):
@@ -108,7 +108,12 @@ default='dirichlet_process'
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
-        ELBO per sample of the returned parameters.
+        ELBO per sample of the returned parameters, with every constant. When the prior's
+        covariance is singular (the default, the data's covariance, with fewer samples than
+        features or with constant or collinear features), the Wishart prior is improper and
+        has no normalising constant: the bound then leaves that term out, so it is the ELBO
+        up to a constant of the prior (still monotone, still comparable between fits with the
+        same prior).
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
         ELBO per sample after every M-step of the best initialisation; element 0 belongs to
         the initial parameters.
@@ -311,26 +316,15 @@ default='dirichlet_process'
         kind = self.covariance_type
         n_features = X.shape[1]
         if self.covariance_prior is None:
+            # The data's covariance, as in scikit-learn. It is singular with fewer samples
+            # than features or with constant or collinear features: the Wishart prior is
+            # then improper, and lower_bound_ leaves out its normalising constant.
             covariance = _weighted_covariance(X, w, mean, self.chunk_size)
             if kind in ("full", "tied"):
-                default = covariance
-                proper = np.all(np.linalg.eigvalsh(covariance) > 0.0)
-            elif kind == "diag":
-                default = np.diag(covariance).copy()
-                proper = np.all(default > 0.0)
-            else:
-                default = float(np.diag(covariance).mean())
-                proper = default > 0.0
-            if not proper:
-                # A singular scale matrix makes the Wishart prior improper, and the ELBO
-                # (which holds the prior's normaliser) undefined.
-                raise ValueError(
-                    "the default covariance_prior, the covariance of X, is singular "
-                    "(n_features >= n_samples, or constant or collinear features), which "
-                    "makes the Wishart prior improper; pass a positive definite "
-                    "covariance_prior"
-                )
-            return default
+                return covariance
+            if kind == "diag":
+                return np.diag(covariance).copy()
+            return float(np.diag(covariance).mean())
         value = np.array(self.covariance_prior, dtype=np.float64)
         expected = {"full": (n_features, n_features), "tied": (n_features, n_features)}.get(
             kind, (n_features,) if kind == "diag" else ()
@@ -343,9 +337,11 @@ default='dirichlet_process'
         if not np.all(np.isfinite(value)):
             raise ValueError("'covariance_prior' holds NaN or infinite values")
         if kind in ("full", "tied"):
-            check_positive_definite(value, f"'{kind} covariance_prior'")
+            # Singular is allowed (an improper prior, as the default can be); negative
+            # eigenvalues are not.
+            semidefinite_log_det(value, f"'{kind} covariance_prior'")
             return value
-        if np.any(value <= 0.0):
+        if np.any(value < 0.0) or not np.any(value > 0.0):
             raise ValueError(f"'{kind} covariance_prior' should be positive")
         return value if kind == "diag" else float(value)
 

@@ -45,7 +45,7 @@ from scipy.special import betaln, digamma, gammaln
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import GaussianStats
 from emkit.models.mixture import Initializer, initial_assignment, weighted_chunks
-from emkit.numerics.linalg import check_positive_definite
+from emkit.numerics.linalg import semidefinite_log_det
 from emkit.numerics.logspace import normalize_log_rows
 
 LOG_2 = float(np.log(2.0))
@@ -347,6 +347,8 @@ class VariationalGaussianMixture:
     reg_covar: float = 0.0
     initializer: Initializer | None = None
     chunk_size: int | None = None
+    prior_log_det: float | None = field(init=False, repr=False, compare=False)
+    """``log|W_0^-1|``, or None when ``W_0^-1`` is singular (an improper prior)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariance", covariance_structure(self.covariance))
@@ -390,7 +392,8 @@ class VariationalGaussianMixture:
             )
         if not np.all(np.isfinite(cov)):
             raise ValueError("the prior covariance holds NaN or infinite values")
-        check_positive_definite(self._shape.prior_matrix(cov, d), "the prior covariance")
+        log_det = semidefinite_log_det(self._shape.prior_matrix(cov, d), "the prior covariance")
+        object.__setattr__(self, "prior_log_det", log_det)
 
     @property
     def _shape(self) -> _WishartShape:
@@ -520,7 +523,9 @@ class VariationalGaussianMixture:
         log_det_w = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1) - d * np.log(nu)
         expected_log_det = multivariate_digamma(0.5 * nu, d) + d * LOG_2 + log_det_w
         prior_matrix = self._shape.prior_matrix(np.asarray(prior.covariance, np.float64), d)
-        prior_log_det = 2.0 * np.log(np.diagonal(np.linalg.cholesky(prior_matrix))).sum()
+        # An improper prior (singular W_0^-1) has no normalising constant: the bound then
+        # leaves out that term, a constant of the prior, so it is the ELBO up to a constant.
+        prior_log_det = 0.0 if self.prior_log_det is None else self.prior_log_det
         trace = np.einsum("ij,kia,kja->k", prior_matrix, chol, chol) / nu
         log_norm = -0.5 * nu * log_det_w - 0.5 * nu * d * LOG_2 - multivariate_gammaln(0.5 * nu, d)
         prior_log_norm = (

@@ -58,3 +58,23 @@ def check_positive_definite(matrix: np.ndarray, name: str, which: str = "") -> N
         raise ValueError(
             f"{name} should be symmetric, positive-definite ({which}an eigenvalue is <= 0)"
         )
+
+
+def semidefinite_log_det(matrix: np.ndarray, name: str) -> float | None:
+    """``log|matrix|`` of a symmetric positive semi-definite (D, D) matrix, or None when it is
+    singular; ValueError when it is not symmetric or has a negative eigenvalue.
+
+    Eigenvalues within round-off of zero (``D * eps`` times the largest), of either sign,
+    count as zero: a rank-deficient matrix (constant or collinear features, fewer samples
+    than features) must not pass or fail on the sign round-off happens to give them.
+    """
+    if not np.allclose(matrix, matrix.T, rtol=1e-8, atol=0):
+        raise ValueError(f"{name} should be symmetric, positive-definite (not symmetric)")
+    eigenvalues = np.linalg.eigvalsh(matrix)
+    floor = matrix.shape[0] * np.finfo(np.float64).eps * max(float(eigenvalues[-1]), 0.0)
+    if eigenvalues[0] < -floor or not eigenvalues[-1] > 0:
+        raise ValueError(
+            f"{name} should be symmetric, positive-definite (an eigenvalue is negative, or "
+            "all are zero)"
+        )
+    return float(np.log(eigenvalues).sum()) if eigenvalues[0] > floor else None
