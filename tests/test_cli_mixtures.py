@@ -10,6 +10,7 @@ from sklearn.base import clone
 import emkit
 from cli_support import run_cli as _run
 from cli_support import table_rows as _table_rows
+from emkit.cli.models import DEFAULT_N_INIT
 from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
 from emkit.estimators.mixtures import (
     BernoulliMixture,
@@ -177,7 +178,11 @@ def fitted(request, tmp_path, capsys):
     assert code == 0, err
     assert err == ""
     X = read_table(data).values
-    expected = clone(estimator).set_params(random_state=0).fit(X)
+    expected = clone(estimator).set_params(random_state=0)
+    # The command line's default restarts, but for the deterministic hierarchical start.
+    if "--n-init" not in extra and expected.init_params != "hc":
+        expected.set_params(n_init=DEFAULT_N_INIT)
+    expected.fit(X)
     return {
         "data": data,
         "path": path,
@@ -194,7 +199,7 @@ def _expected_rows(case):
     est = case["estimator"]
     names, values = case["columns"](est, ["f0", "f1", "f2"][: case["X"].shape[1]])
     rows = [
-        [str(j), f"{w:.5g}", *(f"{float(v):.5g}" for v in row)]
+        [str(j), f"{w:.6g}", *(f"{float(v):.6g}" for v in row)]
         for j, (w, row) in enumerate(zip(est.weights_, values, strict=True))
     ]
     return ["component", "weight", *names], rows
@@ -209,16 +214,22 @@ def test_fit_summary_matches_the_estimator(fitted):
     assert lines[1] == f"data            {fitted['data']}: {n} samples x {d} features ({names})"
     state = "yes" if est.converged_ else "no"
     assert lines[2].startswith(f"converged       {state}, after {est.n_iter_} iteration")
+    assert lines[3].startswith(f"restarts        {est.n_init}")
     if isinstance(est, BayesianGaussianMixture):
         bound = est.lower_bound_
-        assert lines[3] == f"ELBO            {bound * n:.2f} (mean per sample {bound:.5g})"
+        assert lines[4] == f"ELBO            {bound * n:.6g} (mean per sample {bound:.6g})"
         assert "BIC" not in out
     else:
         mean = est.score(X)
-        assert lines[3] == f"log-likelihood  {mean * n:.2f} (mean per sample {mean:.5g})"
-        assert lines[4] == f"BIC             {est.bic(X):.2f}"
-        assert lines[5] == f"AIC             {est.aic(X):.2f}"
-        assert lines[6] == f"parameters      {est._n_parameters()}"
+        assert lines[4] == f"log-likelihood  {mean * n:.6g} (mean per sample {mean:.6g})"
+        assert lines[5] == f"parameters      {est._n_parameters()} (df)"
+        assert lines[6] == "criteria        BIC, ICL and AIC in mclust's sign: larger is better"
+        # mclust's sign: scikit-learn's bic() and aic() negated.
+        assert lines[7] == f"BIC             {-est.bic(X):.6g} (2 log L - df log n)"
+        entropy = np.log(est.predict_proba(X).max(axis=1)).sum()
+        icl = -est.bic(X) + 2 * entropy
+        assert lines[8] == f"ICL             {icl:.6g} (BIC + 2 sum of log largest posterior)"
+        assert lines[9] == f"AIC             {-est.aic(X):.6g} (2 log L - 2 df)"
     assert _table_rows(out, fitted["table"]) == _expected_rows(fitted)
     assert lines[-1] == f"model written to {fitted['path']}"
 
@@ -259,9 +270,9 @@ def test_info_on_the_saved_file(fitted, capsys):
     assert f"features        {fitted['X'].shape[1]} (f0, f1" in out
     assert f"  n_components{' ' * 2}" in out
     if isinstance(est, BayesianGaussianMixture):
-        assert f"ELBO            mean per sample {est.lower_bound_:.5g} (training data)" in out
+        assert f"ELBO            mean per sample {est.lower_bound_:.6g} (training data)" in out
     else:
-        assert f"log-likelihood  mean per sample {est.lower_bound_:.5g} (training data)" in out
+        assert f"log-likelihood  mean per sample {est.lower_bound_:.6g} (training data)" in out
         assert f"parameters      {est._n_parameters()}" in out
     assert _table_rows(out, fitted["table"]) == _table_rows(fitted["out"], fitted["table"])
 

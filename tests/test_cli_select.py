@@ -12,7 +12,7 @@ import pytest
 import emkit
 from cli_support import run_cli as _run
 from cli_support import table_rows as _table_rows
-from emkit.cli.main import _parser
+from emkit.cli.parser import build_parser
 from emkit.io.readers import read_table
 from emkit.selection import TABLE_COLUMNS, select_model
 
@@ -68,10 +68,10 @@ def test_select_prints_the_chosen_model_and_the_table(capsys, expected):
     assert f"{FAITHFUL}: 272 samples x 2 features (eruptions, waiting)" in out
     assert "criterion       BIC, larger is better (mclust's sign)" in out
     best = expected.best_
-    assert f"BIC             {best.bic:.2f}" in out
-    assert f"ICL             {best.icl:.2f}" in out
-    assert f"AIC             {best.aic:.2f}" in out
-    assert f"log-likelihood  {best.log_likelihood:.2f} (mean per sample" in out
+    assert f"BIC             {best.bic:.6g} (2 log L - df log n)" in out
+    assert f"ICL             {best.icl:.6g} (BIC + 2 sum of log largest posterior)" in out
+    assert f"AIC             {best.aic:.6g} (2 log L - 2 df)" in out
+    assert f"log-likelihood  {best.log_likelihood:.6g} (mean per sample" in out
     assert "parameters      11" in out
 
     header, rows = _table_rows(out, TITLE)
@@ -94,7 +94,7 @@ def test_select_prints_the_chosen_model_and_the_table(capsys, expected):
     assert bics == sorted(bics, reverse=True)
     assert rows[0][1:3] == ["EEE", "3"]
     for row, c in zip(rows, expected.ranked(), strict=True):
-        assert row[5] == f"{c.bic:.2f}" and row[6] == f"{c.icl:.2f}" and row[7] == f"{c.aic:.2f}"
+        assert row[5] == f"{c.bic:.6g}" and row[6] == f"{c.icl:.6g}" and row[7] == f"{c.aic:.6g}"
         assert row[4] == str(c.n_parameters) and row[8] == "yes"
 
     header, means = _table_rows(out, "means by component")
@@ -208,7 +208,7 @@ def test_select_component_lists(capsys):
 
 
 def test_select_defaults():
-    args = _parser().parse_args(["select", "data.csv"])
+    args = build_parser().parse_args(["select", "data.csv"])
     assert args.components == list(range(1, 10))
     assert args.covariance_types is None
     assert (args.criterion, args.init_params) == ("bic", "hc")

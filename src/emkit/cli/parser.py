@@ -1,0 +1,406 @@
+"""The arguments of ``emkit`` and its commands.
+
+Building the parser imports the standard library and :mod:`emkit.cli.models` alone (no
+estimator, scikit-learn, SciPy or Numba), so that ``emkit --help`` and a usage error answer at
+once; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from emkit.cli import models
+from emkit.cli.errors import PROG
+
+__all__ = ["MODEL_SUFFIX", "build_parser"]
+
+MODEL_SUFFIX = ".emkit"
+_CRITERIA = ("bic", "icl", "aic")
+_DEFAULT_COMPONENTS = "1-9"
+# Names of the field separators --delimiter takes besides one character.
+_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "bar": "|"}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**32 - 1, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a non-zero whole number (-1: every core)")
+    return value
+
+
+def component_range(text: str) -> list[int]:
+    """``'1-9'``, ``'2,4,6'`` or ``'1-3,7'``: the numbers of components, in order."""
+    values: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        try:
+            first = int(low)
+            last = int(high) if dash else first
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected numbers of components such as '1-9' or '2,3,5', got {text!r}"
+            ) from None
+        if first < 1 or last < first:
+            raise argparse.ArgumentTypeError(
+                f"expected ranges of whole numbers >= 1 such as '1-9', got {part.strip()!r}"
+            )
+        values.extend(k for k in range(first, last + 1) if k not in values)
+    return values
+
+
+def _column_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated column names such as 'a,b', got {text!r}"
+        )
+    return names
+
+
+def _delimiter(text: str) -> str:
+    value = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(value) != 1 or value in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"expected one character such as ';', or {', '.join(_DELIMITER_NAMES)}; got {text!r}"
+        )
+    return value
+
+
+class _Version(argparse.Action):
+    """``--version``, which reads emkit's version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from emkit import __version__
+
+        print(f"{PROG} {__version__}")
+        parser.exit()
+
+
+def _add_delimiter(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        metavar="CHAR",
+        help="field separator of a text DATA file, such as ';' or tab (default: comma for "
+        ".csv, tab for .tsv and .tab, guessed for .txt)",
+    )
+
+
+def _add_fit(commands: Any) -> None:
+    fit = commands.add_parser(
+        "fit",
+        help="fit a model to a data file and write a model file",
+        description="Fit a model to the numeric columns of DATA (.csv, .tsv, .txt, .parquet, "
+        ".pq or .npy) and write it to a model file. A hidden Markov model (--model hmm) reads "
+        "its sequences from the table: the rows of one sequence are consecutive rows with the "
+        "same --sequence-column value, in time order. The summary prints BIC, ICL and AIC in "
+        "mclust's sign, larger is better.",
+    )
+    fit.add_argument("data", metavar="DATA", help="data file, one row per sample")
+    fit.add_argument(
+        "--model",
+        required=True,
+        choices=tuple(models.MODELS),
+        help="; ".join(f"{name}: {model.help}" for name, model in models.MODELS.items()),
+    )
+    fit.add_argument(
+        "--components",
+        "-k",
+        required=True,
+        type=_positive_int,
+        metavar="K",
+        help="number of mixture components (clusters for kmeans, hidden states for hmm)",
+    )
+    fit.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL",
+        help=f"model file to write (default: <DATA stem>{MODEL_SUFFIX} in the current directory)",
+    )
+    fit.add_argument(
+        "--emission",
+        choices=models.EMISSIONS,
+        help="what every state of an hmm emits: gaussian; gmm, a mixture of --n-mix Gaussians; "
+        "categorical, one column of integer symbol codes 0, 1, 2, ...; poisson or multinomial, "
+        f"counts (default: {models.DEFAULT_EMISSION})",
+    )
+    fit.add_argument(
+        "--sequence-column",
+        metavar="COLUMN",
+        help="column of numeric sequence ids of an hmm, not a feature: the rows of one "
+        "sequence are consecutive and in time order (default: the whole table is one sequence)",
+    )
+    fit.add_argument(
+        "--covariance-type",
+        choices=models.COVARIANCE_TYPES,
+        help="covariance structure of a gmm or student (scale matrices), of a bayesian-gmm "
+        "(full, tied, diag or spherical), or of the Gaussians of an hmm with --emission "
+        "gaussian or gmm (full, tied, diag or spherical) (default: full, diag for hmm)",
+    )
+    fit.add_argument(
+        "--n-mix",
+        type=_positive_int,
+        metavar="M",
+        help="Gaussians in the mixture of every state of an hmm with --emission gmm (default: 1)",
+    )
+    fit.add_argument(
+        "--n-init",
+        type=_positive_int,
+        metavar="N",
+        help="number of initialisations; the best fit is kept (default: "
+        f"{models.DEFAULT_N_INIT}, 1 with --init-params hc)",
+    )
+    fit.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        metavar="N",
+        help="most EM iterations per initialisation (default: 100, 300 for kmeans)",
+    )
+    fit.add_argument(
+        "--tol",
+        type=_non_negative_float,
+        metavar="T",
+        help="convergence threshold on the change of the mean log-likelihood "
+        "per sample (default: 0.001 for the mixtures, 0.0001 for kmeans); for hmm, on the "
+        "change of the total log-likelihood (default: 0.01)",
+    )
+    fit.add_argument(
+        "--reg-covar",
+        type=_non_negative_float,
+        metavar="R",
+        help="added to the variances of a gmm, student or bayesian-gmm at every step "
+        "(default: 1e-06)",
+    )
+    fit.add_argument(
+        "--init-params",
+        choices=models.INIT_PARAMS,
+        help="initialisation of a mixture (default: kmeans; random for categorical)",
+    )
+    fit.add_argument(
+        "--fixed-dof",
+        type=_positive_float,
+        metavar="NU",
+        help="degrees of freedom of every component of a student, kept fixed (default: "
+        "estimated from the data)",
+    )
+    fit.add_argument(
+        "--weight-prior",
+        choices=tuple(models.WEIGHT_PRIORS),
+        help="prior on the weights of a bayesian-gmm (default: dirichlet-process)",
+    )
+    fit.add_argument(
+        "--random-state",
+        type=_seed,
+        metavar="S",
+        help="seed for a reproducible fit (default: a fresh random start)",
+    )
+    fit.add_argument(
+        "--columns",
+        type=_column_list,
+        metavar="A,B,...",
+        help="comma-separated names of the columns to use (default: all, but the sequence column)",
+    )
+    _add_delimiter(fit)
+    fit.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+
+def _add_select(commands: Any) -> None:
+    select = commands.add_parser(
+        "select",
+        help="choose the covariance model and number of components of a Gaussian mixture",
+        description="Fit a Gaussian mixture to the numeric columns of DATA for every "
+        "covariance model and number of components, and print every candidate, best first, "
+        "and the chosen model. BIC = 2 log-likelihood - parameters * log(samples), ICL = BIC "
+        "minus twice the entropy of the most probable classification, AIC = 2 log-likelihood "
+        "- 2 parameters: larger is better, as in mclust and in the summary of emkit fit. "
+        "Parameters are counted as mclust counts them.",
+    )
+    select.add_argument("data", metavar="DATA", help="data file, one row per sample")
+    select.add_argument(
+        "--components",
+        "-k",
+        type=component_range,
+        default=component_range(_DEFAULT_COMPONENTS),
+        metavar="K",
+        help=f"numbers of components to try, such as 1-9 or 2,3,5 (default: {_DEFAULT_COMPONENTS})",
+    )
+    select.add_argument(
+        "--covariance-types",
+        type=_column_list,
+        metavar="A,B,...",
+        help="comma-separated covariance models to try, mclust's names (EII, VII, EEI, VEI, "
+        "EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV) or full, tied, diag, spherical "
+        "(default: every mclust model)",
+    )
+    select.add_argument(
+        "--criterion",
+        choices=_CRITERIA,
+        default="bic",
+        help="criterion to maximise (default: bic)",
+    )
+    select.add_argument(
+        "--output",
+        metavar="TABLE.csv",
+        help="also write the table of candidates, best first, to this CSV file",
+    )
+    select.add_argument(
+        "--save",
+        metavar="MODEL",
+        help=f"write the chosen model to this model file (such as best{MODEL_SUFFIX})",
+    )
+    select.add_argument(
+        "--init-params",
+        choices=models.INIT_PARAMS,
+        default="hc",
+        help="initialisation of every fit (default: hc, model-based hierarchical clustering, "
+        "computed once and cut at every number of components)",
+    )
+    select.add_argument(
+        "--n-init",
+        type=_positive_int,
+        metavar="N",
+        help="initialisations per candidate, the best kept; not with --init-params hc, a "
+        "deterministic start (default: 1)",
+    )
+    select.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        metavar="N",
+        help=f"most EM iterations per candidate (default: {models.SELECT_MAX_ITER})",
+    )
+    select.add_argument(
+        "--tol",
+        type=_non_negative_float,
+        metavar="T",
+        help="convergence threshold on the change of the mean log-likelihood per sample "
+        f"(default: {models.SELECT_TOL:g})",
+    )
+    select.add_argument(
+        "--reg-covar",
+        type=_non_negative_float,
+        metavar="R",
+        help="added to the variances at every step (default: 1e-06)",
+    )
+    select.add_argument(
+        "--random-state",
+        type=_seed,
+        metavar="S",
+        help="seed for a reproducible selection (default: a fresh random start)",
+    )
+    select.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        metavar="N",
+        help="candidates fitted at once, on threads (default: every core; -1 too)",
+    )
+    select.add_argument(
+        "--columns",
+        type=_column_list,
+        metavar="A,B,...",
+        help="comma-separated names of the columns to use (default: all)",
+    )
+    _add_delimiter(select)
+    select.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+
+def _add_predict(commands: Any) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="assign samples to the components of a fitted model",
+        description="Print the most probable component of every sample of DATA (and with "
+        "--proba the probability of every component) as CSV. For a hidden Markov model: "
+        "the state of every sample on the most probable state path of its sequence "
+        "(Viterbi), and with --proba the posterior probability of every state.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
+    predict.add_argument("data", metavar="DATA", help="data file, one row per sample")
+    predict.add_argument(
+        "-o", "--output", metavar="OUT.csv", help="CSV file to write (default: standard output)"
+    )
+    predict.add_argument(
+        "--sequence-column",
+        metavar="COLUMN",
+        help="column of sequence ids, for a hidden Markov model (default: the whole table is "
+        "one sequence)",
+    )
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="add columns p0, p1, ... with the probability of every component (of every "
+        "state for an hmm)",
+    )
+    _add_delimiter(predict)
+
+
+def _add_info(commands: Any) -> None:
+    info = commands.add_parser(
+        "info",
+        help="describe a model file",
+        description="Print the kind, hyperparameters, fitted state and parameters of a model file.",
+    )
+    info.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``emkit``: every command sets ``command``, the name of its module in
+    :mod:`emkit.cli`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Fit latent-variable models by Expectation-Maximization.",
+    )
+    parser.add_argument("--version", action=_Version)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_fit(commands)
+    _add_select(commands)
+    _add_predict(commands)
+    _add_info(commands)
+    return parser
