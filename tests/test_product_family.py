@@ -450,7 +450,9 @@ def test_n_parameters_and_monotone_come_from_the_parts():
         family.n_parameters(3, 5)
     assert _mixed(reg_covar=0.0).monotone
     assert not _mixed().monotone  # reg_covar > 0 in the Gaussian part
-    assert not Product([(Poisson(lambdas_prior=1.0), [0])]).monotone
+    # A prior keeps the M-step exact for the log posterior, the bound then reported.
+    assert Product([(Poisson(lambdas_prior=1.0), [0])]).monotone
+    assert not Product([(Bernoulli(prior=0.5), [0])]).monotone
 
 
 def test_sample_assembles_the_columns_in_order():

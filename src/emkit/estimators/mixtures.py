@@ -87,7 +87,10 @@ COMMON_ATTRIBUTES_DOC = """\
         M-steps done by the best initialisation.
     lower_bound_ : float
         Mean per-sample log-likelihood of the returned parameters (classification
-        log-likelihood when ``hard=True``).
+        log-likelihood when ``hard=True``). With a prior on the family's parameters, the
+        log posterior: the log prior density (up to a constant) is added to the summed
+        log-likelihood before the division, since that is what the posterior-mode M-step
+        never lowers.
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
         The bound after every M-step of the best initialisation; element 0 belongs to the
         initial parameters and the last equals ``lower_bound_``.

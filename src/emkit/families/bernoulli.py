@@ -70,12 +70,24 @@ class Bernoulli:
 
     @property
     def monotone(self) -> bool:
-        """Whether the M-step exactly maximises the expected complete-data log-likelihood.
-
-        With a prior (``prior != 1``) it maximises the log-likelihood plus the log prior;
-        the bound that EM reports is the log-likelihood alone, which may then decrease.
+        """Whether the M-step exactly maximises the objective EM reports, the expected
+        complete-data log-likelihood plus :meth:`log_prior`: with ``prior >= 1`` (its
+        posterior mode). A ``prior < 1`` has an unbounded density at the simplex's edge; the
+        M-step then clips (hmmlearn's rule), which maximises nothing EM can report.
         """
-        return self.prior == 1.0 or "probs" in self.frozen
+        return self.prior >= 1.0 or "probs" in self.frozen
+
+    def log_prior(self, params: BernoulliParams) -> float:
+        """Log density of the Beta(``prior``, ``prior``) prior at ``params``, up to a
+        constant: ``(prior - 1) sum log p + log(1 - p)``. EM adds it once to the summed
+        log-likelihood of every pass, so the bound it reports (and never lowers) is the log
+        posterior. 0 for ``prior = 1`` (maximum likelihood), for frozen probabilities, and
+        for ``prior < 1`` (see :attr:`monotone`)."""
+        if self.prior <= 1.0 or "probs" in self.frozen:
+            return 0.0
+        probs = np.asarray(params.probs, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return float((self.prior - 1.0) * (np.log(probs).sum() + np.log1p(-probs).sum()))
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate binary data.

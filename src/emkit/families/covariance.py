@@ -111,6 +111,25 @@ class CovarianceStructure(ABC):
         effective weight (``nk`` plus ``covars_weight`` less the dimension of the scale
         matrix, never negative), plus ``reg_covar`` on the variances."""
 
+    def map_log_prior(
+        self,
+        prec_chol: np.ndarray,
+        deviation: np.ndarray,
+        means_weight: np.ndarray,
+        covars_prior: np.ndarray | float,
+        covars_weight: float,
+    ) -> float:
+        """Log density, up to a constant, of hmmlearn's conjugate prior at the covariances
+        (as Cholesky factors of their precisions) and the means (``deviation``: means less
+        the prior means, (K, D); ``means_weight`` (K,)): the function whose sum with the
+        expected log-likelihood :meth:`map_estimate` maximises,
+        ``sum_k c log|P_k| - tr((Psi_k + w_k d_k d_k^T) Lambda_k) / 2`` with ``Psi`` the
+        ``covars_prior`` as a matrix and ``c`` the ``covars_weight`` less the dimension of the
+        scale matrix (never negative); a shared covariance counts its factor once."""
+        raise NotImplementedError(
+            f"covariance_type={self.name!r} has no posterior-mode (MAP) M-step"
+        )
+
     @abstractmethod
     def precisions_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         """Cholesky factors of the precisions (same shape as ``covariances``)."""
@@ -245,6 +264,15 @@ class Full(CovarianceStructure):
         _add_to_diagonal(cov, reg_covar)
         return cov
 
+    def map_log_prior(self, prec_chol, deviation, means_weight, covars_prior, covars_weight):
+        k, d = deviation.shape
+        precisions = self.precisions(prec_chol)
+        psi = np.broadcast_to(np.asarray(covars_prior, dtype=np.float64), (k, d, d))
+        trace = np.einsum("kij,kji->", psi, precisions)
+        quad = np.einsum("k,ki,kij,kj->", means_weight, deviation, precisions, deviation)
+        c = max(covars_weight - d, 0.0)
+        return float(c * self.log_det(prec_chol, k, d).sum() - 0.5 * (trace + quad))
+
     def precisions_cholesky(self, covariances):
         return np.stack([precision_cholesky(c, k) for k, c in enumerate(covariances)])
 
@@ -311,6 +339,15 @@ class Tied(CovarianceStructure):
         _add_to_diagonal(cov, reg_covar)
         return cov
 
+    def map_log_prior(self, prec_chol, deviation, means_weight, covars_prior, covars_weight):
+        d = deviation.shape[1]
+        precision = self.precisions(prec_chol)
+        psi = np.broadcast_to(np.asarray(covars_prior, dtype=np.float64), (d, d))
+        trace = np.einsum("ij,ji->", psi, precision)
+        quad = np.einsum("k,ki,ij,kj->", means_weight, deviation, precision, deviation)
+        c = max(covars_weight - d, 0.0)
+        return float(c * np.log(np.diagonal(prec_chol)).sum() - 0.5 * (trace + quad))
+
     def precisions_cholesky(self, covariances):
         return precision_cholesky(covariances, "(tied)")
 
@@ -376,6 +413,15 @@ class Diag(CovarianceStructure):
         weight = np.maximum(max(covars_weight - 1.0, 0.0) + nk, 1e-5)
         return (covars_prior + scatter) / weight[:, None] + reg_covar
 
+    def map_log_prior(self, prec_chol, deviation, means_weight, covars_prior, covars_weight):
+        k, d = deviation.shape
+        precisions = self.precisions(prec_chol)
+        psi = np.broadcast_to(np.asarray(covars_prior, dtype=np.float64), (k, d))
+        trace = float((psi * precisions).sum())
+        quad = float((means_weight[:, None] * deviation**2 * precisions).sum())
+        c = max(covars_weight - 1.0, 0.0)
+        return float(c * self.log_det(prec_chol, k, d).sum() - 0.5 * (trace + quad))
+
     def precisions_cholesky(self, covariances):
         _check_positive(covariances)
         return 1.0 / np.sqrt(covariances)
@@ -430,6 +476,15 @@ class Spherical(CovarianceStructure):
         # The mean over features of the diagonal estimate, as hmmlearn's spherical states.
         weight = np.maximum(max(covars_weight - 1.0, 0.0) + nk, 1e-5)
         return (covars_prior + scatter.mean(axis=1)) / weight + reg_covar
+
+    def map_log_prior(self, prec_chol, deviation, means_weight, covars_prior, covars_weight):
+        k, d = deviation.shape
+        precisions = self.precisions(prec_chol)
+        psi = np.broadcast_to(np.asarray(covars_prior, dtype=np.float64), (k,))
+        trace = float((d * psi * precisions).sum())
+        quad = float((means_weight * (deviation**2).sum(axis=1) * precisions).sum())
+        c = max(covars_weight - 1.0, 0.0)
+        return float(c * self.log_det(prec_chol, k, d).sum() - 0.5 * (trace + quad))
 
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         per_feature = scatter / np.where(empty, 1.0, nk)[:, None] - shift * shift

@@ -105,8 +105,8 @@ class Gaussian:
     frozen : frozenset of {'means', 'covariances'}
         Parameters the M-step keeps as they are.
     prior : GaussianPrior, optional
-        With a prior the M-step gives the posterior mode instead of the maximum likelihood
-        (and the bound, the log-likelihood, may then decrease: ``monotone`` is False).
+        With a prior the M-step gives the posterior mode instead of the maximum likelihood,
+        and the bound EM reports is the log posterior (:meth:`log_prior` added).
     """
 
     covariance: CovarianceStructure = field(default_factory=lambda: covariance_structure("full"))
@@ -127,10 +127,28 @@ class Gaussian:
 
     @property
     def monotone(self) -> bool:
-        """Whether the M-step exactly maximises the expected complete-data log-likelihood."""
-        if self.prior is not None:
-            return False
+        """Whether the M-step exactly maximises the objective EM reports, the expected
+        complete-data log-likelihood plus :meth:`log_prior`: unless ``reg_covar > 0`` moves
+        the covariances off the optimum."""
         return self.reg_covar == 0 or "covariances" in self.frozen
+
+    def log_prior(self, params: GaussianParams) -> float:
+        """Log density of :attr:`prior` at ``params``, up to a constant (see
+        :meth:`~emkit.families.covariance.CovarianceStructure.map_log_prior`); 0 without a
+        prior. EM adds it once to the summed log-likelihood of every pass, so the bound it
+        reports (and never lowers) is the log posterior."""
+        prior = self.prior
+        if prior is None:
+            return 0.0
+        means = np.asarray(params.means, dtype=np.float64)
+        k = means.shape[0]
+        return self.covariance.map_log_prior(
+            params.precisions_cholesky,
+            means - np.broadcast_to(np.asarray(prior.means_prior, np.float64), means.shape),
+            np.broadcast_to(np.asarray(prior.means_weight, np.float64), (k,)),
+            prior.covars_prior,
+            float(prior.covars_weight),
+        )
 
     def log_prob(
         self, params: GaussianParams, X: np.ndarray, out: np.ndarray | None = None

@@ -213,9 +213,19 @@ class Product:
 
     @property
     def monotone(self) -> bool:
-        """Whether the M-step exactly maximises the expected complete-data log-likelihood:
-        that of every part."""
+        """Whether the M-step exactly maximises the objective EM reports (the expected
+        complete-data log-likelihood plus :meth:`log_prior`): that of every part."""
         return all(getattr(family, "monotone", True) for family, _ in self.parts)
+
+    def log_prior(self, params: Any) -> float:
+        """The sum of the parts' log prior densities (a part without ``log_prior`` has
+        none)."""
+        total = 0.0
+        for (family, _), part in zip(self.parts, params.parts, strict=True):
+            log_prior = getattr(family, "log_prior", None)
+            if log_prior is not None:
+                total += float(log_prior(part))
+        return total
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate data: every part checks its block (a part whose family has no

@@ -122,6 +122,14 @@ class Mixture:
         """Whether every M-step is exact (the bound can then never decrease)."""
         return getattr(self.family, "monotone", True)
 
+    def bound_offset(self, params: MixtureParams) -> float:
+        """The family's log prior density at ``params`` (0 for a family without a prior, or
+        one written without ``log_prior``). The driver adds it once to the summed
+        log-likelihood of every pass, so that with a prior the bound is the log posterior,
+        which the family's posterior-mode M-step never lowers."""
+        log_prior = getattr(self.family, "log_prior", None)
+        return 0.0 if log_prior is None else float(log_prior(params.components))
+
     # -- the model contract -------------------------------------------------------------
     def init(
         self,
