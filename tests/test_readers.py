@@ -552,3 +552,202 @@ def test_write_table_errors(tmp_path):
     with pytest.raises(ValueError, match="1-D or 2-D"):
         write_table(path, np.zeros((2, 2, 2)), ["a", "b"])
     assert not path.exists()
+
+
+# --------------------------------------------------------------------------- #
+# Reading in blocks
+# --------------------------------------------------------------------------- #
+
+# Values per block, small enough that the files below take many blocks.
+_SMALL_BLOCK = 7
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    import emkit.io.readers as readers
+
+    monkeypatch.setattr(readers, "_BLOCK_FIELDS", _SMALL_BLOCK)
+
+
+def _values(n=101, d=3, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, d)) * 10.0 ** np.arange(d)
+
+
+def test_text_read_in_blocks_is_exact(tmp_path, small_blocks):
+    values = _values()
+    lines = ["a,b,c", ""] + [",".join(map(repr, row)) for row in values.tolist()]
+    path = _write(tmp_path / "d.csv", "\r\n".join(lines) + "\r\n")
+    table = read_table(path)
+    assert table.values.shape == values.shape
+    assert table.values.flags.c_contiguous and table.values.flags.owndata
+    np.testing.assert_array_equal(table.values, values)
+    selected = read_table(path, columns=["c", "a"])
+    np.testing.assert_array_equal(selected.values, values[:, [2, 0]])
+
+
+def test_text_errors_in_later_blocks_name_their_line(tmp_path, small_blocks):
+    rows = [[f"{i}", f"{2 * i}"] for i in range(40)]
+    rows[30][1] = "NA"
+    rows[33][1] = ""
+    rows[35][0] = "NA"
+    path = _write(tmp_path / "d.csv", "a,b\n" + "".join(",".join(r) + "\n" for r in rows))
+    # The first column holding a missing value, its first line, and its count over every block.
+    with pytest.raises(
+        DataError, match=re.escape("column 'a' has 1 missing value (first on line 37)")
+    ):
+        read_table(path)
+    with pytest.raises(
+        DataError, match=re.escape("column 'b' has 2 missing values (first on line 32)")
+    ):
+        read_table(path, columns=["b"])
+    table = read_table(path, allow_missing=True)
+    assert np.isnan(table.values).sum() == 3
+    rows[38][0] = "inf"
+    path = _write(tmp_path / "e.csv", "a,b\n" + "".join(",".join(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match="column 'a' holds an infinite value on line 40"):
+        read_table(path)
+    rows[39][1] = "x"
+    path = _write(tmp_path / "f.csv", "a,b\n" + "".join(",".join(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match="column 'b' is not numeric: value 'x' on line 41"):
+        read_table(path)
+
+
+def test_text_with_quoted_line_breaks_and_lone_carriage_returns(tmp_path, small_blocks):
+    text = '"first\nname",b\n' + "".join(f"{i},{i + 0.5}\n" for i in range(20))
+    table = read_table(_write(tmp_path / "q.csv", text))
+    assert table.columns == ("first\nname", "b")
+    assert table.values.shape == (20, 2)
+    old_mac = "a,b\r" + "".join(f"{i},{i}\r" for i in range(20))
+    np.testing.assert_array_equal(
+        read_table(_write(tmp_path / "r.csv", old_mac)).values,
+        np.repeat(np.arange(20.0), 2).reshape(20, 2),
+    )
+
+
+def test_whitespace_separated_text_in_blocks(tmp_path, small_blocks):
+    values = _values(n=50, d=2)
+    path = tmp_path / "d.txt"
+    np.savetxt(path, values)
+    np.testing.assert_array_equal(read_table(path).values, values)
+
+
+def test_parquet_read_in_batches(tmp_path, small_blocks):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    values = _values(n=60)
+    b = values[:, 1].tolist()
+    b[47] = None
+    table = pa.table({"a": values[:, 0], "b": pa.array(b, pa.float64()), "c": values[:, 2]})
+    path = tmp_path / "d.parquet"
+    pq.write_table(table, path, row_group_size=25)
+    got = read_table(path, allow_missing=True).values
+    np.testing.assert_array_equal(
+        np.isnan(got), np.isnan(np.array(b, dtype=float))[:, None] & [False, True, False]
+    )
+    np.testing.assert_array_equal(got[:, [0, 2]], values[:, [0, 2]])
+    with pytest.raises(
+        DataError, match=re.escape("column 'b' has 1 missing value (first in row 48)")
+    ):
+        read_table(path)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int16])
+def test_npy_read_in_blocks_through_a_map(tmp_path, small_blocks, order, dtype):
+    values = np.asarray(_values(n=45) * 100, dtype=dtype, order=order)
+    path = tmp_path / "d.npy"
+    np.save(path, values)
+    table = read_table(path)
+    assert table.values.dtype == (np.float32 if dtype == np.float32 else np.float64)
+    assert table.values.flags.c_contiguous
+    np.testing.assert_array_equal(table.values, values)
+    np.testing.assert_array_equal(read_table(path, columns=["x2", "x0"]).values, values[:, [2, 0]])
+    assert table.unnamed == ("x0", "x1", "x2")
+
+
+def test_npy_errors_in_later_blocks_name_their_row(tmp_path, small_blocks):
+    values = _values(n=30)
+    values[25, 1] = np.nan
+    values[20, 2] = np.inf
+    path = tmp_path / "d.npy"
+    np.save(path, values)
+    with pytest.raises(DataError, match="column 'x2' holds an infinite value in row 21"):
+        read_table(path)
+    with pytest.raises(
+        DataError, match=re.escape("column 'x1' has 1 missing value (first in row 26)")
+    ):
+        read_table(path, columns=["x1"])
+
+
+# --------------------------------------------------------------------------- #
+# Delimiters and unnamed columns
+# --------------------------------------------------------------------------- #
+
+
+def test_delimiter_option(tmp_path):
+    path = _write(tmp_path / "d.csv", "a;b\n1.5;2\n3;4\n")
+    table = read_table(path, delimiter=";")
+    assert table.columns == ("a", "b")
+    np.testing.assert_array_equal(table.values, [[1.5, 2], [3, 4]])
+    # A decimal comma is no number: nothing is read differently from what it says.
+    decimal_comma = _write(tmp_path / "e.csv", "a;b\n1,5;2\n")
+    with pytest.raises(DataError, match="column 'a' is not numeric: value '1,5' on line 2"):
+        read_table(decimal_comma, delimiter=";")
+
+
+def test_delimiter_option_values(tmp_path):
+    path = _write(tmp_path / "d.txt", "a|b\n1|2\n")
+    np.testing.assert_array_equal(read_table(path, delimiter="|").values, [[1, 2]])
+    for bad in ("", ";;", '"', "\n"):
+        with pytest.raises(ValueError, match="delimiter must be one character"):
+            read_table(path, delimiter=bad)
+    npy = tmp_path / "d.npy"
+    np.save(npy, np.ones((2, 2)))
+    with pytest.raises(DataError, match="a delimiter applies to text files only"):
+        read_table(npy, delimiter=";")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "words"),
+    [
+        (
+            "a;b\n1;2\n",
+            ";",
+            "its first line holds ';' but no comma: its fields may be separated by semicolons",
+        ),
+        ("a;b\n1,5;2\n", ";", "its first line holds ';' but no comma"),
+        (
+            "a\tb\n1\t2\n",
+            "\t",
+            "its first line holds '\\t' but no comma: its fields may be separated by tabs",
+        ),
+    ],
+)
+def test_other_delimiter_is_hinted(tmp_path, text, hint, words):
+    path = _write(tmp_path / "d.csv", text)
+    with pytest.raises(DataError, match=re.escape(words)) as info:
+        read_table(path)
+    assert info.value.delimiter == hint
+
+
+def test_one_column_without_other_delimiters_has_no_hint(tmp_path):
+    path = _write(tmp_path / "d.csv", "a\n1\nx\n")
+    with pytest.raises(DataError) as info:
+        read_table(path)
+    assert info.value.delimiter is None
+    assert "separated" not in str(info.value)
+
+
+def test_unnamed_columns(tmp_path):
+    assert read_table(_write(tmp_path / "a.csv", ",a,\n0,1,2\n")).unnamed == ("x0", "x2")
+    assert read_table(_write(tmp_path / "b.csv", "p,q\n0,1\n")).unnamed == ()
+    assert read_table(_write(tmp_path / "c.csv", "0,1\n2,3\n")).unnamed == ("x0", "x1")
+
+
+def test_undecodable_byte_offset(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 3000 + b"3,\xff\n")
+    with pytest.raises(
+        DataError, match=re.escape(f"undecodable byte at offset {4 + 4 * 3000 + 2}")
+    ):
+        read_table(path)

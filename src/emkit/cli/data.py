@@ -130,8 +130,9 @@ def _first(bad: np.ndarray) -> tuple[int, int]:
 
 
 def _id_text(value: float) -> str:
+    """A whole number as one (below 2**53, where floats are exact integers), else its repr."""
     value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 2.0**53 else repr(value)
 
 
 # --------------------------------------------------------------------------------------- #
