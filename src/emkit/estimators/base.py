@@ -23,20 +23,36 @@ ESTIMATORS: dict[str, type] = {}
 def load(path: str | os.PathLike) -> Any:
     """Read a model written by ``estimator.save(path)``.
 
+    The file may be damaged, edited or hostile: whatever it holds, the result is the model
+    that was saved or one of the errors below.
+
     Raises
     ------
+    FileNotFoundError
+        When ``path`` does not exist (``OSError`` when it cannot be opened).
     emkit.io.model_file.ModelFileError
-        When the file is corrupt, truncated, not an emkit model, or describes a model this
-        version of emkit does not know.
+        When the file is corrupt, truncated, not an emkit model, describes a model this
+        version of emkit does not know, or holds values the model cannot have (metadata of
+        the wrong type, arrays of the wrong dtype or shape, NaN or infinity, ...). It is a
+        ``ValueError``; the message names the file and the problem.
     """
     model_file = read_model_file(path)
     cls = ESTIMATORS.get(model_file.kind)
     if cls is None:
         raise ModelFileError(
-            f"{path!s} holds a model of kind {model_file.kind!r}, which this "
+            f"{os.fspath(path)!r} holds a model of kind {model_file.kind!r}, which this "
             f"emkit does not know (known: {sorted(ESTIMATORS)})"
         )
-    return cls._from_file(model_file, path)
+    try:
+        return cls._from_file(model_file, path)
+    except ModelFileError:
+        raise
+    except (ArithmeticError, AttributeError, LookupError, NotImplementedError) as exc:
+        # A face's checks of an edited file can fail in ways of their own (an abstract
+        # kind, values its arithmetic cannot take); the file is at fault either way.
+        raise ModelFileError(
+            f"{os.fspath(path)!r} holds an inconsistent {cls.__name__}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _plain(value: Any) -> Any:
@@ -171,19 +187,68 @@ class EMEstimatorMixin:
 
     @classmethod
     def _from_file(cls, model_file: ModelFile, path: str | os.PathLike) -> EMEstimatorMixin:
+        """The estimator a model file describes, its shared fields checked here and the
+        face's own in :meth:`_restore`; ModelFileError naming the field if one is wrong."""
         meta, arrays = model_file.metadata, model_file.arrays
+
+        def mapping(key: str, what: str) -> dict:
+            if not isinstance(meta.get(key), dict):
+                raise ValueError(f"{what} must be a JSON object, got {meta.get(key)!r}")
+            return meta[key]
+
+        def scalar(name: str, value: Any) -> Any:
+            # JSON numbers are finite and fit in 64 bits (the reader checks); the
+            # scalars faces add to these (inertia_, the priors) are real numbers.
+            if name == "converged_":
+                valid, wanted = isinstance(value, bool), "true or false"
+            elif name in ("n_iter_", "n_features_in_"):
+                minimum = 0 if name == "n_iter_" else 1
+                valid = type(value) is int and value >= minimum
+                wanted = f"an integer >= {minimum}"
+            else:
+                valid, wanted = type(value) in (int, float), "a real number"
+            if not valid:
+                raise ValueError(f"the fitted attribute {name} must be {wanted}, got {value!r}")
+            return value
+
         try:
-            hyper = {
-                name: arrays[value["array"]] if isinstance(value, dict) else value
-                for name, value in meta["hyperparameters"].items()
-            }
+            hyper = {}
+            for name, value in mapping("hyperparameters", "hyperparameters").items():
+                if isinstance(value, dict):
+                    if set(value) != {"array"} or value["array"] not in arrays:
+                        raise ValueError(f"hyperparameter {name} names no stored array: {value!r}")
+                    value = arrays[value["array"]]
+                hyper[name] = value
+            fitted = mapping("fitted", "the fitted attributes")
             est = cls(**hyper)
             for name in cls._fitted_scalars:
-                setattr(est, name, meta["fitted"][name])
+                if name not in fitted:
+                    raise ValueError(f"the fitted attribute {name} is missing")
+                setattr(est, name, scalar(name, fitted[name]))
             for name in cls._fitted_arrays:
+                if name not in arrays:
+                    raise ValueError(f"the array {name} is missing")
                 setattr(est, name, arrays[name])
-            if meta.get("feature_names_in") is not None:
-                est.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+            bounds = arrays.get("lower_bounds_")
+            if bounds is not None and (
+                bounds.dtype.kind != "f" or bounds.shape != (est.n_iter_ + 1,)
+            ):
+                raise ValueError(
+                    f"lower_bounds_ must be floats of shape (n_iter_ + 1,) = "
+                    f"({est.n_iter_ + 1},), got {bounds.dtype} of shape {bounds.shape}"
+                )
+            names = meta.get("feature_names_in")
+            if names is not None:
+                if not (
+                    isinstance(names, list)
+                    and len(names) == est.n_features_in_
+                    and all(isinstance(n, str) for n in names)
+                ):
+                    raise ValueError(
+                        f"feature_names_in must be a list of n_features_in_ = "
+                        f"{est.n_features_in_} strings, got {names!r}"
+                    )
+                est.feature_names_in_ = np.asarray(names, dtype=object)
             est._restore()
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(
