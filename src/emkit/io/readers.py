@@ -37,6 +37,8 @@ _MAX_NAMES_SHOWN = 20
 # Values converted per block (lines of text, a Parquet batch, rows of a .npy file): the
 # memory that reading takes beyond the table itself, a few MB of Python strings for text.
 _BLOCK_FIELDS = 1 << 17
+# Bytes of a Parquet file read at a time.
+_PARQUET_BUFFER = 1 << 20
 # Bytes read at a time when counting the lines of a text file.
 _COUNT_CHUNK = 1 << 22
 # Field separators that a one-column first line may reveal, when the file uses another.
@@ -618,7 +620,9 @@ def _read_parquet(
         ) from None
 
     try:
-        parquet_file = pq.ParquetFile(path)
+        # Pages are read as they are decoded, through a small buffer, rather than a whole
+        # row group at a time: the memory a read takes beyond the table stays bounded.
+        parquet_file = pq.ParquetFile(path, pre_buffer=False, buffer_size=_PARQUET_BUFFER)
         schema = parquet_file.schema_arrow
         n_rows = parquet_file.metadata.num_rows
     except (pa.ArrowException, OSError, ValueError) as exc:
