@@ -637,7 +637,7 @@ def test_bad_parameters_are_refused():
         family.from_covariances(TRUE_MEANS, eye, [1.0, -1.0, 2.0])
     with pytest.raises(ValueError, match=r"dof must be a number or have shape \(3,\)"):
         family.from_covariances(TRUE_MEANS, eye, [1.0, 2.0])
-    with pytest.raises(ValueError, match="positive definite"):
+    with pytest.raises(ValueError, match="positive-definite"):
         family.from_covariances(TRUE_MEANS, -eye, 3.0)
     with pytest.raises(ValueError, match="should have the shape"):
         family.from_covariances(TRUE_MEANS, eye[:2], 3.0)

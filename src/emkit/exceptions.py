@@ -11,8 +11,10 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 __all__ = [
     "ConvergenceWarning",
     "DegenerateFitError",
+    "ImpossibleSampleWarning",
     "MonotonicityWarning",
     "NotFittedError",
+    "RegularisationWarning",
     "warn",
 ]
 
@@ -24,6 +26,16 @@ class MonotonicityWarning(UserWarning):
     E- or M-step, or to numerical breakdown; the driver records every decrease in
     :attr:`emkit.core.driver.EMResult.decreases`.
     """
+
+
+class RegularisationWarning(UserWarning):
+    """The covariance regulariser (``reg_covar``, ``min_covar``) is of the order of the data's
+    variances, so it, not the data, shapes the fitted covariances (data on a tiny scale)."""
+
+
+class ImpossibleSampleWarning(UserWarning):
+    """Some samples have probability zero under every component (or state) of a fitted model:
+    they hold values it cannot produce, so their posterior is undefined."""
 
 
 class DegenerateFitError(ValueError, FloatingPointError):

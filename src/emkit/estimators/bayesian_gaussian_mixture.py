@@ -12,6 +12,8 @@ from sklearn.utils import check_random_state
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.estimators.mixtures import MixtureScoring
+from emkit.exceptions import RegularisationWarning, warn
+from emkit.families.checks import dominant_regularisation, real_data
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.models.initialization import initializer
@@ -183,7 +185,11 @@ default='dirichlet_process'
         """
         self._check_hyperparameters()
         warm = self._warm()
-        X = self._check_data(X, reset=not warm, min_samples=2)
+        X = real_data(self._check_data(X, reset=not warm, min_samples=2), "Gaussian")
+        block = self.chunk_size or DEFAULT_CHUNK_SIZE
+        message = dominant_regularisation(X, float(self.reg_covar), "reg_covar", block)
+        if message is not None:
+            warn(message, RegularisationWarning)
         if X.shape[0] < self.n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got "

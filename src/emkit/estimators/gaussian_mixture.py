@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.mixtures import (
     COMMON_ATTRIBUTES_DOC,
     COMMON_PARAMETERS_DOC,
@@ -15,6 +16,8 @@ from emkit.estimators.mixtures import (
     check_non_negative,
     checked_array,
 )
+from emkit.exceptions import RegularisationWarning, warn
+from emkit.families.checks import dominant_regularisation
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, unconstrained_refusal
 from emkit.models.mixture import Mixture as MixtureModel
@@ -38,6 +41,12 @@ class CovarianceFace(BaseMixture):
         structure = self._structure()
         if self.accelerate is not None and not structure.extrapolates:
             raise ValueError(unconstrained_refusal(structure.name))
+
+    def _check_fit_data(self, X: np.ndarray) -> None:
+        block = self.chunk_size or DEFAULT_CHUNK_SIZE
+        message = dominant_regularisation(X, float(self.reg_covar), "reg_covar", block)
+        if message is not None:
+            warn(message, RegularisationWarning)
 
     def _set_params(self, params: MixtureParams, dtype: Any = np.float64) -> None:
         super()._set_params(params, dtype)

@@ -24,6 +24,7 @@ from sklearn.utils.validation import validate_data
 
 from emkit.core.batches import Labelled, map_rows
 from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.exceptions import ImpossibleSampleWarning, warn
 from emkit.families.bernoulli import Bernoulli, BernoulliParams
 from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.exponential import Exponential, ExponentialParams
@@ -33,6 +34,7 @@ from emkit.io.model_file import ModelFile, ModelFileError
 from emkit.models.initialization import initializer
 from emkit.models.mixture import Mixture as MixtureModel
 from emkit.models.mixture import MixtureParams
+from emkit.numerics.logspace import normalize_log_rows
 
 # -- shared documentation ------------------------------------------------------------------------
 # Blocks of numpydoc lines, each line indented for a class docstring and ended by a newline.
@@ -126,6 +128,42 @@ def face_doc(summary: str, parameters: str, init_params: str, attributes: str, n
 
 
 # -- the shared base ---------------------------------------------------------------------------
+def _float64(chunk: np.ndarray) -> np.ndarray:
+    return np.asarray(chunk, dtype=np.float64)
+
+
+def _report_impossible(impossible: np.ndarray, consequence: str) -> None:
+    """Warn when some samples (``impossible``, shape (n_samples,) of bool) have probability
+    zero under every component."""
+    count = int(np.count_nonzero(impossible))
+    if count:
+        first = int(np.argmax(impossible))
+        warn(
+            f"{count} of {impossible.size} samples have probability zero under every "
+            f"component (the first is row {first}): they hold a value the fitted components "
+            f"cannot produce, such as a category, count or symbol none of them saw in "
+            f"training; {consequence}.",
+            ImpossibleSampleWarning,
+        )
+
+
+def _refuse_text_columns(X: Any, face: str) -> None:
+    """Raise ValueError naming the first column of a data frame ``X`` that holds no numbers
+    (strings, pandas categoricals): a mixture reads numbers, and codes made on the fly from
+    one frame's categories would not match another's at predict time."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    for column, dtype in dtypes.items():
+        if getattr(dtype, "kind", "O") not in "biuf":
+            raise ValueError(
+                f"column {column!r} holds {dtype} values, not numbers: {face} reads numbers. "
+                "Encode categorical columns as integer codes first, with the same coding at "
+                "fit and predict time, e.g. make_pipeline(OrdinalEncoder(), "
+                "CategoricalMixture(...)) from sklearn.pipeline and sklearn.preprocessing."
+            )
+
+
 def _output_dtype(X: np.ndarray) -> Any:
     """float32 for float32 data, as scikit-learn returns; float64 for anything else."""
     return np.float32 if X.dtype == np.float32 else np.float64
@@ -140,10 +178,12 @@ class MixtureScoring:
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood of every sample, shape (n_samples,), in the data's floating
-        dtype."""
+        dtype; ``-inf`` (with an :class:`~emkit.exceptions.ImpossibleSampleWarning`) for a
+        sample no component can produce."""
         X = self._checked(X)
         model, params = self._fitted_model(), self._params()
         scores = map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
+        _report_impossible(np.isneginf(scores), "their log-likelihood is -inf")
         return scores.astype(_output_dtype(X), copy=False)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
@@ -154,21 +194,36 @@ class MixtureScoring:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probability of every component, shape (n_samples, n_components), in
-        the data's floating dtype."""
+        the data's floating dtype. A sample no component can produce has no posterior: its
+        row is NaN, with an :class:`~emkit.exceptions.ImpossibleSampleWarning`."""
         X = self._checked(X)
         model, params = self._fitted_model(), self._params()
-        proba = map_rows(lambda c: model.predict_proba(params, c), X, self.chunk_size)
+
+        def posteriors(chunk: np.ndarray) -> np.ndarray:
+            resp, log_norm = normalize_log_rows(model.log_joint(params, _float64(chunk)))
+            resp[np.isneginf(log_norm)] = np.nan
+            return resp
+
+        proba = map_rows(posteriors, X, self.chunk_size)
+        _report_impossible(np.isnan(proba[:, 0]), "their row of predict_proba is NaN")
         return proba.astype(_output_dtype(X), copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most probable component of every sample, shape (n_samples,)."""
+        """Most probable component of every sample, shape (n_samples,); -1 (with an
+        :class:`~emkit.exceptions.ImpossibleSampleWarning`) for a sample no component can
+        produce."""
         X = self._checked(X)
         model, params = self._fitted_model(), self._params()
-        return map_rows(
-            lambda c: np.argmax(model.log_joint(params, np.asarray(c, np.float64)), axis=1),
-            X,
-            self.chunk_size,
-        )
+
+        def labels(chunk: np.ndarray) -> np.ndarray:
+            log_joint = model.log_joint(params, _float64(chunk))
+            best = np.argmax(log_joint, axis=1)
+            best[np.isneginf(log_joint[np.arange(best.size), best])] = -1
+            return best
+
+        predicted = map_rows(labels, X, self.chunk_size)
+        _report_impossible(predicted == -1, "predict gives them the label -1")
+        return predicted
 
 
 class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator):
@@ -259,6 +314,7 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
                 f"n_components = {self.n_components}, n_samples = {X.shape[0]}"
             )
         w = self._check_sample_weight(sample_weight, X.shape[0])
+        self._check_fit_data(X)
         model = self._model(family)
         model.check_frozen_components(X.shape[1])
         data: Any = X if labels is None else Labelled(X, labels)
@@ -333,6 +389,9 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
         return tags
 
     # -- hooks of the faces ---------------------------------------------------------------
+    def _check_fit_data(self, X: np.ndarray) -> None:
+        """Warn about data the hyperparameters do not suit (checked data, before a fit)."""
+
     def _family(self) -> Any:
         """The component family, built from the hyperparameters (ValueError when they are
         invalid)."""
@@ -398,6 +457,7 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
 
     def _check_input(self, X: Any, family: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
         """``X`` validated as data of ``family`` (and, unless ``reset``, of the fitted model)."""
+        _refuse_text_columns(X, type(self).__name__)
         check = getattr(family, "check_data", None)
         if check is None:
             return self._check_data(X, reset=reset, min_samples=min_samples)

@@ -62,6 +62,10 @@ class CategoricalStats(Additive):
 FROZEN_CHOICES = frozenset({"probs"})
 
 
+MAX_CATEGORIES = 1 << 20
+"""Most categories a column may have (codes 0 .. MAX_CATEGORIES - 1)."""
+
+
 @dataclass(frozen=True)
 class Categorical:
     """The categorical family: every column of a sample is one categorical draw, the columns
@@ -108,6 +112,12 @@ class Categorical:
                 raise ValueError(
                     "n_categories must be a positive integer, or one per column, got "
                     f"{self.n_categories!r}"
+                )
+            if np.any(values > MAX_CATEGORIES):
+                raise ValueError(
+                    f"n_categories must be at most {MAX_CATEGORIES} per column, got "
+                    f"{self.n_categories!r}; recode a column of that many values to "
+                    "consecutive codes of the values it holds"
                 )
             n = int(values[0]) if np.ndim(n) == 0 else tuple(int(v) for v in values)
             object.__setattr__(self, "n_categories", n)
@@ -367,6 +377,16 @@ def _check_codes(X: ArrayLike) -> np.ndarray:
     X = data_array(X, "Categorical")
     refuse(X, X != np.floor(X), "Categorical data must be integer category codes")
     refuse(X, X < 0, "Categorical data must be non-negative category codes")
+    # Codes index tables of n_components x n_columns x (largest code + 1) probabilities: a
+    # stray large code (an identifier, a year, 1e12) would ask for terabytes.
+    refuse(
+        X,
+        X >= MAX_CATEGORIES,
+        f"Categorical codes must be below {MAX_CATEGORIES}: a column's categories are its "
+        "codes 0, 1, ..., so a code of c means c + 1 categories. Recode the column to "
+        "consecutive codes of the values it holds (e.g. numpy.unique(column, "
+        "return_inverse=True))",
+    )
     return X
 
 

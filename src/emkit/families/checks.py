@@ -40,6 +40,77 @@ def data_array(X: ArrayLike, family: str) -> np.ndarray:
     return X
 
 
+def real_data(X: ArrayLike, family: str) -> np.ndarray:
+    """``X`` as for :func:`data_array`, refusing also values so large that their squares,
+    summed over the rows, overflow float64 (the moments every real-valued family computes).
+
+    Raises
+    ------
+    ValueError
+        Naming the largest magnitude, the limit, and what to do.
+    """
+    X = data_array(X, family)
+    if X.size:
+        largest = float(max(X.max(), -X.min()))  # no temporary the size of X
+        limit = float(np.sqrt(np.finfo(np.float64).max / (4.0 * max(X.shape[0], 1))))
+        if largest > limit:
+            raise ValueError(
+                f"{family} data hold values too large for float64 arithmetic: the largest "
+                f"magnitude is {largest:.3g}, and squares of values above {limit:.3g} "
+                f"overflow when summed over {X.shape[0]} rows. Rescale the data (divide it "
+                f"by a power of ten, or standardise it)."
+            )
+    return X
+
+
+REGULARISATION_SHARE = 0.01
+"""A regulariser larger than this share of a feature's variance dominates that feature's
+covariances (within-component variances are smaller still)."""
+
+
+def dominant_regularisation(
+    X: np.ndarray, reg_covar: float, name: str, block: int = 4096
+) -> str | None:
+    """A warning's text when ``reg_covar`` (named ``name``) exceeds
+    :data:`REGULARISATION_SHARE` of the variance of a feature of ``X`` (n_samples,
+    n_features) that varies at all, else None; ``block`` rows at a time.
+
+    Data on a tiny scale (say 1e-8) then fit components whose covariances are all
+    ``reg_covar`` and no clusters: the cure is to rescale the data or lower ``reg_covar``.
+    Constant features are left out: keeping them well defined is what ``reg_covar`` is for.
+    """
+    if not reg_covar > 0 or X.shape[0] < 2:
+        return None
+    variances = _column_variances(X, block)
+    varying = np.flatnonzero(variances > 0)
+    if varying.size == 0:
+        return None
+    column = int(varying[np.argmin(variances[varying])])
+    smallest = float(variances[column])
+    if reg_covar <= REGULARISATION_SHARE * smallest:
+        return None
+    return (
+        f"{name}={reg_covar:g} is {reg_covar / smallest:.3g} times the variance of feature "
+        f"{column} ({smallest:.3g}): it dominates the covariances, so the components cannot "
+        f"follow the data. Rescale the data (e.g. standardise it) or lower {name}."
+    )
+
+
+def _column_variances(X: np.ndarray, block: int) -> np.ndarray:
+    """Variances of the columns of ``X`` (n, D) in float64, about the mean, a block of rows at
+    a time (no copy of ``X``)."""
+    n = X.shape[0]
+    mean = np.zeros(X.shape[1])
+    for start in range(0, n, block):
+        mean += X[start : start + block].sum(axis=0, dtype=np.float64)
+    mean /= n
+    squares = np.zeros(X.shape[1])
+    for start in range(0, n, block):
+        centred = X[start : start + block] - mean
+        squares += np.einsum("ij,ij->j", centred, centred)
+    return squares / n
+
+
 def refuse(X: np.ndarray, bad: np.ndarray, requirement: str) -> None:
     """Raise ``ValueError("<requirement>; column c holds v (row r)")`` for the first entry of
     ``X`` (n_samples, n_features) where the boolean array ``bad`` (same shape) is True."""

@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emkit.core.stats import Additive
+from emkit.families.checks import real_data
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 
 
@@ -149,6 +151,27 @@ class Gaussian:
             prior.covars_prior,
             float(prior.covars_weight),
         )
+
+    def check_data(self, X: ArrayLike) -> np.ndarray:
+        """Validate real-valued data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Finite numbers.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The data as a floating array (float32 kept, otherwise float64).
+
+        Raises
+        ------
+        ValueError
+            Naming the first problem: not numeric, not 2-D, NaN or infinite values, or values
+            too large for float64 arithmetic (their squares overflow).
+        """
+        return real_data(X, "Gaussian")
 
     def log_prob(
         self, params: GaussianParams, X: np.ndarray, out: np.ndarray | None = None

@@ -37,7 +37,7 @@ from scipy.optimize import brentq
 from scipy.special import digamma, gammaln
 
 from emkit.core.stats import Additive
-from emkit.families.checks import check_frozen, data_array, empty_components
+from emkit.families.checks import check_frozen, empty_components, real_data
 from emkit.families.covariance import LOG_2PI, CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.numerics.logspace import responsibilities
@@ -194,9 +194,10 @@ class StudentT:
         Raises
         ------
         ValueError
-            Naming the first problem: not numeric, not 2-D, or NaN or infinite values.
+            Naming the first problem: not numeric, not 2-D, NaN or infinite values, or values
+            too large for float64 arithmetic.
         """
-        return data_array(X, "Student-t")
+        return real_data(X, "Student-t")
 
     # -- scores ---------------------------------------------------------------------------
     def log_prob(self, params: StudentParams, X: ArrayLike) -> np.ndarray:
