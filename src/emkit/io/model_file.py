@@ -363,12 +363,28 @@ def check_writable(path: str | os.PathLike[str]) -> pathlib.Path:
     IsADirectoryError
         If `path` is a directory.
     FileNotFoundError
-        If the directory of `path` does not exist or is not a directory.
+        If the directory of `path` does not exist.
+    NotADirectoryError
+        If the directory of `path` is a file.
     OSError
         If no file can be created in the directory of `path`
         (``PermissionError`` for missing permissions, ``OSError`` with
         ``errno.EROFS`` for a read-only file system, ...).  The message names
         `path`, never the temporary file.
+
+    Examples
+    --------
+    A command line checks its destination before it fits; every error is an
+    ``OSError`` whose message can be shown as it is::
+
+        try:
+            check_writable(args.save)
+        except OSError as exc:
+            # e.g. "[Errno 2] cannot write the model file 'out/m.emkit': the
+            # directory '/home/me/out' does not exist"
+            raise SystemExit(f"emkit: {exc}") from None
+        estimator.fit(X)
+        estimator.save(args.save)
     """
     target, label = _target(path)
     try:
@@ -599,7 +615,8 @@ def _json_float(text: str) -> float:
 def _json_int(text: str) -> int:
     value = int(text)
     if not -_INT_LIMIT <= value < _INT_LIMIT:
-        raise ValueError(f"the integer {text[:30]}... does not fit in 64 bits")
+        shown = text if len(text) <= 30 else f"{text[:30]}..."
+        raise ValueError(f"the integer {shown} does not fit in 64 bits")
     return value
 
 
