@@ -205,10 +205,14 @@ def test_read_only_directory_is_reported_before_the_fit(tmp_path, capsys, monkey
 
 def test_select_destinations_are_checked_before_the_fits(tmp_path, capsys, monkeypatch):
     _fit_must_not_run(monkeypatch)
-    for option in ("--save", "--output"):
-        path = tmp_path / "nowhere" / "out"
-        message = _fail(capsys, "select", FAITHFUL, "-k", "1-2", option, path)
-        assert message.startswith(f"cannot write the model file {str(path)!r}: the directory")
+    path = tmp_path / "nowhere" / "out"
+    missing = f"the directory {str(path.parent)!r} does not exist"
+    message = _fail(capsys, "select", FAITHFUL, "-k", "1-2", "--save", path)
+    assert message == f"cannot write the model file {str(path)!r}: {missing}"
+    message = _fail(capsys, "select", FAITHFUL, "-k", "1-2", "--output", path)
+    assert message == f"cannot write the table {str(path)!r}: {missing}"
+    message = _fail(capsys, "select", FAITHFUL, "-k", "1-2", "--output", tmp_path)
+    assert message == f"cannot write the table {str(tmp_path)!r}: it is a directory"
 
 
 # --------------------------------------------------------------------------------------- #

@@ -34,9 +34,10 @@ def run(args: argparse.Namespace) -> None:
         except ValueError as exc:
             raise CommandError(f"--covariance-types: {exc}") from None
     # Files that cannot be written are reported now, not after the fits.
-    for path in (args.output, args.save):
-        if path:
-            check_writable(path)
+    if args.save:
+        check_writable(args.save)
+    if args.output:
+        _check_table_path(args.output)
     table = read_features(args.data, args.columns, args.delimiter)
     X = table.values
     if X.shape[0] < 2:
@@ -83,6 +84,19 @@ def run(args: argparse.Namespace) -> None:
         lines.append(f"model written to {args.save}")
     if not args.quiet:
         print("\n".join(lines))
+
+
+def _check_table_path(path: str) -> None:
+    """Refuse, before any fit, a table destination that cannot be written."""
+    from emkit.io.model_file import check_writable
+
+    try:
+        check_writable(path)
+    except OSError as exc:
+        # The check speaks of a model file; the reason is the same for a table.
+        message = exc.strerror or str(exc)
+        reason = message.removeprefix(f"cannot write the model file {quote(path)}: ")
+        raise CommandError(f"cannot write the table {quote(path)}: {reason}") from None
 
 
 def _write_selection(path: str, result: Any) -> None:
