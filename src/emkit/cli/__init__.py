@@ -1,0 +1,1 @@
+"""The ``emkit`` command line (entry point :func:`emkit.cli.main.main`)."""

@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     command = importlib.import_module(f"emkit.cli.{args.command}")
-    option = REGULARISATION_OPTION.get(getattr(args, "model", ""), None)
-    if args.command == "select":
-        option = REGULARISATION_OPTION["gmm"]
+    # The option that the estimators' hints to raise reg_covar refer to, if the command has it.
+    option = {
+        "fit": REGULARISATION_OPTION.get(getattr(args, "model", "")),
+        "select": REGULARISATION_OPTION["gmm"],
+    }.get(args.command)
     try:
         command.run(args)
     except CommandError as exc:
