@@ -7,15 +7,16 @@ with the one EM driver, as :class:`emkit.estimators.hmm.GaussianHMM` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import numbers
 from typing import Any, ClassVar
 
 import numpy as np
 
-from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
+from emkit.core.batches import Sequences
 from emkit.estimators.base import check_int
-from emkit.estimators.hmm import BaseHMM
-from emkit.families.covariance import CovarianceStructure, Tied, covariance_structure
+from emkit.estimators.hmm import BaseHMM, _FeaturesFromParameters, _matrix_scale
+from emkit.estimators.hmm_start import data_covariance, kmeans_labels, spread, within_covariance
+from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian
 from emkit.families.gaussian_mixture_emission import (
     GaussianMixtureEmission,
@@ -24,12 +25,11 @@ from emkit.families.gaussian_mixture_emission import (
     GroupTied,
 )
 from emkit.models.hmm import HMM
-from emkit.models.initialization import initializer, nearest
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
 
 
-class GMMHMM(BaseHMM):
+class GMMHMM(_FeaturesFromParameters, BaseHMM):
     """Hidden Markov model whose states emit from mixtures of Gaussians; a drop-in for
     hmmlearn's ``GMMHMM``.
 
@@ -44,7 +44,12 @@ class GMMHMM(BaseHMM):
     n_mix : int, default=1
         Gaussians in the mixture of every state.
     min_covar : float, default=1e-3
-        Added to the variances of the initial covariances.
+        Added to the variances of the initial covariances, as hmmlearn does, and the floor
+        of every variance (every eigenvalue of a full or tied covariance) at every M-step:
+        hmmlearn's documented "floor on the diagonal", which its own M-step leaves out. It
+        keeps covariances positive definite on constant features, duplicated rows or
+        Gaussians with few samples, and leaves alone those above it. ``min_covar=0`` gives
+        hmmlearn's update exactly.
     startprob_prior, transmat_prior : float or array-like, default=1.0
         Dirichlet concentrations for the start probabilities (n_components,) and the rows
         of the transition matrix (n_components, n_components); 1.0 is maximum likelihood.
@@ -56,7 +61,9 @@ class GMMHMM(BaseHMM):
     covars_prior, covars_weight : float, array-like or None, default=None
         Prior on the covariances in hmmlearn's ``GMMHMM`` parameterisation, which depends on
         ``covariance_type``; None gives hmmlearn's defaults (see
-        :class:`emkit.families.gaussian_mixture_emission.GMMHMMPrior`).
+        :class:`emkit.families.gaussian_mixture_emission.GMMHMMPrior`). A number as the
+        ``covars_prior`` of 'full' or 'tied' covariances is that number times the identity
+        (hmmlearn adds it to every entry of the matrix, a scale of rank one).
     algorithm : {'viterbi', 'map'}, default='viterbi'
         Decoder used by :meth:`predict`.
     covariance_type : {'diag', 'full', 'tied', 'spherical'}, default='diag'
@@ -64,17 +71,20 @@ class GMMHMM(BaseHMM):
         its own).
     random_state : int, RandomState or None
     n_iter : int, default=10
-        Largest number of EM iterations.
+        Largest number of EM iterations (0: the initial parameters alone).
     tol : float, default=1e-2
-        Convergence threshold on the change of the total log-likelihood.
+        Convergence threshold on the gain of the total log-likelihood between two
+        iterations; ``-inf`` runs exactly ``n_iter`` iterations.
     verbose : bool, default=False
+        Print one line per iteration to stderr (hmmlearn's ``ConvergenceMonitor.report``).
     params, init_params : str or collection of str, default='stmcw'
         Parameters to update in fitting / to initialise before fitting, as hmmlearn's
         letters ('s' startprob, 't' transmat, 'm' means, 'c' covars, 'w' weights) or as
         names ({'startprob', 'transmat', 'means', 'covars', 'weights'}). A parameter left
-        out of ``init_params`` starts from the attribute set on the estimator.
+        out of ``init_params`` starts from the attribute set on the estimator, and is
+        initialised when it is not set.
     implementation : {'log', 'scaling'}, default='log'
-        Accepted for compatibility with hmmlearn; both give the same result.
+        As for :class:`emkit.estimators.hmm.GaussianHMM`.
     n_init : int, default=1
         Fits from fresh initialisations; the one with the highest likelihood is kept.
     n_jobs : int or None, default=None
@@ -100,17 +110,29 @@ class GMMHMM(BaseHMM):
     Notes
     -----
     As in hmmlearn, the initial means come from k-means into ``n_components`` clusters,
-    then k-means of every cluster into ``n_mix``, and the weights are uniform. Every
-    Gaussian starts with the pooled covariance of the samples about their nearest initial
-    mean plus ``min_covar`` on the variances (for 'spherical', the mean variance): unlike
-    hmmlearn's covariance of all the data, it leaves out the spread between the Gaussians,
-    which would otherwise start the Gaussians of a state on top of one another.
+    then k-means of every cluster into ``n_mix`` (a cluster of fewer than ``n_mix``
+    samples draws its means from a normal of the data's mean and covariance), and the
+    weights are uniform. Every Gaussian starts with the pooled covariance of the samples
+    about their nearest initial mean plus ``min_covar`` on the variances (for 'spherical',
+    the mean variance): unlike hmmlearn's covariance of all the data, it leaves out the
+    spread between the Gaussians, which would otherwise start the Gaussians of a state on
+    top of one another (and take many more iterations to pull them apart).
+
+    With priors the update is hmmlearn's, which is not an exact M-step (see
+    :class:`emkit.families.gaussian_mixture_emission.GMMHMMPrior`); ``lower_bounds_``
+    and ``monitor_`` hold the log-likelihood plus the log density of the Dirichlet
+    priors on the start and transition probabilities.
 
     :meth:`aic` and :meth:`bic` count ``n_components * (n_mix - 1)`` free mixture
     weights (hmmlearn counts ``n_mix - 1``).
     """
 
     _emission_letters: ClassVar[dict[str, str]] = {"m": "means", "c": "covars", "w": "weights"}
+    _emission_attributes: ClassVar[dict[str, str]] = {
+        "means": "means_",
+        "covars": "covars_",
+        "weights": "weights_",
+    }
 
     def __init__(
         self,
@@ -162,16 +184,12 @@ class GMMHMM(BaseHMM):
         self.chunk_size = chunk_size
         self.accelerate = accelerate
 
-    @property
-    def n_features(self) -> int:
-        return int(self.n_features_in_)
-
     # -- hyperparameters ------------------------------------------------------------------
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
         check_int(self.n_mix, "n_mix", 1)
         self._structure()
-        if not (isinstance(self.min_covar, (int, float, np.floating)) and self.min_covar >= 0):
+        if not (isinstance(self.min_covar, numbers.Real) and self.min_covar >= 0):
             raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
         weights_prior = np.asarray(self.weights_prior, dtype=np.float64)
         shape = (int(self.n_components), int(self.n_mix))
@@ -202,7 +220,11 @@ class GMMHMM(BaseHMM):
             if n not in fitted
         )
         prior = GMMHMMPrior(
-            self.means_prior, self.means_weight, self.covars_prior, self.covars_weight
+            self.means_prior,
+            self.means_weight,
+            _matrix_scale(self.covars_prior, self.covariance_type, n_features),
+            self.covars_weight,
+            float(self.min_covar),
         )
         return GaussianMixtureEmission(
             Gaussian(self._structure(), 0.0, frozen),
@@ -211,6 +233,16 @@ class GMMHMM(BaseHMM):
             frozenset() if "weights" in fitted else frozenset({"weights"}),
             prior,
         )
+
+    def _emission_features(self) -> int | None:
+        means = self.__dict__.get("means_")
+        if means is None:
+            return None
+        if np.ndim(means) != 3:
+            raise ValueError(
+                f"means_ must have shape (n_components, n_mix, n_features), got {np.shape(means)}"
+            )
+        return int(np.shape(means)[2])
 
     def _initial_emissions(
         self,
@@ -230,45 +262,14 @@ class GMMHMM(BaseHMM):
         else:
             means = self._checked_means(self._given("means_"), d)
         if "covars" in fresh:
-            covariances = self._spread(self._within_covariance(X.X, w, means.reshape(k * m, d)))
+            cov = within_covariance(
+                X.X, w, means.reshape(k * m, d), float(self.min_covar), self.chunk_size
+            )
+            kind = self.covariance_type
+            covariances = spread(cov, kind, k if kind == "tied" else k * m)
         else:
             covariances = self._family_covariances(self._given("covars_"), d)
         return model.family.from_arrays(weights, means.reshape(k * m, d), covariances)
-
-    def _chunks(self, X: np.ndarray, w: np.ndarray | None) -> Iterator[tuple[np.ndarray, Any]]:
-        """``(X, w)`` in float64 row chunks (``w`` None when the samples are unweighted)."""
-        step = self.chunk_size or DEFAULT_CHUNK_SIZE
-        for lo in range(0, X.shape[0], step):
-            part = np.asarray(X[lo : lo + step], dtype=np.float64)
-            yield part, None if w is None else w[lo : lo + step]
-
-    def _within_covariance(
-        self, X: np.ndarray, w: np.ndarray | None, means: np.ndarray
-    ) -> np.ndarray:
-        """Pooled covariance of the samples about their nearest initial mean (of ``means``,
-        shape (n_components * n_mix, D)), plus ``min_covar`` on the variances, shape (D, D):
-        the spread of one Gaussian, without the spread between them."""
-        scatter, total = 0.0, 0.0
-        for part, weights in self._chunks(X, w):
-            resp = np.zeros((part.shape[0], means.shape[0]))
-            resp[np.arange(part.shape[0]), nearest(part, means)] = 1.0 if w is None else weights
-            scatter = scatter + Tied().moments(part, resp, means)[1]
-            total += resp.sum()
-        cov = scatter / total
-        cov[np.diag_indices_from(cov)] += float(self.min_covar)
-        return cov
-
-    def _data_moments(self, X: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """The (weighted) mean of all the data, shape (D,), and its covariance plus
-        ``min_covar`` on the variances, shape (D, D)."""
-
-        def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            for part, weights in self._chunks(X, w):
-                yield part, np.ones((part.shape[0], 1)) if w is None else weights[:, None]
-
-        whole = Gaussian(covariance_structure("full"), float(self.min_covar))
-        params = whole.from_responsibilities(chunks)
-        return params.means[0], params.covariances[0]
 
     def _nested_kmeans(
         self,
@@ -278,12 +279,11 @@ class GMMHMM(BaseHMM):
     ) -> np.ndarray:
         """Means of shape (n_components, n_mix, D): k-means of the data into the states, then
         of every state's samples into its Gaussians, as hmmlearn starts them. A state with
-        fewer than n_mix samples (or a Gaussian left with none) draws its means around the
-        data's mean."""
+        fewer than n_mix samples (or a Gaussian left with none) draws its means from a
+        normal of the data's mean and covariance (plus ``min_covar`` on the variances)."""
         k, m = int(self.n_components), int(self.n_mix)
-        cluster = initializer("kmeans", self.chunk_size)
-        states = cluster(X, k, rng, w)
-        centre, cov = self._data_moments(X, w)
+        states = kmeans_labels(X, k, rng, w, self.chunk_size)
+        centre, cov = data_covariance(X, w, float(self.min_covar), self.chunk_size)
         means = np.empty((k, m, X.shape[1]))
         for state in range(k):
             rows = np.flatnonzero(states == state)
@@ -292,7 +292,10 @@ class GMMHMM(BaseHMM):
                 means[state] = rng.multivariate_normal(centre, cov, size=m)
                 continue
             Xs = np.asarray(X[rows], dtype=np.float64)
-            labels = cluster(Xs, m, rng, ws) if m > 1 else np.zeros(rows.size, dtype=np.int64)
+            if m > 1:
+                labels = kmeans_labels(Xs, m, rng, ws, self.chunk_size)
+            else:
+                labels = np.zeros(rows.size, dtype=np.int64)
             for j in range(m):
                 member = labels == j
                 weight = member.astype(np.float64) if ws is None else np.where(member, ws, 0.0)
@@ -302,18 +305,6 @@ class GMMHMM(BaseHMM):
                 else:
                     means[state, j] = rng.multivariate_normal(centre, cov)
         return means
-
-    def _spread(self, cov: np.ndarray) -> np.ndarray:
-        """One (D, D) covariance as the starting covariances of every Gaussian, in the
-        structure's shape."""
-        k, m, d = int(self.n_components), int(self.n_mix), cov.shape[0]
-        if self.covariance_type == "full":
-            return np.repeat(cov[None], k * m, axis=0)
-        if self.covariance_type == "tied":
-            return np.repeat(cov[None], k, axis=0)
-        if self.covariance_type == "diag":
-            return np.repeat(np.diag(cov)[None], k * m, axis=0)
-        return np.full(k * m, np.trace(cov) / d)
 
     def _covars_shape(self, n_features: int) -> tuple[int, ...]:
         k, m, d = int(self.n_components), int(self.n_mix), n_features
@@ -379,7 +370,7 @@ class GMMHMM(BaseHMM):
 
     def _n_emission_parameters(self) -> int:
         family = GaussianMixtureEmission(Gaussian(self._structure()), int(self.n_mix))
-        return family.n_parameters(int(self.n_components), int(self.n_features_in_))
+        return family.n_parameters(int(self.n_components), self._expected_features())
 
     _fitted_arrays = (
         "startprob_",

@@ -2,15 +2,18 @@
 
 Every face builds an :class:`emkit.models.hmm.HMM` over one emission family and fits it with
 the one EM driver, so restarts, threads over sequences, SQUAREM, sample weights and model
-files come with it. Names follow hmmlearn (``n_iter``, ``tol`` on the total log-likelihood,
-``params`` / ``init_params``, ``startprob_``, ``transmat_``, ``monitor_``, ...).
+files come with it. Names and behaviour follow hmmlearn (``n_iter``, ``tol`` on the total
+log-likelihood, ``params`` / ``init_params``, ``startprob_``, ``transmat_``, ``monitor_``,
+parameters set by hand before ``score`` or ``sample``, ...).
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import numbers
 import warnings
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,7 +22,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
+from emkit.core.driver import EMResult, fit_em
 from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.estimators.hmm_monitor import ConvergenceMonitor, MonitorFeed
+from emkit.estimators.hmm_start import cluster_means, data_covariance, kmeans_labels, spread
 from emkit.exceptions import ConvergenceWarning, NotFittedError
 from emkit.execution.local import map_reduce, resolve_n_jobs
 from emkit.families.categorical import Categorical, CategoricalParams
@@ -29,57 +35,109 @@ from emkit.families.multinomial import Multinomial, MultinomialParams
 from emkit.families.poisson import Poisson, PoissonParams
 from emkit.models.hmm import HMM, HMMParams
 from emkit.models.initialization import initializer
-from emkit.models.mixture import Mixture
+
+__all__ = [
+    "BaseHMM",
+    "CategoricalHMM",
+    "ConvergenceMonitor",
+    "GaussianHMM",
+    "MultinomialHMM",
+    "PoissonHMM",
+]
 
 DECODERS = ("viterbi", "map")
 IMPLEMENTATIONS = ("log", "scaling")
 
+# hmmlearn gives its notices about initialisation through the logging system, where its
+# users (and their tests) look for them.
+_log = logging.getLogger(__name__)
 
-@dataclass
-class ConvergenceMonitor:
-    """How the last fit converged, with hmmlearn's attribute names.
 
-    Attributes
-    ----------
-    tol : float
-        Threshold on the change of the total log-likelihood.
-    n_iter : int
-        Largest number of iterations.
-    history : list of float
-        Total (weighted) log-likelihood before every M-step, then after the last one.
-    iter : int
-        Iterations (M-steps) done.
-    converged : bool
-        Whether the change fell below ``tol`` (or an M-step returned its input) before
-        ``n_iter`` iterations.
-    """
+def _matrix_scale(covars_prior: Any, covariance_type: str, n_features: int) -> Any:
+    """``covars_prior`` as the scale matrix of an inverse-Wishart prior: a number ``c`` for
+    'full' or 'tied' covariances is ``c`` times the identity. (hmmlearn adds ``c`` to every
+    entry, a matrix of rank one that is no scale of a proper prior and keeps no covariance
+    positive definite.) Arrays, None (a face's default), and the scales of the other types
+    are as given."""
+    if (
+        covars_prior is not None
+        and covariance_type in ("full", "tied")
+        and np.ndim(covars_prior) == 0
+    ):
+        return float(covars_prior) * np.eye(n_features)
+    return covars_prior
 
-    tol: float
-    n_iter: int
-    history: list[float] = field(default_factory=list)
-    iter: int = 0
-    converged: bool = False
+
+def _list_of_sequences(X: Any) -> list[np.ndarray] | None:
+    """The sequences of ``X`` when it is a list (or tuple) of 2-D arrays, one per sequence;
+    None when ``X`` is one array-like, a nested list of rows included, which is read as one
+    2-D array (n_samples, n_features), as hmmlearn reads it."""
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
+    try:
+        shapes = [np.shape(x) for x in X]
+    except ValueError:
+        shapes = None
+    if shapes is not None and all(len(s) == 2 for s in shapes):
+        return [np.asarray(x) for x in X]
+    if shapes is None or any(len(s) == 2 for s in shapes) or len(set(shapes)) > 1:
+        raise ValueError(
+            "X is a list whose entries have different shapes: give one 2-D array of shape "
+            "(n_samples, n_features) (with lengths), or a list of 2-D arrays of shape "
+            "(length, n_features), one per sequence"
+        )
+    return None
 
 
 class BaseHMM(EMEstimatorMixin, BaseEstimator):
     """What every hidden Markov model face shares; subclasses name the emission family.
 
     Subclasses set ``_emission_letters`` (hmmlearn's letter for every emission parameter)
-    and implement the emission hooks at the bottom of this class.
+    and ``_emission_attributes`` (the attribute that holds it), and implement the emission
+    hooks at the bottom of this class.
     """
 
     _chain_letters: ClassVar[dict[str, str]] = {"s": "startprob", "t": "transmat"}
     _emission_letters: ClassVar[dict[str, str]] = {}
+    _emission_attributes: ClassVar[dict[str, str]] = {}
+
+    # -- the convergence monitor ---------------------------------------------------------
+    @property
+    def monitor_(self) -> Any:
+        """The :class:`ConvergenceMonitor` that decides when ``fit`` stops, and holds the
+        objective of every iteration of the last fit.
+
+        Until one is assigned, every fit uses a fresh ``ConvergenceMonitor(tol, n_iter,
+        verbose)`` of the estimator's hyperparameters. Assign one (for instance of a
+        subclass with its own ``converged``) to change how fits decide convergence; it is
+        then used, and reset, by every fit.
+        """
+        if "_monitor" not in self.__dict__:
+            self._monitor = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        return self._monitor
+
+    @monitor_.setter
+    def monitor_(self, monitor: Any) -> None:
+        self._monitor = monitor
+        self._monitor_installed = True
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, X: Any, lengths: Any = None, sample_weight: Any = None) -> BaseHMM:
         """Estimate the parameters by Baum-Welch (EM).
 
+        Parameters named in ``init_params``, and those not set on the estimator, start
+        afresh; the others start from the values set. Every iteration is reported to
+        ``monitor_``, whose ``converged`` ends the fit (by default: after ``n_iter``
+        iterations, or once an iteration gains less than ``tol``). With priors EM
+        maximises the log-likelihood plus the log prior density (MAP), and that objective
+        is what ``monitor_`` and ``lower_bounds_`` record.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or list of such arrays
-            Observations of all sequences end to end (with ``lengths``), or one array per
-            sequence.
+            Observations of all sequences end to end (with ``lengths``), or a list of 2-D
+            arrays, one per sequence. Any other array-like (a nested list of rows) is one
+            array.
         lengths : array-like of int, shape (n_sequences,), optional
             Length of every sequence in ``X``; None for a single sequence (or a list).
         sample_weight : array-like of shape (n_sequences,), optional
@@ -94,54 +152,95 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         seqs = self._sequences(X, lengths, reset=True)
         weights = self._check_sample_weight(sample_weight, seqs.lengths.size)
         row_weights = None if weights is None else np.repeat(weights, seqs.lengths)
+        fresh = self._fresh_parameters()
         model = self._model(seqs.X.shape[1])
-        total = float(seqs.X.shape[0] if weights is None else row_weights.sum())
-        tol = float(self.tol) / total  # hmmlearn's tol is on the total log-likelihood
-        result = self._run_em(
+        total = float(seqs.X.shape[0] if row_weights is None else row_weights.sum())
+        monitor = self._monitor_for_fit()
+        feed = MonitorFeed(monitor, total, self.accelerate == "squarem")
+        result = fit_em(
             model,
             seqs,
-            row_weights,
-            init=self._start(model),
+            sample_weight=row_weights,
+            n_init=int(self.n_init),
+            max_iter=int(self.n_iter),
+            # The monitor judges convergence; the driver stops on its verdict, after
+            # n_iter iterations, or at a fixed point.
+            tol=0.0,
+            init=self._start(model, fresh),
+            random_state=check_random_state(self.random_state),
+            callback=feed,
             chunk_size=self.chunk_size,
-            tol=tol,
+            n_jobs=self.n_jobs,
+            accelerate=self.accelerate,
             warn_unconverged=False,
         )
-        if not result.converged and not result.stopped and tol > 0:
-            # Said in the user's terms: the total log-likelihood and their tol.
+        feed.finish(result)
+        self._set_params(result.params)
+        tol = float(getattr(monitor, "tol", self.tol))
+        self.converged_ = self._converged(result, total, tol)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = result.lower_bounds
+        if not self.converged_ and result.n_iter > 0 and tol > 0:
             change = float(np.diff(result.lower_bounds[-2:]).sum()) * total
             warnings.warn(
                 f"Baum-Welch did not converge in n_iter={self.n_iter} iterations: the last "
-                f"change of the total log-likelihood was {change:.3g}, tol={self.tol:g}. "
+                f"change of the total log-likelihood was {change:.3g}, tol={tol:g}. "
                 "Increase n_iter or tol, or check the initialisation.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_params(result.params)
-        monitor = ConvergenceMonitor(float(self.tol), int(self.n_iter))
-        monitor.history = [float(b) * total for b in result.lower_bounds]
-        monitor.iter = int(result.n_iter)
-        monitor.converged = bool(result.converged)
-        self.monitor_ = monitor
         return self
 
-    @property
-    def max_iter(self) -> int:
-        """``n_iter``, under the name the shared driver reads."""
-        return int(self.n_iter)
+    def _monitor_for_fit(self) -> Any:
+        if not self.__dict__.get("_monitor_installed", False):
+            self._monitor = ConvergenceMonitor(self.tol, int(self.n_iter), self.verbose)
+        return self._monitor
+
+    def _converged(self, result: EMResult, total: float, tol: float) -> bool:
+        """Whether the fit met its convergence rule: the monitor ended it before ``n_iter``
+        iterations, an M-step returned its own input (a fixed point), or the last
+        iteration gained less than ``tol``."""
+        if result.converged or (result.stopped and result.n_iter < int(self.n_iter)):
+            return True
+        bounds = result.lower_bounds
+        return bounds.size > 1 and (bounds[-1] - bounds[-2]) * total < tol
 
     # -- scoring and decoding -------------------------------------------------------------
     def score(self, X: Any, lengths: Any = None) -> float:
-        """Total log-likelihood of the sequences in ``X``."""
-        return float(self._per_sequence(X, lengths, "log_prob").sum())
+        """Total log-likelihood of the sequences in ``X``.
+
+        A sequence that no path of states can emit has log-likelihood ``-inf``, with a
+        RuntimeWarning that names it.
+        """
+        return self._log_likelihood(X, lengths)[0]
+
+    def _log_likelihood(self, X: Any, lengths: Any) -> tuple[float, int]:
+        """Total log-likelihood of ``X`` and its number of samples, for score, aic and bic
+        (whose caller the warning points at)."""
+        seqs, model, params = self._evaluation(X, lengths)
+        logliks = np.concatenate(self._map(lambda s: [model.log_prob(params, s)], seqs))
+        problem = self._impossible(logliks, seqs, model, params)
+        if problem is not None:
+            warnings.warn(f"{problem}; its log-likelihood is -inf", RuntimeWarning, stacklevel=3)
+        return float(logliks.sum()), seqs.X.shape[0]
 
     def score_samples(self, X: Any, lengths: Any = None) -> tuple[float, np.ndarray]:
         """Total log-likelihood, and the state posteriors of every sample, shape
-        (n_samples, n_components)."""
-        seqs = self._checked_sequences(X, lengths)
-        model, params = self._model(seqs.X.shape[1]), self._params()
+        (n_samples, n_components).
+
+        Raises
+        ------
+        ValueError
+            When a sequence has probability zero under the model: it has no posteriors.
+        """
+        seqs, model, params = self._evaluation(X, lengths)
         parts = self._map(lambda s: [model.posteriors(params, s)], seqs)
-        posteriors = np.concatenate([p for p, _ in parts])
-        return float(sum(ll.sum() for _, ll in parts)), posteriors
+        logliks = np.concatenate([ll for _, ll in parts])
+        problem = self._impossible(logliks, seqs, model, params)
+        if problem is not None:
+            raise ValueError(f"{problem}, so it has no state posteriors")
+        return float(logliks.sum()), np.concatenate([p for p, _ in parts])
 
     def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
         """State posteriors ``p(z_t = k | sequence)``, shape (n_samples, n_components)."""
@@ -164,18 +263,26 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         -------
         log_prob : float
         states : ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        ValueError
+            When a sequence has probability zero under the model: no path, and no state,
+            is more probable than another.
         """
         algorithm = self.algorithm if algorithm is None else algorithm
         if algorithm not in DECODERS:
             raise ValueError(f"Unknown decoder {algorithm!r}; choose from {list(DECODERS)}")
-        seqs = self._checked_sequences(X, lengths)
-        model, params = self._model(seqs.X.shape[1]), self._params()
-        if algorithm == "viterbi":
-            parts = self._map(lambda s: [model.viterbi(params, s)], seqs)
-            states = np.concatenate([s for s, _ in parts])
-            return float(sum(lp.sum() for _, lp in parts)), states
-        posteriors = self.score_samples(seqs.X, seqs.lengths)[1]
-        return float(posteriors.max(axis=1).sum()), np.argmax(posteriors, axis=1)
+        if algorithm == "map":
+            posteriors = self.score_samples(X, lengths)[1]
+            return float(posteriors.max(axis=1).sum()), np.argmax(posteriors, axis=1)
+        seqs, model, params = self._evaluation(X, lengths)
+        parts = self._map(lambda s: [model.viterbi(params, s)], seqs)
+        logprobs = np.concatenate([lp for _, lp in parts])
+        problem = self._impossible(logprobs, seqs, model, params)
+        if problem is not None:
+            raise ValueError(f"{problem}, so it has no most probable path")
+        return float(logprobs.sum()), np.concatenate([s for s, _ in parts])
 
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
         """Most likely state of every sample by the estimator's ``algorithm``."""
@@ -187,7 +294,7 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         random_state: Any = None,
         currstate: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Draw one sequence from the fitted model.
+        """Draw one sequence from the model (fitted, or with its parameters set).
 
         Returns
         -------
@@ -197,13 +304,16 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         self._check_fitted()
         check_int(n_samples, "n_samples", 1)
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        model = self._model(self.n_features_in_)
+        model = self._model(self._expected_features())
         return model.sample(self._params(), int(n_samples), rng, currstate)
 
     def get_stationary_distribution(self) -> np.ndarray:
         """Stationary distribution of the hidden chain, shape (n_components,)."""
-        self._check_fitted()
-        eigvals, eigvecs = linalg.eig(self.transmat_.T)
+        if not hasattr(self, "transmat_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance has no transmat_: fit it or set it"
+            )
+        eigvals, eigvecs = linalg.eig(np.asarray(self.transmat_, dtype=np.float64).T)
         vec = np.real_if_close(eigvecs[:, np.argmax(eigvals.real)])
         return np.real(vec / vec.sum())
 
@@ -214,22 +324,28 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
 
     def aic(self, X: Any, lengths: Any = None) -> float:
         """Akaike information criterion on ``X`` (lower is better)."""
-        return -2.0 * self.score(X, lengths) + 2.0 * self._n_parameters()
+        return -2.0 * self._log_likelihood(X, lengths)[0] + 2.0 * self._n_parameters()
 
     def bic(self, X: Any, lengths: Any = None) -> float:
         """Bayesian information criterion on ``X`` (lower is better)."""
-        n = self._checked_sequences(X, lengths).X.shape[0]
-        return -2.0 * self.score(X, lengths) + self._n_parameters() * np.log(n)
+        log_likelihood, n = self._log_likelihood(X, lengths)
+        return -2.0 * log_likelihood + self._n_parameters() * np.log(n)
 
     # -- internals ----------------------------------------------------------------------
     def _check_hyperparameters(self) -> None:
         check_int(self.n_components, "n_components", 1)
-        check_int(self.n_iter, "n_iter", 1)
+        check_int(self.n_iter, "n_iter", 0)
         check_int(self.n_init, "n_init", 1)
         if self.chunk_size is not None:
             check_int(self.chunk_size, "chunk_size", 1)
-        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.floating)):
-            raise ValueError(f"tol must be a number, got {self.tol!r}")
+        if (
+            isinstance(self.tol, bool)
+            or not isinstance(self.tol, numbers.Real)
+            or math.isnan(self.tol)
+        ):
+            raise ValueError(
+                f"tol must be a number (-inf for exactly n_iter iterations), got {self.tol!r}"
+            )
         if self.algorithm not in DECODERS:
             raise ValueError(f"algorithm must be one of {list(DECODERS)}, got {self.algorithm!r}")
         if self.implementation not in IMPLEMENTATIONS:
@@ -242,10 +358,17 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         self._parameter_names(self.params, "params")
         self._parameter_names(self.init_params, "init_params")
 
+    def _letters(self) -> dict[str, str]:
+        return {**self._chain_letters, **self._emission_letters}
+
+    def _attributes(self) -> dict[str, str]:
+        """The attribute that holds every parameter, by parameter name."""
+        return {"startprob": "startprob_", "transmat": "transmat_", **self._emission_attributes}
+
     def _parameter_names(self, value: str | Collection[str], what: str) -> frozenset[str]:
         """Parameter names from hmmlearn's letters ('stmc') or from names
         ({'startprob', 'means'})."""
-        letters = {**self._chain_letters, **self._emission_letters}
+        letters = self._letters()
         names = set(letters.values())
         if isinstance(value, str):
             unknown = set(value) - set(letters)
@@ -263,27 +386,110 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
             )
         return frozenset(chosen)
 
+    def _fresh_parameters(self) -> frozenset[str]:
+        """The parameters a fit initialises, as hmmlearn does: those named in
+        ``init_params`` (with a logged notice for each that is set and so will be
+        overwritten), and those that are not set."""
+        asked = self._parameter_names(self.init_params, "init_params")
+        letter_of = {name: letter for letter, name in self._letters().items()}
+        fresh = set()
+        for name, attribute in self._attributes().items():
+            given = hasattr(self, attribute)
+            if name in asked and given:
+                _log.warning(
+                    "%s is set, but will be overwritten by a fresh initialisation because "
+                    "init_params contains %r; leave it out of init_params to start from "
+                    "the value set",
+                    attribute.lstrip("_"),
+                    letter_of[name] if isinstance(self.init_params, str) else name,
+                    stacklevel=3,
+                )
+            if name in asked or not given:
+                fresh.add(name)
+        return frozenset(fresh)
+
     def _sequences(self, X: Any, lengths: Any, *, reset: bool) -> Sequences:
-        if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) >= 1 and lengths is None:
-            if not all(np.ndim(x) == np.ndim(X[0]) for x in X):
-                raise ValueError("the sequences in the list have different numbers of dimensions")
-            seqs = Sequences.from_list([np.asarray(x) for x in X])
+        parts = _list_of_sequences(X)
+        if parts is not None:
+            if lengths is not None:
+                raise ValueError(
+                    "X is a list of sequences, which carries their lengths: give lengths "
+                    "only with one array X of all sequences end to end"
+                )
+            seqs = Sequences.from_list(parts)
             data, seq_lengths = seqs.X, seqs.lengths
         else:
             data, seq_lengths = X, lengths
         data = self._check_emission_data(data, reset=reset)
+        if not reset:
+            expected = self._expected_features()
+            if data.shape[1] != expected:
+                raise ValueError(
+                    f"X has {data.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {expected} features as input"
+                )
         return Sequences(data, seq_lengths)
 
     def _checked_sequences(self, X: Any, lengths: Any) -> Sequences:
         self._check_fitted()
         return self._sequences(X, lengths, reset=False)
 
+    def _evaluation(self, X: Any, lengths: Any) -> tuple[Sequences, HMM, HMMParams]:
+        """The checked sequences, the model and its parameters, for scoring and decoding."""
+        seqs = self._checked_sequences(X, lengths)
+        return seqs, self._model(seqs.X.shape[1]), self._params()
+
+    def _impossible(
+        self, logliks: np.ndarray, seqs: Sequences, model: HMM, params: HMMParams
+    ) -> str | None:
+        """What is wrong when some sequence has probability zero under the model (log
+        ``-inf`` in ``logliks``, shape (n_sequences,)), or None."""
+        bad = np.flatnonzero(logliks == -np.inf)
+        if bad.size == 0:
+            return None
+        s = int(bad[0])
+        lo, hi = int(seqs.offsets[s]), int(seqs.offsets[s + 1])
+        dead = np.flatnonzero(np.all(model.log_emission(params, seqs.X[lo:hi]) == -np.inf, axis=1))
+        where = "the sequence" if seqs.lengths.size == 1 else f"sequence {s}"
+        more = "" if bad.size == 1 else f" (and {bad.size - 1} more sequences)"
+        how = (
+            f"no state can emit sample {lo + int(dead[0])}"
+            if dead.size
+            else f"no path of states can emit samples {lo} to {hi - 1}"
+        )
+        return f"{where}{more} has probability zero under the model: {how}"
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "startprob_") or not hasattr(self, "transmat_"):
+        missing = [a.lstrip("_") for a in self._attributes().values() if not hasattr(self, a)]
+        if missing:
             raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
+                f"This {type(self).__name__} instance is not fitted yet: call 'fit' with "
+                f"appropriate arguments, or set {', '.join(missing)}"
             )
+
+    def _expected_features(self) -> int:
+        """Columns of the data that the parameters describe (those of the fitted data when
+        the emission parameters tell none)."""
+        n = self._parameter_features()
+        if n is None:
+            n = getattr(self, "n_features_in_", None)
+        if n is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance has no emission parameters: fit it or "
+                "set them"
+            )
+        return int(n)
+
+    def _parameter_features(self) -> int | None:
+        """Columns of the data that the emission parameters set describe (None when they
+        are not set), checked against an ``n_features`` set by hand."""
+        n = self._emission_features()
+        given = self.__dict__.get("_n_features_given")
+        if n is not None and given is not None and n != given:
+            raise ValueError(
+                f"n_features={given}, but the emission parameters set describe {n} features"
+            )
+        return n
 
     def _map(self, fn: Callable[[Sequences], list[Any]], seqs: Sequences) -> list[Any]:
         """``fn`` over batches of whole sequences on the estimator's threads, results in
@@ -296,12 +502,6 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
             resolve_n_jobs(self.n_jobs),
         )
         return out or []
-
-    def _per_sequence(self, X: Any, lengths: Any, what: str) -> np.ndarray:
-        seqs = self._checked_sequences(X, lengths)
-        model, params = self._model(seqs.X.shape[1]), self._params()
-        method = getattr(model, what)
-        return np.concatenate(self._map(lambda s: [method(params, s)], seqs))
 
     def _model(self, n_features: int) -> HMM:
         fitted = self._parameter_names(self.params, "params")
@@ -316,12 +516,12 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
             transmat_prior=self.transmat_prior,
             frozen=frozen_chain,
             chunk_size=self.chunk_size,
+            refuse_underflow=self.implementation == "scaling",
         )
 
-    def _start(self, model: HMM) -> Callable[..., HMMParams]:
-        """Initial parameters: those named in ``init_params`` freshly initialised, the others
-        taken from the estimator's attributes (which must then be set), as in hmmlearn."""
-        fresh = self._parameter_names(self.init_params, "init_params")
+    def _start(self, model: HMM, fresh: frozenset[str]) -> Callable[..., HMMParams]:
+        """Initial parameters: those in ``fresh`` initialised, the others taken from the
+        estimator's attributes. Fresh start and transition probabilities are uniform."""
         k = int(self.n_components)
 
         def start(X: Sequences, rng: np.random.RandomState, w: np.ndarray | None) -> HMMParams:
@@ -334,11 +534,6 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         return start
 
     def _given(self, name: str) -> np.ndarray:
-        if not hasattr(self, name):
-            raise ValueError(
-                f"{name} must be set before fit when it is not among init_params "
-                f"(init_params={self.init_params!r})"
-            )
         return np.asarray(getattr(self, name), dtype=np.float64)
 
     def _check_chain(self, startprob: np.ndarray, transmat: np.ndarray) -> None:
@@ -353,10 +548,6 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
             if not np.allclose(arr.sum(axis=-1), 1.0, rtol=0, atol=1e-8):
                 raise ValueError(f"{name} must sum to 1 (rows of transmat_ each)")
 
-    def _kmeans_mixture(self, family: Any) -> Mixture:
-        start = initializer("kmeans", self.chunk_size)
-        return Mixture(family, int(self.n_components), start, chunk_size=self.chunk_size)
-
     def _set_params(self, params: HMMParams) -> None:
         self.startprob_ = params.startprob
         self.transmat_ = params.transmat
@@ -364,15 +555,12 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
 
     def _params(self) -> HMMParams:
         self._check_fitted()
-        return HMMParams(
-            np.asarray(self.startprob_, dtype=np.float64),
-            np.asarray(self.transmat_, dtype=np.float64),
-            self._emission_params(),
-        )
+        startprob, transmat = self._given("startprob_"), self._given("transmat_")
+        self._check_chain(startprob, transmat)
+        return HMMParams(startprob, transmat, self._emission_params())
 
     def _restore(self) -> None:
-        self._check_chain(np.asarray(self.startprob_), np.asarray(self.transmat_))
-        self._emission_params()
+        self._params()
 
     # -- emission hooks -----------------------------------------------------------------
     def _family(self, n_features: int, fitted: frozenset[str]) -> Any:
@@ -381,6 +569,10 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
     def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
         """Finite float data (the Gaussian faces); discrete faces ask their family."""
         return self._check_data(X, reset=reset)
+
+    def _emission_features(self) -> int | None:
+        """Columns of the data that the emission parameters describe; None when unset."""
+        raise NotImplementedError
 
     def _initial_emissions(
         self,
@@ -402,7 +594,85 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         raise NotImplementedError
 
 
-class GaussianHMM(BaseHMM):
+class _FeaturesFromParameters:
+    """hmmlearn's ``n_features`` attribute for faces whose emission parameters give it."""
+
+    @property
+    def n_features(self) -> int:
+        """Number of features: that of the emission parameters when they are set, else the
+        value set by hand, else that of the fitted data."""
+        n = self._parameter_features()
+        if n is None:
+            n = self.__dict__.get("_n_features_given", getattr(self, "n_features_in_", None))
+        if n is None:
+            raise AttributeError(
+                f"{type(self).__name__} has no n_features yet: set its emission parameters, "
+                "or fit it"
+            )
+        return int(n)
+
+    @n_features.setter
+    def n_features(self, value: int) -> None:
+        check_int(value, "n_features", 1)
+        self._n_features_given = int(value)
+
+
+def _spherical_variances(value: np.ndarray, k: int) -> np.ndarray:
+    """Spherical covariances given in any of the shapes hmmlearn takes, as (K,) variances:
+    K numbers in any shape ((K,), (K, 1), (K, 1, 1, 1), ...), one variance repeated per
+    feature (K, D), or multiples of the identity (K, D, D)."""
+    if value.ndim >= 1 and value.shape[0] == k and value.size == k:
+        return value.reshape(k)
+    if value.ndim == 2 and value.shape[0] == k:
+        if np.all(value == value[:, :1]):
+            return value[:, 0].copy()
+        raise ValueError(
+            "spherical covars_ of shape (n_components, n_features) must repeat one variance "
+            "per state; these differ between features (covariance_type='diag' takes them)"
+        )
+    if value.ndim == 3 and value.shape[0] == k and value.shape[1] == value.shape[2]:
+        diagonal = np.diagonal(value, axis1=1, axis2=2)
+        if np.all(value == diagonal[:, :1, None] * np.eye(value.shape[1])):
+            return diagonal[:, 0].copy()
+        raise ValueError(
+            "spherical covars_ of shape (n_components, n_features, n_features) must be "
+            "multiples of the identity"
+        )
+    raise ValueError(
+        f"spherical covars_ must hold one variance per state ({k} numbers, e.g. shape "
+        f"({k},)), got shape {value.shape}"
+    )
+
+
+def _diagonal_variances(value: np.ndarray) -> np.ndarray:
+    """Diagonal covariances given as (K, D) variances or as (K, D, D) diagonal matrices,
+    as (K, D) variances."""
+    if value.ndim != 3:
+        return value
+    diagonal = np.diagonal(value, axis1=1, axis2=2).copy()
+    if value.shape[1] == value.shape[2] and np.all(
+        value == diagonal[:, :, None] * np.eye(value.shape[1])
+    ):
+        return diagonal
+    raise ValueError(
+        "diag covars_ of shape (n_components, n_features, n_features) must be diagonal "
+        "matrices; these have off-diagonal entries (covariance_type='full' takes them)"
+    )
+
+
+def _tied_covariance(value: np.ndarray) -> np.ndarray:
+    """A tied covariance given as one (D, D) matrix, or as (K, D, D) copies of it."""
+    if value.ndim != 3:
+        return value
+    if np.all(value == value[:1]):
+        return value[0].copy()
+    raise ValueError(
+        "tied covars_ of shape (n_components, n_features, n_features) must repeat one "
+        "matrix; these differ between states (covariance_type='full' takes them)"
+    )
+
+
+class GaussianHMM(_FeaturesFromParameters, BaseHMM):
     """Hidden Markov model with Gaussian emissions; a drop-in for hmmlearn's ``GaussianHMM``.
 
     Parameters
@@ -411,31 +681,41 @@ class GaussianHMM(BaseHMM):
         Number of hidden states.
     covariance_type : {'diag', 'full', 'tied', 'spherical'}, default='diag'
     min_covar : float, default=1e-3
-        Added to the variances of the initial covariances.
+        Added to the variances of the initial covariances, as hmmlearn does (the M-step is
+        hmmlearn's posterior mode under the covariance prior, whose default ``covars_prior``
+        keeps the covariances positive definite on constant features, duplicated rows or
+        states with few samples).
     startprob_prior, transmat_prior : float or array-like, default=1.0
         Dirichlet concentrations for the start probabilities (n_components,) and the rows
         of the transition matrix (n_components, n_components); 1.0 is maximum likelihood.
     means_prior, means_weight, covars_prior, covars_weight : float or array-like
         Conjugate prior on the means and covariances (see
-        :class:`emkit.families.gaussian.GaussianPrior`), with hmmlearn's defaults.
+        :class:`emkit.families.gaussian.GaussianPrior`), with hmmlearn's defaults. A number
+        as the ``covars_prior`` of 'full' or 'tied' covariances is that number times the
+        identity (hmmlearn adds it to every entry of the matrix, a scale of rank one that
+        keeps no covariance positive definite); give a matrix for any other scale.
     algorithm : {'viterbi', 'map'}, default='viterbi'
         Decoder used by :meth:`predict`.
     random_state : int, RandomState or None
     n_iter : int, default=10
-        Largest number of EM iterations.
+        Largest number of EM iterations (0: the initial parameters alone).
     tol : float, default=1e-2
-        Convergence threshold on the change of the total log-likelihood.
+        Convergence threshold on the gain of the total log-likelihood (plus log prior)
+        between two iterations; ``-inf`` runs exactly ``n_iter`` iterations.
     verbose : bool, default=False
+        Print one line per iteration to stderr (hmmlearn's ``ConvergenceMonitor.report``).
     params, init_params : str or collection of str, default='stmc'
         Parameters to update in fitting / to initialise before fitting, as hmmlearn's
         letters ('s' startprob, 't' transmat, 'm' means, 'c' covars) or as names
         ({'startprob', 'transmat', 'means', 'covars'}). A parameter left out of
-        ``init_params`` starts from the attribute set on the estimator (``means_``, ...).
+        ``init_params`` starts from the attribute set on the estimator (``means_``, ...),
+        and is initialised when it is not set.
     implementation : {'log', 'scaling'}, default='log'
-        Accepted for compatibility with hmmlearn; emkit has one numerically stable
-        forward-backward (scaled, with per-step log shifts), so both give the same result.
+        emkit has one numerically stable forward-backward (scaled, with per-step log
+        shifts), used by both. 'scaling' refuses, as hmmlearn's does, samples whose
+        emission probability underflows to zero in every state; 'log' scores them.
     n_init : int, default=1
-        Fits from fresh initialisations; the one with the highest likelihood is kept.
+        Fits from fresh initialisations; the one with the highest objective is kept.
     n_jobs : int or None, default=None
         Threads over batches of sequences (None: all cores); results do not depend on it.
     chunk_size : int, optional
@@ -450,11 +730,27 @@ class GaussianHMM(BaseHMM):
     means_ : ndarray of shape (n_components, n_features)
     covars_ : ndarray
         Covariances in full form, shape (n_components, n_features, n_features), as hmmlearn
-        returns them for every covariance type.
+        returns them for every covariance type. Set it in the type's own shape
+        ((n_components,) 'spherical', (n_components, n_features) 'diag', (n_features,
+        n_features) 'tied', (n_components, n_features, n_features) 'full') or in full form;
+        'spherical' also takes one number per state in any shape, as hmmlearn does.
+    n_features : int
+        Number of features (of ``means_``).
     monitor_ : ConvergenceMonitor
+    lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+        The objective per sample, (log-likelihood + log prior density) / n_samples, of the
+        initial parameters and after every iteration.
+
+    Notes
+    -----
+    Fresh means are k-means centres and fresh covariances the covariance of all the data
+    plus ``min_covar`` on the variances, as hmmlearn starts them ('spherical': their mean
+    variance; hmmlearn averages every entry of the matrix); fresh start and transition
+    probabilities are uniform (hmmlearn draws them at random).
     """
 
     _emission_letters: ClassVar[dict[str, str]] = {"m": "means", "c": "covars"}
+    _emission_attributes: ClassVar[dict[str, str]] = {"means": "means_", "covars": "_covars_"}
 
     def __init__(
         self,
@@ -505,40 +801,49 @@ class GaussianHMM(BaseHMM):
     @property
     def covars_(self) -> np.ndarray:
         """Covariances as full matrices, shape (n_components, n_features, n_features)."""
-        return self._structure().full(self._covars_, int(self.n_components), self.n_features_in_)
+        covariances = self.__dict__.get("_covars_")
+        if covariances is None:
+            raise AttributeError(f"{type(self).__name__} has no covars_: fit it or set it")
+        return self._structure().full(
+            np.asarray(covariances, dtype=np.float64), int(self.n_components), self.n_features
+        )
 
     @covars_.setter
     def covars_(self, value: Any) -> None:
         self._covars_ = self._covars_from_user(value)
 
-    @property
-    def n_features(self) -> int:
-        return int(self.n_features_in_)
-
     def _structure(self) -> Any:
         return covariance_structure(self.covariance_type)
 
     def _covars_from_user(self, value: Any) -> np.ndarray:
-        """hmmlearn accepts covariances in the type's own shape; full matrices for diag and
-        spherical types are reduced to their diagonal."""
-        value = np.asarray(value, dtype=np.float64)
-        k = int(self.n_components)
-        if self.covariance_type in ("diag", "spherical") and value.ndim == 3:
-            value = np.diagonal(value, axis1=1, axis2=2)
-            if self.covariance_type == "spherical":
-                value = value.mean(axis=1)
-        d = value.shape[-1] if value.ndim >= 2 else getattr(self, "n_features_in_", None)
-        if self.covariance_type == "tied" and value.ndim == 3:
-            value = value[0]
-        if d is None:
-            return value
-        return self._structure().check(value, k, d, "covars_")
+        """Covariances in the shape of the covariance type's parameters, from any shape
+        hmmlearn takes for it, or from full matrices; shapes that would lose information
+        are refused (checked against the features when the parameters are used)."""
+        value = np.array(value, dtype=np.float64)
+        kind = self._structure().name
+        if kind == "spherical":
+            return _spherical_variances(value, int(self.n_components))
+        if kind == "diag":
+            return _diagonal_variances(value)
+        if kind == "tied":
+            return _tied_covariance(value)
+        return value
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
         self._structure()
-        if not (isinstance(self.min_covar, (int, float, np.floating)) and self.min_covar >= 0):
+        if not (isinstance(self.min_covar, numbers.Real) and self.min_covar >= 0):
             raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
+
+    def _emission_features(self) -> int | None:
+        means = self.__dict__.get("means_")
+        if means is None:
+            return None
+        if np.ndim(means) != 2:
+            raise ValueError(
+                f"means_ must have shape (n_components, n_features), got {np.shape(means)}"
+            )
+        return int(np.shape(means)[1])
 
     def _family(self, n_features: int, fitted: frozenset[str]) -> Gaussian:
         frozen = frozenset(
@@ -547,22 +852,26 @@ class GaussianHMM(BaseHMM):
             if n not in fitted
         )
         prior = GaussianPrior(
-            self.means_prior, self.means_weight, self.covars_prior, float(self.covars_weight)
+            self.means_prior,
+            self.means_weight,
+            _matrix_scale(self.covars_prior, self.covariance_type, n_features),
+            float(self.covars_weight),
         )
         return Gaussian(self._structure(), 0.0, frozen, prior)
 
     def _initial_emissions(self, model, X, rng, w, fresh):
         k, d = int(self.n_components), X.X.shape[1]
-        start = None
-        if fresh & {"means", "covars"}:
-            # As hmmlearn: k-means clusters, covariances with min_covar on the variances.
-            family = Gaussian(self._structure(), float(self.min_covar))
-            start = self._kmeans_mixture(family).init(X.X, rng, w).components
-        means = start.means if "means" in fresh else self._given("means_")
+        if "means" in fresh:
+            labels = kmeans_labels(X.X, k, rng, w, self.chunk_size)
+            means = cluster_means(X.X, labels, k, w)
+        else:
+            means = self._given("means_")
         if means.shape != (k, d):
             raise ValueError(f"means_ must have shape ({k}, {d}), got {means.shape}")
+        kind = self._structure().name
         if "covars" in fresh:
-            covariances = start.covariances
+            cov = data_covariance(X.X, w, float(self.min_covar), self.chunk_size)[1]
+            covariances = cov if kind == "tied" else spread(cov, kind, k)
         else:
             covariances = self._structure().check(self._given("_covars_"), k, d, "covars_")
         return model.family.from_covariances(means, covariances)
@@ -572,14 +881,15 @@ class GaussianHMM(BaseHMM):
         self._covars_ = emissions.covariances
 
     def _emission_params(self) -> GaussianParams:
-        k, d = np.shape(self.means_)
-        covariances = self._structure().check(self._covars_, k, d, "covars_")
-        return Gaussian(self._structure()).from_covariances(
-            np.asarray(self.means_, dtype=np.float64), covariances
-        )
+        k, d = int(self.n_components), self._expected_features()
+        means = self._given("means_")
+        if means.shape != (k, d):
+            raise ValueError(f"means_ must have shape ({k}, {d}), got {means.shape}")
+        covariances = self._structure().check(self._given("_covars_"), k, d, "covars_")
+        return Gaussian(self._structure()).from_covariances(means, covariances)
 
     def _n_emission_parameters(self) -> int:
-        k, d = int(self.n_components), int(self.n_features_in_)
+        k, d = int(self.n_components), self._expected_features()
         return Gaussian(self._structure()).n_parameters(k, d)
 
     _fitted_arrays = ("startprob_", "transmat_", "means_", "_covars_", "lower_bounds_")
@@ -590,12 +900,14 @@ _COMMON_DOC = """
         Decoder used by :meth:`predict`.
     random_state : int, RandomState or None
     n_iter : int, default=10
-        Largest number of EM iterations.
+        Largest number of EM iterations (0: the initial parameters alone).
     tol : float, default=1e-2
-        Convergence threshold on the change of the total log-likelihood.
+        Convergence threshold on the gain of the total log-likelihood (plus log prior)
+        between two iterations; ``-inf`` runs exactly ``n_iter`` iterations.
     verbose : bool, default=False
+        Print one line per iteration to stderr (hmmlearn's ``ConvergenceMonitor.report``).
     implementation : {'log', 'scaling'}, default='log'
-        Accepted for compatibility with hmmlearn; both give the same result.
+        As for :class:`GaussianHMM`.
     n_init, n_jobs, chunk_size, accelerate
         As for :class:`GaussianHMM`.
 """
@@ -616,12 +928,18 @@ class _DiscreteHMM(BaseHMM):
         X = self._emission_family(frozenset()).check_data(X)
         if reset:
             self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input"
-            )
         return X
+
+    def _emission_features(self) -> int | None:
+        value = self.__dict__.get(self._attribute)
+        if value is None:
+            return None
+        if np.ndim(value) != 2:
+            raise ValueError(
+                f"{self._attribute} must have shape (n_components, n_features), got "
+                f"{np.shape(value)}"
+            )
+        return int(np.shape(value)[1])
 
     def _emission_name(self) -> str:
         return next(iter(self._emission_letters.values()))
@@ -629,7 +947,17 @@ class _DiscreteHMM(BaseHMM):
     def _initial_emissions(self, model, X, rng, w, fresh):
         if self._emission_name() in fresh:
             return self._random_emissions(X.X, rng)
-        return self._emissions_from(self._given(self._attribute))
+        emissions = self._emissions_from(self._given(self._attribute))
+        self._check_emission_width(X.X.shape[1])
+        return emissions
+
+    def _check_emission_width(self, n_features: int) -> None:
+        """The parameters set must describe the features of the data to fit."""
+        described = self._emission_features()
+        if described != n_features:
+            raise ValueError(
+                f"{self._attribute} describes {described} features, but X has {n_features}"
+            )
 
     def _set_emission_attributes(self, emissions: Any) -> None:
         setattr(self, self._attribute, self._attribute_from(emissions))
@@ -675,7 +1003,9 @@ class CategoricalHMM(_DiscreteHMM):
     emissionprob_prior : float, default=1.0
         Concentration of a symmetric Dirichlet prior on every state's symbol probabilities.
     n_features : int, optional
-        Number of symbols; by default one more than the largest symbol of the data.
+        Number of symbols; by default that of ``emissionprob_`` when it is set, else one
+        more than the largest symbol of the data. As in hmmlearn, a fit sets it when it is
+        None.
     params, init_params : str or collection of str, default='ste'
         Letters 's' startprob, 't' transmat, 'e' emissionprob, or the names. A fresh
         ``emissionprob_`` is random (rows of uniform draws, normalised), as hmmlearn's.
@@ -691,6 +1021,7 @@ class CategoricalHMM(_DiscreteHMM):
     )
 
     _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
+    _emission_attributes: ClassVar[dict[str, str]] = {"emissionprob": "emissionprob_"}
     _attribute = "emissionprob_"
 
     def __init__(
@@ -752,6 +1083,18 @@ class CategoricalHMM(_DiscreteHMM):
             )
         return X
 
+    def _emission_features(self) -> int | None:
+        # One column of symbols, whatever the number of symbols.
+        return None if "emissionprob_" not in self.__dict__ else 1
+
+    def _check_emission_width(self, n_features: int) -> None:
+        """Symbols the data holds beyond ``emissionprob_`` are refused by the family."""
+
+    def _set_emission_attributes(self, emissions: Any) -> None:
+        super()._set_emission_attributes(emissions)
+        if self.n_features is None:
+            self.n_features = int(self.emissionprob_.shape[1])
+
     def _random_emissions(self, X, rng):
         symbols = self._symbols() or int(X.max()) + 1
         probs = rng.rand(int(self.n_components), symbols)
@@ -759,10 +1102,9 @@ class CategoricalHMM(_DiscreteHMM):
 
     def _emissions_from(self, value):
         k = int(self.n_components)
-        value = np.asarray(value, dtype=np.float64)
-        value = _check_probabilities(
-            value, (k, value.shape[-1] if value.ndim else 0), "emissionprob_"
-        )
+        value = np.atleast_2d(np.asarray(value, dtype=np.float64))
+        symbols = value.shape[-1] if self.n_features is None else int(self.n_features)
+        value = _check_probabilities(value, (k, symbols), "emissionprob_")
         return CategoricalParams(value[:, None, :], np.array([value.shape[1]], dtype=np.int64))
 
     def _attribute_from(self, emissions):
@@ -772,7 +1114,7 @@ class CategoricalHMM(_DiscreteHMM):
         return int(self.n_components) * (np.shape(self.emissionprob_)[1] - 1)
 
 
-class MultinomialHMM(_DiscreteHMM):
+class MultinomialHMM(_FeaturesFromParameters, _DiscreteHMM):
     __doc__ = (
         """Hidden Markov model with multinomial emissions; a drop-in for hmmlearn's
     ``MultinomialHMM``.
@@ -783,7 +1125,8 @@ class MultinomialHMM(_DiscreteHMM):
     ----------
     n_components : int, default=1
     n_trials : int, optional
-        When given, every row must sum to it (and :meth:`sample` draws rows of that total).
+        When given, every row must sum to it (and :meth:`sample` draws rows of that total,
+        which needs it); None takes rows of any total.
     startprob_prior, transmat_prior : float or array-like, default=1.0
     emissionprob_prior : float, default=1.0
         Concentration of a symmetric Dirichlet prior on every state's probabilities (1.0:
@@ -803,13 +1146,9 @@ class MultinomialHMM(_DiscreteHMM):
     )
 
     _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
+    _emission_attributes: ClassVar[dict[str, str]] = {"emissionprob": "emissionprob_"}
     _attribute = "emissionprob_"
     _fitted_arrays = ("startprob_", "transmat_", "emissionprob_", "lower_bounds_")
-
-    @property
-    def n_features(self) -> int:
-        """Number of features of the fitted data."""
-        return int(self.n_features_in_)
 
     def __init__(
         self,
@@ -850,8 +1189,31 @@ class MultinomialHMM(_DiscreteHMM):
         self.accelerate = accelerate
 
     def _emission_family(self, fitted: frozenset[str]) -> Multinomial:
+        n_trials = self.n_trials
+        if n_trials is not None and (
+            isinstance(n_trials, bool)
+            or not isinstance(n_trials, numbers.Real)
+            or not float(n_trials).is_integer()
+            or n_trials < 0
+        ):
+            raise ValueError(
+                "n_trials must be a non-negative integer, the total of every row, or None "
+                f"for rows of any total; got {n_trials!r}"
+            )
         frozen = frozenset() if "emissionprob" in fitted else frozenset({"probs"})
-        return Multinomial(self.n_trials, float(self.emissionprob_prior), frozen)
+        return Multinomial(n_trials, float(self.emissionprob_prior), frozen)
+
+    def sample(
+        self,
+        n_samples: int = 1,
+        random_state: Any = None,
+        currstate: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw one sequence of rows of ``n_trials`` trials (see :meth:`BaseHMM.sample`)."""
+        self._emission_family(frozenset())
+        if self.n_trials is None:
+            raise ValueError("sampling needs n_trials, the number of trials of every row")
+        return super().sample(n_samples, random_state, currstate)
 
     def _random_emissions(self, X, rng):
         probs = rng.rand(int(self.n_components), X.shape[1])
@@ -870,7 +1232,7 @@ class MultinomialHMM(_DiscreteHMM):
         return int(self.n_components) * (np.shape(self.emissionprob_)[1] - 1)
 
 
-class PoissonHMM(_DiscreteHMM):
+class PoissonHMM(_FeaturesFromParameters, _DiscreteHMM):
     __doc__ = (
         """Hidden Markov model with Poisson emissions; a drop-in for hmmlearn's ``PoissonHMM``.
 
@@ -900,13 +1262,9 @@ class PoissonHMM(_DiscreteHMM):
     )
 
     _emission_letters: ClassVar[dict[str, str]] = {"l": "lambdas"}
+    _emission_attributes: ClassVar[dict[str, str]] = {"lambdas": "lambdas_"}
     _attribute = "lambdas_"
     _fitted_arrays = ("startprob_", "transmat_", "lambdas_", "lower_bounds_")
-
-    @property
-    def n_features(self) -> int:
-        """Number of features of the fitted data."""
-        return int(self.n_features_in_)
 
     def __init__(
         self,

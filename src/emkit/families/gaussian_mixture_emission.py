@@ -188,6 +188,13 @@ class GMMHMMPrior:
     re-centred on the new means: the update is not an exact M-step even with flat priors
     (the family then reports ``monotone = False``), and it reaches EM's fixed points.
 
+    ``variance_floor`` is hmmlearn's ``min_covar`` as its documentation describes it (its
+    M-step leaves it out): every variance, and every eigenvalue of a full or tied matrix,
+    is raised to at least the floor. For the Gaussian likelihood (and these priors) that is
+    the exact maximiser over the covariances whose eigenvalues are at least the floor, so
+    the floor keeps the update a maximisation, where adding it to the diagonal would not;
+    matrices already above the floor are left as they are.
+
     Parameters
     ----------
     means_prior : float or ndarray broadcasting to (K, M, D), default=0.0
@@ -199,12 +206,15 @@ class GMMHMMPrior:
         tied 0 and ``-(M + D + 1)``, diag -1.5 and 0, spherical ``-(M + 2) / 2`` and 0,
         which make the denominators the weights ``n`` (``N`` for tied; ``D (n + 1) - M`` for
         spherical, as hmmlearn has it).
+    variance_floor : float, default=0.0
+        Least variance along any direction of any covariance after the update.
     """
 
     means_prior: float | np.ndarray = 0.0
     means_weight: float | np.ndarray = 0.0
     covars_prior: float | np.ndarray | None = None
     covars_weight: float | np.ndarray | None = None
+    variance_floor: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("means_prior", "means_weight", "covars_prior", "covars_weight"):
@@ -215,6 +225,9 @@ class GMMHMMPrior:
                 raise ValueError(f"the prior's {name} must be finite")
         if np.any(np.asarray(self.means_weight, dtype=np.float64) < 0):
             raise ValueError("the prior's means_weight must be non-negative")
+        floor = self.variance_floor
+        if isinstance(floor, bool) or not (isinstance(floor, (int, float)) and 0 <= floor < np.inf):
+            raise ValueError(f"variance_floor must be a finite number >= 0, got {floor!r}")
 
     def defaults(self, kind: str, n_mix: int, n_features: int) -> tuple[Any, Any]:
         """``(covars_prior, covars_weight)`` with hmmlearn's defaults in place of None, for
@@ -238,6 +251,25 @@ def _broadcast(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
         raise ValueError(
             f"the prior's {name} must broadcast to shape {shape}, got {np.shape(value)}"
         ) from None
+
+
+def _floored(covariances: np.ndarray, matrices: bool, floor: float) -> np.ndarray:
+    """Variances (any shape), or the eigenvalues of (n, D, D) matrices, raised to at least
+    ``floor``; matrices whose eigenvalues all reach it are returned untouched."""
+    if floor <= 0:
+        return covariances
+    if not matrices:
+        return np.maximum(covariances, floor)
+    values, vectors = np.linalg.eigh(covariances)
+    low = values.min(axis=-1) < floor
+    if not low.any():
+        return covariances
+    raised = (vectors[low] * np.maximum(values[low], floor)[:, None, :]) @ np.swapaxes(
+        vectors[low], -1, -2
+    )
+    out = covariances.copy()
+    out[low] = 0.5 * (raised + np.swapaxes(raised, -1, -2))
+    return out
 
 
 def _structure_kind(structure: CovarianceStructure, n_mix: int) -> str | None:
@@ -461,6 +493,7 @@ class GaussianMixtureEmission:
             _add_to_diagonal(covariances, family.reg_covar)
         else:
             covariances = covariances + family.reg_covar
+        covariances = _floored(covariances, kind in ("full", "tied"), prior.variance_floor)
         covariances[keep] = params.covariances[keep]
         return family.from_covariances(means, covariances)
 

@@ -92,11 +92,21 @@ class HMM:
         Chain parameters the M-step keeps as they are (the family has its own).
     chunk_size : int, optional
         Rows per batch when initial emission parameters are computed.
+    refuse_underflow : bool, default=False
+        Raise ValueError for a sample whose emission probability underflows to zero in
+        floating point (its log below about -745) in every state, where forward-backward
+        in probability space without a per-step shift, hmmlearn's
+        ``implementation='scaling'``, fails. Forward-backward here shifts every step in
+        log space and needs no such refusal; it is there to reproduce that behaviour.
 
     Notes
     -----
     Probabilities that are exactly zero stay zero (structural zeros: a left-to-right
     topology keeps its shape), whatever the priors.
+
+    The bound the driver records is the log-likelihood plus the log prior density of the
+    parameters (:meth:`bound_offset`), the objective that EM with priors (MAP-EM) ascends;
+    without priors it is the log-likelihood.
     """
 
     family: Any
@@ -106,6 +116,7 @@ class HMM:
     transmat_prior: float | np.ndarray = 1.0
     frozen: frozenset[str] = frozenset()
     chunk_size: int | None = None
+    refuse_underflow: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.frozen) - FROZEN_CHOICES
@@ -129,12 +140,34 @@ class HMM:
 
     @property
     def monotone(self) -> bool:
-        """Whether every M-step maximises the expected log-likelihood exactly (the bound,
-        the log-likelihood, can then never decrease): no effective prior on a free chain
-        parameter, and an exact family M-step."""
-        ml_start = "startprob" in self.frozen or np.all(np.asarray(self.startprob_prior) == 1)
-        ml_trans = "transmat" in self.frozen or np.all(np.asarray(self.transmat_prior) == 1)
-        return bool(ml_start and ml_trans) and getattr(self.family, "monotone", True)
+        """Whether every M-step maximises the expected objective exactly (the bound can then
+        never decrease): Dirichlet concentrations of at least one on the free chain
+        parameters (below one the posterior-mode rule clips probabilities to zero, which
+        maximises nothing), and an exact family M-step."""
+        exact_start = "startprob" in self.frozen or np.all(np.asarray(self.startprob_prior) >= 1)
+        exact_trans = "transmat" in self.frozen or np.all(np.asarray(self.transmat_prior) >= 1)
+        return bool(exact_start and exact_trans) and getattr(self.family, "monotone", True)
+
+    def bound_offset(self, params: HMMParams) -> float:
+        """Log prior density of ``params`` up to a constant, which the driver adds once to
+        the summed log-likelihood of every pass (so that the bound is MAP-EM's objective).
+
+        The Dirichlet priors of the free chain parameters: ``sum_k (startprob_prior_k - 1)
+        log startprob_k`` and the same for every row of the transition matrix, over the
+        probabilities that are not zero (a zero stays zero at every M-step: a constraint,
+        not a value the prior weighs); and the family's ``log_prior(emissions)`` when the
+        family has one.
+        """
+        total = 0.0
+        if "startprob" not in self.frozen:
+            total += _dirichlet_log_density(params.startprob, self.startprob_prior)
+        if "transmat" not in self.frozen:
+            total += _dirichlet_log_density(params.transmat, self.transmat_prior)
+        # Families declare their prior's density through log_prior; one without it has
+        # no prior, or one whose density it does not give.
+        if callable(getattr(type(self.family), "log_prior", None)):
+            total += float(self.family.log_prior(params.emissions))
+        return total
 
     # -- the model contract -------------------------------------------------------------
     def init(
@@ -180,6 +213,7 @@ class HMM:
             )
             posteriors, start, trans = self._path_counts(states, X, weights)
         else:
+            self._check_underflow(log_emission)
             w = np.empty(0) if weights is None else weights
             posteriors, start, trans, logliks = forward_backward(
                 log_emission,
@@ -232,7 +266,7 @@ class HMM:
     def log_prob(self, params: HMMParams, X: Sequences) -> np.ndarray:
         """Log-likelihood of every sequence, shape (n_sequences,)."""
         X = _as_sequences(X)
-        log_emission = self.log_emission(params, X.X)
+        log_emission = self._check_underflow(self.log_emission(params, X.X))
         return forward_backward(
             log_emission, X.offsets, params.startprob, params.transmat, np.empty(0)
         )[3]
@@ -247,12 +281,28 @@ class HMM:
             return self.family.log_prob(params.emissions, X, out=out)
         return np.ascontiguousarray(self.family.log_prob(params.emissions, X), dtype=np.float64)
 
+    def _check_underflow(self, log_emission: np.ndarray) -> np.ndarray:
+        """``log_emission`` (n_samples, n_components), after the check of
+        ``refuse_underflow``."""
+        if self.refuse_underflow:
+            top = log_emission.max(axis=1)
+            with np.errstate(under="ignore"):
+                lost = np.isfinite(top) & (np.exp(top) == 0.0)
+            if lost.any():
+                row = int(np.argmax(lost))
+                raise ValueError(
+                    f"the emission probability of sample {row} underflows to zero in every "
+                    f"state (its largest log-probability is {top[row]:.6g}), which "
+                    "implementation='scaling' cannot represent; use implementation='log'"
+                )
+        return log_emission
+
     def posteriors(self, params: HMMParams, X: Sequences) -> tuple[np.ndarray, np.ndarray]:
         """State posteriors ``p(z_t = k | sequence)``, shape (n_samples, n_components), and the
         log-likelihood of every sequence, shape (n_sequences,)."""
         X = _as_sequences(X)
         posteriors, _, _, logliks = forward_backward(
-            self.log_emission(params, X.X),
+            self._check_underflow(self.log_emission(params, X.X)),
             X.offsets,
             params.startprob,
             params.transmat,
@@ -346,6 +396,15 @@ class HMM:
                 "parameters have no unconstrained coordinates (needed by accelerate='squarem')"
             )
         return method
+
+
+def _dirichlet_log_density(probs: np.ndarray, concentration: float | np.ndarray) -> float:
+    """``sum (concentration - 1) log probs`` over the probabilities that are not zero (a
+    Dirichlet log density up to its normalising constant, per row)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    weight = np.broadcast_to(np.asarray(concentration, dtype=np.float64) - 1.0, probs.shape)
+    counted = (probs > 0) & (weight != 0)
+    return float(np.sum(weight[counted] * np.log(probs[counted])))
 
 
 _SCRATCH = threading.local()
