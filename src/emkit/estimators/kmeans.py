@@ -1,40 +1,81 @@
-"""``emkit.KMeans``: Lloyd's k-means, run as hard EM on the shared driver."""
+"""``emkit.KMeans``: scikit-learn's ``KMeans``, run as hard EM on the shared driver."""
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import validate_data
 
 from emkit.core.batches import map_rows
+from emkit.core.driver import ROUNDOFF, IterationInfo, fit_em
 from emkit.estimators.base import EMEstimatorMixin, check_int
-from emkit.families.gaussian_kernels import squared_distances
-from emkit.models.initialization import nearest
-from emkit.models.kmeans import KMeansModel
+from emkit.exceptions import ConvergenceWarning, warn
+from emkit.models.csr_rows import OnCSRRows
+from emkit.models.kmeans import KMeansModel, assign, data_moments, tolerance
+from emkit.models.kmeans_kernels import sq_distances
+from emkit.models.mixture import MixtureParams
+
+INITS = ("k-means++", "random")
+"""The named initialisations; ``init`` may also be a callable or an array of centres."""
+
+ALGORITHMS = ("lloyd", "elkan")
+
+DEFAULT_N_INIT = 10
+"""Restarts that ``n_init='auto'`` makes for ``init='random'`` or a callable ``init``."""
 
 
-class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(
+    ClassNamePrefixFeaturesOutMixin, EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
     """k-means clustering: classification EM on a mixture of unit-variance Gaussians with
-    equal weights, seeded by k-means++.
+    equal weights.
 
-    Follows ``sklearn.cluster.KMeans`` (Lloyd's algorithm); every restart and every iteration
-    runs on emkit's one EM driver, with sample weights and chunked passes.
+    A drop-in for ``sklearn.cluster.KMeans``: the same parameters, defaults, attributes,
+    warnings and results. Every restart and every Lloyd iteration runs on emkit's one EM
+    driver, with sample weights, chunked passes of bounded memory, and threads whose
+    results do not depend on their number. Dense data is read as it is (float32 or
+    float64, never copied or altered), CSR data without densifying it; everything
+    accumulates in float64.
 
     Parameters
     ----------
     n_clusters : int, default=8
-    init : 'k-means++' or array-like of shape (n_clusters, n_features), default='k-means++'
-    n_init : int, default=1
-        Restarts; the run with the lowest inertia is kept.
+    init : {'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features), \
+            default='k-means++'
+        'k-means++': greedy k-means++ seeds, drawn according to ``sample_weight``;
+        'random': ``n_clusters`` distinct rows drawn with probabilities proportional to
+        ``sample_weight``; a callable ``init(X, n_clusters, random_state=...)`` returning the
+        centres; or the centres themselves (one run).
+    n_init : 'auto' or int, default='auto'
+        Runs from different starts; the one with the lowest inertia is kept. 'auto': 10 for
+        ``init='random'`` or a callable, 1 otherwise.
     max_iter : int, default=300
-    tol : float, default=0.0
-        Stop when half the (weighted) mean squared distance to the nearest centre changes by
-        less than ``tol`` between iterations. Whatever ``tol``, Lloyd's algorithm stops at its
-        fixed point, when that distance no longer changes beyond round-off (the assignments no
-        longer change); the default 0 runs to that point.
-    random_state : int, RandomState instance or None, default=None
+        Largest number of Lloyd iterations in one run.
+    tol : float, default=1e-4
+        A run has converged when the squared distance the centres moved in one iteration,
+        summed over clusters, is at most ``tol`` times the mean per-feature variance of the
+        (weighted) data; it stops anyway once the labels no longer change.
     verbose : int, default=0
+        Print scikit-learn's progress lines.
+    random_state : int, RandomState instance or None, default=None
+    copy_x : bool, default=True
+        Accepted for scikit-learn's signature. Where scikit-learn centres a copy of the data
+        (or, with False, the data itself) for precise distances, emkit takes its sums
+        about the data mean instead: ``X`` is neither copied nor altered, with either value.
+    algorithm : {'lloyd', 'elkan'}, default='lloyd'
+        Both run Lloyd's iterations: Elkan's algorithm only skips the distance computations
+        that the triangle inequality proves needless, so its results are Lloyd's.
     chunk_size : int, optional
         Rows per E-step batch.
     n_jobs : int or None, default=None
@@ -44,14 +85,22 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
-    labels_ : ndarray of shape (n_samples,)
+        Centres, of the dtype of the training data (float32 or float64).
+    labels_ : ndarray of shape (n_samples,), int32
+        Nearest centre of every training sample: ``predict`` of the training data.
     inertia_ : float
-        Weighted sum of squared distances of samples to their nearest centre.
+        Weighted sum of squared distances of the samples to their nearest centre.
     n_iter_ : int
+        Lloyd iterations (M-steps) of the best run.
     converged_ : bool
+        Whether the best run stopped before ``max_iter`` (fixed labels, or ``tol``).
     lower_bound_ : float
+        ``-inertia / (2 * total weight)`` as the driver computed it: the bound of hard EM.
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+        The bound after every iteration of the best run.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when ``X`` has string feature names.
     """
 
     def __init__(
@@ -59,11 +108,13 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         n_clusters: int = 8,
         *,
         init: Any = "k-means++",
-        n_init: int = 1,
+        n_init: int | str = "auto",
         max_iter: int = 300,
-        tol: float = 0.0,
-        random_state: Any = None,
+        tol: float = 1e-4,
         verbose: int = 0,
+        random_state: Any = None,
+        copy_x: bool = True,
+        algorithm: str = "lloyd",
         chunk_size: int | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -72,8 +123,10 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
-        self.random_state = random_state
         self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
 
@@ -85,66 +138,302 @@ class KMeans(EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse formats other than CSR are converted to it.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
+            Weight of every sample; not used by a callable or array ``init``.
+
+        Returns
+        -------
+        self : KMeans
         """
-        check_int(self.n_clusters, "n_clusters", 1)
-        check_int(self.n_init, "n_init", 1)
-        check_int(self.max_iter, "max_iter", 1)
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size", 1)
-        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        self._check_hyperparameters()
         X = self._check_data(X, reset=True)
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
-        w = self._check_sample_weight(sample_weight, X.shape[0])
-        model = KMeansModel(int(self.n_clusters))
-        start = None
-        if isinstance(self.init, str):
-            if self.init != "k-means++":
-                raise ValueError(
-                    f"init must be 'k-means++' or an array of centres, got {self.init!r}"
-                )
-        else:
-            centers = np.asarray(self.init, dtype=np.float64)
-            if centers.shape != (self.n_clusters, X.shape[1]):
-                raise ValueError(
-                    f"init should have the shape {(self.n_clusters, X.shape[1])}, "
-                    f"got {centers.shape}"
-                )
-            start = model.from_centers(centers)
-        result = self._run_em(model, X, w, init=start, hard=True, chunk_size=self.chunk_size)
-        self.cluster_centers_ = result.params.components.means
-        self.inertia_ = model.inertia(result.lower_bound, result.total_weight)
-        self.labels_ = self.predict(X)
+        n, k = X.shape[0], self.n_clusters
+        if n < k:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
+        w = self._check_sample_weight(sample_weight, n)
+        self._n_init = self._resolve_n_init()
+        if self.algorithm == "elkan" and k == 1:
+            warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+            )
+        sparse = sp.issparse(X)
+        moments = data_moments(X, w, self.chunk_size, variance=self.tol > 0)
+        # Dense sums are taken about the data mean (see KMeansModel.origin); CSR rows keep
+        # their zeros, so theirs are taken about zero.
+        model = KMeansModel(k, origin=None if sparse else moments.mean)
+        total = float(n if w is None else w.sum())
+        monitor = _LloydMonitor(
+            model, tolerance(self.tol, moments), self.max_iter, total, self.verbose
+        )
+        fitted = OnCSRRows(model, X) if sparse else model
+        result = fit_em(
+            fitted,
+            fitted.positions() if sparse else X,
+            sample_weight=w,
+            n_init=self._n_init,
+            max_iter=self.max_iter,
+            # scikit-learn's tol is on the centre shift, which the monitor applies.
+            tol=0.0,
+            init=self._start(model, X, w),
+            random_state=check_random_state(self.random_state),
+            hard=True,
+            callback=monitor,
+            chunk_size=self.chunk_size,
+            n_jobs=self.n_jobs,
+            warn_unconverged=False,
+        )
+        monitor.close_run()
+        centres = np.asarray(result.params.components.means, dtype=X.dtype)
+        found = assign(X, centres, self.chunk_size)
+        self.cluster_centers_ = centres
+        self.labels_ = found.labels.astype(np.int32)
+        self.inertia_ = _weighted_sum(found.sq_dist, w)
+        self.n_iter_ = int(result.n_iter)
+        self.converged_ = bool(result.converged or result.stopped)
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = result.lower_bounds
+        self._n_features_out = k
+        distinct = np.unique(self.labels_).size
+        if distinct < k:
+            warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({k}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+            )
         return self
 
-    def _restore(self) -> None:
-        centers = np.asarray(self.cluster_centers_, dtype=np.float64)
-        if centers.shape != (self.n_clusters, self.n_features_in_):
-            raise ValueError("cluster_centers_ does not match n_clusters and n_features_in_")
-        self.cluster_centers_ = centers
+    def predict(self, X: Any) -> np.ndarray:
+        """Index of the nearest centre for every sample, shape (n_samples,), int32."""
+        X = self._checked(X)
+        return assign(X, self.cluster_centers_, self.chunk_size).labels.astype(np.int32)
 
     def transform(self, X: Any) -> np.ndarray:
-        """Euclidean distance of every sample to every centre, shape (n_samples, n_clusters)."""
+        """Euclidean distance of every sample to every centre, shape (n_samples,
+        n_clusters): float32 when both the data and the centres are, float64 otherwise."""
         X = self._checked(X)
         c = self.cluster_centers_
+        both32 = X.dtype == np.float32 and c.dtype == np.float32
+        dtype = np.float32 if both32 else np.float64
         return map_rows(
-            lambda x: np.sqrt(np.maximum(squared_distances(x, c), 0.0)), X, self.chunk_size
+            lambda x: np.sqrt(sq_distances(x, c)).astype(dtype, copy=False), X, self.chunk_size
         )
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Index of the nearest centre for every sample, shape (n_samples,)."""
-        X = self._checked(X)
-        return nearest(X, self.cluster_centers_, self.chunk_size)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the (weighted) inertia of ``X``."""
         X = self._checked(X)
         w = self._check_sample_weight(sample_weight, X.shape[0])
-        d2 = map_rows(
-            lambda x: squared_distances(x, self.cluster_centers_).min(axis=1), X, self.chunk_size
+        return -_weighted_sum(assign(X, self.cluster_centers_, self.chunk_size).sq_dist, w)
+
+    def save(self, path: Any) -> Any:
+        """Write the fitted model to ``path`` (see :meth:`EMEstimatorMixin.save`).
+
+        Raises
+        ------
+        ValueError
+            When ``init`` is a callable: model files hold data, never code.
+        """
+        if callable(self.init):
+            raise ValueError(
+                "a KMeans whose init is a callable cannot be saved (model files hold data, "
+                "never code); give the initial centres as an array instead"
+            )
+        return super().save(path)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- checks ---------------------------------------------------------------------------
+    def _check_data(self, X: Any, *, reset: bool, min_samples: int = 1) -> Any:
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=reset,
+            ensure_min_samples=min_samples,
         )
-        return -float(d2.sum() if w is None else w @ d2)
+
+    def _check_hyperparameters(self) -> None:
+        check_int(self.n_clusters, "n_clusters", 1)
+        if not (isinstance(self.n_init, str) and self.n_init == "auto"):
+            if isinstance(self.n_init, str):
+                raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}")
+            check_int(self.n_init, "n_init", 1)
+        check_int(self.max_iter, "max_iter", 1)
+        if self.chunk_size is not None:
+            check_int(self.chunk_size, "chunk_size", 1)
+        tol = self.tol
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+            raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be 'lloyd' or 'elkan', got {self.algorithm!r}")
+        if not isinstance(self.copy_x, (bool, np.bool_)):
+            raise ValueError(f"copy_x must be True or False, got {self.copy_x!r}")
+        init = self.init
+        if isinstance(init, str) and init not in INITS:
+            raise ValueError(
+                "init must be 'k-means++', 'random', a callable or an array of shape "
+                f"(n_clusters, n_features), got {init!r}"
+            )
+        if not isinstance(init, str) and not callable(init) and np.ndim(init) != 2:
+            raise ValueError(
+                "init must be 'k-means++', 'random', a callable or an array of shape "
+                f"(n_clusters, n_features), got {type(init).__name__} of {np.ndim(init)} "
+                "dimension(s)"
+            )
+
+    def _resolve_n_init(self) -> int:
+        """Runs to make: ``n_init``, with 'auto' resolved, and 1 for given centres."""
+        init = self.init
+        named = isinstance(init, str)
+        given = not named and not callable(init)
+        if isinstance(self.n_init, str):  # 'auto', as checked
+            n_init = DEFAULT_N_INIT if (named and init == "random") or callable(init) else 1
+        else:
+            n_init = int(self.n_init)
+        if given and n_init != 1:
+            warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"{type(self).__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+            )
+            n_init = 1
+        return n_init
+
+    def _start(
+        self, model: KMeansModel, X: Any, w: np.ndarray | None
+    ) -> MixtureParams | Callable[..., MixtureParams]:
+        """Given centres, or the driver's initializer for every run: a callable that draws
+        from the random state it is passed (ignoring the rows the driver passes with it:
+        the rows positions of CSR data, or ``X`` itself)."""
+        init, n, k = self.init, X.shape[0], self.n_clusters
+        if isinstance(init, str) and init == "k-means++":
+            return lambda _rows, rng, _w: model.init(X, rng, w)
+        if isinstance(init, str):
+            p = np.full(n, 1.0 / n) if w is None else w / w.sum()
+            if np.count_nonzero(p) < k:
+                raise ValueError(
+                    f"init='random' draws n_clusters={k} distinct samples of positive weight, "
+                    f"but only {np.count_nonzero(p)} have one"
+                )
+
+            def draw(_rows: Any, rng: np.random.RandomState, _w: Any) -> MixtureParams:
+                return model.from_centers(_dense(X[rng.choice(n, size=k, replace=False, p=p)]))
+
+            return draw
+        if callable(init):
+
+            def call(_rows: Any, rng: np.random.RandomState, _w: Any) -> MixtureParams:
+                return model.from_centers(self._checked_centres(init(X, k, random_state=rng), X))
+
+            return call
+        return model.from_centers(self._checked_centres(init, X))
+
+    def _checked_centres(self, centres: Any, X: Any) -> np.ndarray:
+        centres = check_array(
+            _dense(centres) if sp.issparse(centres) else centres,
+            dtype=np.float64,
+            copy=True,
+            input_name="init",
+        )
+        if centres.shape[0] != self.n_clusters:
+            raise ValueError(
+                f"The shape of the initial centers {centres.shape} does not match the number "
+                f"of clusters {self.n_clusters}."
+            )
+        if centres.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The shape of the initial centers {centres.shape} does not match the number "
+                f"of features of the data {X.shape[1]}."
+            )
+        return centres
+
+    def _restore(self) -> None:
+        centers = np.asarray(self.cluster_centers_)
+        if centers.dtype not in (np.float32, np.float64):
+            raise ValueError(f"cluster_centers_ has dtype {centers.dtype}, not float32/float64")
+        if centers.shape != (self.n_clusters, self.n_features_in_):
+            raise ValueError("cluster_centers_ does not match n_clusters and n_features_in_")
+        self.cluster_centers_ = centers
+        self._n_features_out = self.n_clusters
+
+
+class _LloydMonitor:
+    """The driver's callback for a KMeans fit: applies the model's centre-shift rule
+    (:meth:`KMeansModel.centre_shift` against ``tol``) and prints scikit-learn's progress
+    lines when ``verbose``.
+
+    scikit-learn numbers its iterations from 0, each an assignment and an update: its
+    iteration ``i`` is the driver's M-step ``i + 1``, and prints the inertia of the centres
+    that step started from.
+    """
+
+    def __init__(
+        self, model: KMeansModel, tol: float, max_iter: int, total_weight: float, verbose: int
+    ) -> None:
+        self.model, self.tol, self.max_iter = model, tol, max_iter
+        self.total_weight, self.verbose = total_weight, verbose
+        self._last: IterationInfo | None = None  # the latest point of the running run
+
+    def __call__(self, info: IterationInfo) -> bool:
+        if info.n_iter == 0:
+            self.close_run()
+            self._say("Initialization complete")
+            self._last = info
+            return False
+        last = self._last
+        assert last is not None
+        i = info.n_iter - 1
+        self._say(f"Iteration {i}, inertia {self._inertia(last)}.")
+        shift = self.model.centre_shift(last.params, info.params)
+        self._last = info
+        if shift <= self.tol:
+            self._say(
+                f"Converged at iteration {i}: center shift {shift} within tolerance {self.tol}."
+            )
+            self._last = None
+            return True
+        return False
+
+    def close_run(self) -> None:
+        """Report how the run that has just ended stopped, when the driver stopped it: at
+        the fixed point (labels, hence centres, unchanged) found by the M-step after the
+        last point, or by its rule that a hard-EM bound unchanged up to round-off means an
+        unchanged partition."""
+        last, self._last = self._last, None
+        if last is None or not self.verbose:
+            return
+        if abs(last.change) <= ROUNDOFF * abs(last.lower_bound):
+            self._say(f"Converged at iteration {last.n_iter - 1}: strict convergence.")
+        elif last.n_iter < self.max_iter:
+            i = last.n_iter
+            self._say(f"Iteration {i}, inertia {self._inertia(last)}.")
+            # At the first iteration there are no earlier labels to compare with: the
+            # centres did not move.
+            if i == 0:
+                self._say(
+                    f"Converged at iteration 0: center shift 0.0 within tolerance {self.tol}."
+                )
+            else:
+                self._say(f"Converged at iteration {i}: strict convergence.")
+
+    def _inertia(self, info: IterationInfo) -> float:
+        return -2.0 * info.lower_bound * self.total_weight
+
+    def _say(self, line: str) -> None:
+        if self.verbose:
+            print(line)
+
+
+def _weighted_sum(values: np.ndarray, w: np.ndarray | None) -> float:
+    return float(values.sum() if w is None else w @ values)
+
+
+def _dense(rows: Any) -> np.ndarray:
+    return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
