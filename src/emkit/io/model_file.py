@@ -87,8 +87,11 @@ _NPY_MAX_PREFIX = 12
 # little memory beside the arrays.
 _BLOCK = 1 << 18
 # Errors that zipfile, zlib and numpy's .npy header parser raise on damaged
-# bytes.  OSError covers seeks to offsets outside the file; NotImplementedError
-# and RuntimeError zip features that a model file never uses.
+# bytes: OSError and ValueError for seeks to offsets outside the file,
+# NotImplementedError for zip features a model file never uses, struct.error
+# for records too short to unpack (zipfile's checks differ between Python
+# versions).  Encryption and compression methods other than deflate are refused
+# before zipfile would raise RuntimeError or try another codec.
 _DAMAGE = (
     zipfile.BadZipFile,
     zlib.error,
@@ -97,8 +100,6 @@ _DAMAGE = (
     ValueError,
     struct.error,
     NotImplementedError,
-    RuntimeError,
-    OverflowError,
 )
 # A temporary whose writer has not touched it for this long belongs to a save
 # that died.
@@ -528,7 +529,7 @@ def _describe_damage(exc: BaseException, where: str) -> str:
         return f"cannot decompress {where}: {text}"
     if isinstance(exc, EOFError):
         return f"unexpected end of data in {where}"
-    if isinstance(exc, (NotImplementedError, RuntimeError)):
+    if isinstance(exc, NotImplementedError):
         return f"{where} uses a zip feature model files never use: {text}"
     return f"cannot read {where}: {text or type(exc).__name__}"
 
