@@ -659,3 +659,37 @@ def test_unconverged_fits_are_recorded_not_warned_and_the_returned_model_warns_a
         clone(result.best_estimator_).fit(X)
     with pytest.warns(ConvergenceWarning):
         result.best_estimator_.fit(X)
+
+
+# -- candidates the data cannot estimate, and the edge of the range --------------------------------
+def _wide_clusters(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three clusters of 20 rows in 30 dimensions: each has fewer rows than features."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat([0, 1, 2], 20)
+    return rng.normal(0.0, 3.0, (3, 30))[labels] + rng.normal(size=(60, 30)), labels
+
+
+def test_a_covariance_only_reg_covar_keeps_non_singular_is_not_estimable():
+    X, labels = _wide_clusters()
+    result = select_model(
+        X, n_components=range(1, 5), covariance_types=["VVV", "EEE", "VVI", "EII"], random_state=0
+    )
+    by_cell = {(c.covariance_type, c.n_components): c for c in result.candidates}
+    for k in (2, 3, 4):
+        vvv = by_cell["VVV", k]
+        assert vvv.failed and vvv.error.startswith("not estimable: the covariance of component")
+        assert np.isnan(vvv.bic) and np.isfinite(vvv.log_likelihood)
+        assert vvv.estimator is not None
+    # One component of 60 rows in 30 dimensions is estimable.
+    assert not by_cell["VVV", 1].failed
+    assert result.best_params_ == {"covariance_type": "EII", "n_components": 3}
+    assert adjusted_rand_score(labels, result.best_estimator_.predict(X)) == 1.0
+
+
+def test_the_best_at_the_edge_of_the_range_is_noted():
+    X, _ = _wide_clusters()
+    kwargs = {"covariance_types": ["EII"], "random_state": 0}
+    assert "largest tried" in select_model(X, n_components=[1, 2], **kwargs).boundary_note
+    assert "smallest tried" in select_model(X, n_components=[3, 4, 5], **kwargs).boundary_note
+    assert select_model(X, n_components=[2, 3, 4], **kwargs).boundary_note is None
+    assert select_model(X, n_components=[3], **kwargs).boundary_note is None

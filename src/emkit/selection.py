@@ -69,6 +69,11 @@ Variable or Identity), in mclust's order."""
 # grid when none of mclust's names is registered.
 _SKLEARN_TYPES = ("spherical", "diag", "tied", "full")
 
+ESTIMABLE_RANK_TOLERANCE = 1e-9
+"""A fitted covariance less ``reg_covar`` whose smallest eigenvalue is at most this share of
+its largest is singular: the model is not estimable from the data (see
+:class:`Candidate`)."""
+
 CRITERIA = ("bic", "icl", "aic")
 """Criteria ``select_model`` can maximise."""
 
@@ -125,7 +130,10 @@ class Candidate:
     n_iter : int
         EM iterations of the fit (0 when it failed).
     error : str or None
-        Why the fit failed (e.g. a singular covariance), None when it succeeded.
+        Why the fit failed (e.g. a singular covariance), or why the model is not estimable
+        from the data (a covariance that only ``reg_covar`` keeps non-singular, which mclust
+        reports as NA); None when it succeeded. The criteria are then NaN and the candidate
+        is never chosen.
     estimator : GaussianMixture or None
         The fitted model; None when the fit failed.
     """
@@ -202,6 +210,27 @@ class ModelSelection:
     def best_score_(self) -> float:
         """The best model's value of the criterion."""
         return self.best_.score(self.criterion)
+
+    @property
+    def boundary_note(self) -> str | None:
+        """Why the search may have stopped short, or None: the best number of components is
+        the largest tried, or the smallest when that is above 1, so the best model may lie
+        outside the range searched."""
+        ks = sorted({c.n_components for c in self.candidates})
+        best = self.best_.n_components
+        if len(ks) < 2:
+            return None
+        if best == ks[-1]:
+            return (
+                f"the best number of components, {best}, is the largest tried: the best "
+                "model may have more; widen n_components"
+            )
+        if best == ks[0] and best > 1:
+            return (
+                f"the best number of components, {best}, is the smallest tried: the best "
+                "model may have fewer; widen n_components"
+            )
+        return None
 
     def ranked(self) -> list[Candidate]:
         """Candidates best first by the criterion (ties as for ``best_index``), failed fits
@@ -437,6 +466,22 @@ def _fit_candidate(
     except _FIT_ERRORS as exc:
         nan = float("nan")
         return Candidate(name, k, n_parameters, nan, nan, nan, nan, False, 0, str(exc))
+    singular = _regularised_only(estimator)
+    if singular is not None:
+        nan = float("nan")
+        return Candidate(
+            name,
+            k,
+            n_parameters,
+            float(log_density.sum() if w is None else w @ log_density),
+            nan,
+            nan,
+            nan,
+            bool(estimator.converged_),
+            int(estimator.n_iter_),
+            f"not estimable: {singular}",
+            estimator,
+        )
     if w is None:
         log_likelihood, entropy = float(log_density.sum()), float(log_map.sum())
     else:
@@ -454,6 +499,28 @@ def _fit_candidate(
         n_iter=int(estimator.n_iter_),
         error=None,
         estimator=estimator,
+    )
+
+
+def _regularised_only(estimator: GaussianMixture) -> str | None:
+    """Why the fitted covariances are singular but for ``reg_covar``, or None when they are
+    not: a component with fewer distinct samples than features (or collinear ones) has a
+    scatter of lower rank, and only the regulariser on its variances keeps the likelihood
+    finite; its value then measures ``reg_covar``, not the data, and BIC would reward it."""
+    k, d = estimator.means_.shape
+    structure = covariance_structure(estimator.covariance_type)
+    full = structure.full(np.asarray(estimator.covariances_, dtype=np.float64), k, d)
+    eigenvalues = np.linalg.eigvalsh(full) - float(estimator.reg_covar)
+    # What the data contribute, relative to each matrix's largest variance; round-off in
+    # the subtraction is about eps times that.
+    floor = ESTIMABLE_RANK_TOLERANCE * np.maximum(eigenvalues[:, -1], 0.0)
+    singular = np.flatnonzero(eigenvalues[:, 0] <= floor)
+    if singular.size == 0:
+        return None
+    return (
+        f"the covariance of component {int(singular[0])} is singular but for "
+        f"reg_covar={float(estimator.reg_covar):g} (too few distinct samples for {d} "
+        "features, or collinear ones)"
     )
 
 
