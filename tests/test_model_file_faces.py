@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import emkit
-from emkit.estimators.base import ESTIMATORS
+from emkit.estimators.registry import all_faces
 from emkit.families.poisson import Poisson
 from emkit.io.model_file import ModelFileError, read_model_file
 from model_file_support import same_estimator, write_raw_model_file
@@ -129,7 +129,7 @@ WRONG_SCALARS = {
 
 
 def _damages(name: str, meta: dict, arrays: dict) -> Iterator[Damage]:
-    cls = ESTIMATORS[name]
+    cls = all_faces()[name]
     fitted = meta["fitted"]
     yield Damage("hyperparameters as a list", "hyperparameters", _set("hyperparameters", value=[]))
     yield Damage("fitted attributes as a list", "fitted", _set("fitted", value=[1]))
@@ -192,7 +192,7 @@ def saved(tmp_path_factory) -> dict[str, Any]:
 
 
 def test_every_face_that_can_be_saved_is_covered():
-    faces = {name for name, cls in ESTIMATORS.items() if cls.__module__.startswith("emkit.")}
+    faces = {name for name, cls in all_faces().items() if cls.__module__.startswith("emkit.")}
     assert faces - ABSTRACT == set(BUILDERS)
 
 

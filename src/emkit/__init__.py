@@ -4,30 +4,84 @@ One EM engine (:func:`emkit.fit_em`), additive sufficient statistics, model fami
 into mixtures and hidden Markov models, and estimators that follow scikit-learn's conventions.
 """
 
-from emkit.core.batches import Sequences
-from emkit.core.driver import EMResult, IterationInfo, fit_em
-from emkit.estimators.base import load
-from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
-from emkit.estimators.gaussian_mixture import GaussianMixture
-from emkit.estimators.gmm_hmm import GMMHMM
-from emkit.estimators.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
-from emkit.estimators.kmeans import KMeans
-from emkit.estimators.mixtures import (
-    BernoulliMixture,
-    CategoricalMixture,
-    ExponentialMixture,
-    Mixture,
-    MultinomialMixture,
-    PoissonMixture,
-)
-from emkit.estimators.student_mixture import StudentMixture
-from emkit.exceptions import (
-    ConvergenceWarning,
-    DegenerateFitError,
-    MonotonicityWarning,
-    NotFittedError,
-)
-from emkit.selection import ModelSelection, select_model
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Where every public name lives. `import emkit` imports none of them (nor scikit-learn, SciPy
+# or Numba): a name's module is imported when the name is first used.
+_LOCATIONS = {
+    "Sequences": "emkit.core.batches",
+    "EMResult": "emkit.core.driver",
+    "IterationInfo": "emkit.core.driver",
+    "fit_em": "emkit.core.driver",
+    "load": "emkit.estimators.base",
+    "BayesianGaussianMixture": "emkit.estimators.bayesian_gaussian_mixture",
+    "GaussianMixture": "emkit.estimators.gaussian_mixture",
+    "GMMHMM": "emkit.estimators.gmm_hmm",
+    "CategoricalHMM": "emkit.estimators.hmm",
+    "GaussianHMM": "emkit.estimators.hmm",
+    "MultinomialHMM": "emkit.estimators.hmm",
+    "PoissonHMM": "emkit.estimators.hmm",
+    "KMeans": "emkit.estimators.kmeans",
+    "BernoulliMixture": "emkit.estimators.mixtures",
+    "CategoricalMixture": "emkit.estimators.mixtures",
+    "ExponentialMixture": "emkit.estimators.mixtures",
+    "Mixture": "emkit.estimators.mixtures",
+    "MultinomialMixture": "emkit.estimators.mixtures",
+    "PoissonMixture": "emkit.estimators.mixtures",
+    "StudentMixture": "emkit.estimators.student_mixture",
+    "ConvergenceWarning": "emkit.exceptions",
+    "DegenerateFitError": "emkit.exceptions",
+    "MonotonicityWarning": "emkit.exceptions",
+    "NotFittedError": "emkit.exceptions",
+    "ModelSelection": "emkit.selection",
+    "select_model": "emkit.selection",
+}
+_SUBMODULES = ("hmm",)
+
+if TYPE_CHECKING:
+    from emkit.core.batches import Sequences
+    from emkit.core.driver import EMResult, IterationInfo, fit_em
+    from emkit.estimators.base import load
+    from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
+    from emkit.estimators.gaussian_mixture import GaussianMixture
+    from emkit.estimators.gmm_hmm import GMMHMM
+    from emkit.estimators.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
+    from emkit.estimators.kmeans import KMeans
+    from emkit.estimators.mixtures import (
+        BernoulliMixture,
+        CategoricalMixture,
+        ExponentialMixture,
+        Mixture,
+        MultinomialMixture,
+        PoissonMixture,
+    )
+    from emkit.estimators.student_mixture import StudentMixture
+    from emkit.exceptions import (
+        ConvergenceWarning,
+        DegenerateFitError,
+        MonotonicityWarning,
+        NotFittedError,
+    )
+    from emkit.selection import ModelSelection, select_model
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOCATIONS:
+        value = getattr(importlib.import_module(_LOCATIONS[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"emkit.{name}")
+    else:
+        raise AttributeError(f"module 'emkit' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LOCATIONS, *_SUBMODULES})
+
 
 __version__ = "0.1.0"
 

@@ -14,10 +14,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.core.driver import EMResult, IterationInfo, fit_em
+from emkit.estimators.registry import all_faces, register
 from emkit.io.model_file import ModelFile, ModelFileError, read_model_file, write_model_file
-
-ESTIMATORS: dict[str, type] = {}
-"""Estimator classes by name, for reading model files."""
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -37,11 +35,12 @@ def load(path: str | os.PathLike) -> Any:
         ``ValueError``; the message names the file and the problem.
     """
     model_file = read_model_file(path)
-    cls = ESTIMATORS.get(model_file.kind)
+    faces = all_faces()
+    cls = faces.get(model_file.kind)
     if cls is None:
         raise ModelFileError(
             f"{os.fspath(path)!r} holds a model of kind {model_file.kind!r}, which this "
-            f"emkit does not know (known: {sorted(ESTIMATORS)})"
+            f"emkit does not know (known: {sorted(faces)})"
         )
     return cls._from_file(model_file, path)
 
@@ -72,7 +71,7 @@ class EMEstimatorMixin:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        ESTIMATORS[cls.__name__] = cls
+        register(cls)
 
     def _check_data(self, X: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
         return validate_data(
