@@ -12,10 +12,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from emkit.core.batches import Sequences
+from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.estimators.base import check_int
 from emkit.estimators.hmm import BaseHMM, _FeaturesFromParameters, _matrix_scale
 from emkit.estimators.hmm_start import data_covariance, kmeans_labels, spread, within_covariance
+from emkit.exceptions import RegularisationWarning, warn
+from emkit.families.checks import dominant_regularisation
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian
 from emkit.families.gaussian_mixture_emission import (
@@ -200,6 +202,12 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
                 f"weights_prior must be a number or broadcast to shape {shape}, "
                 f"got {weights_prior.shape}"
             ) from None
+
+    def _check_fit_data(self, X: np.ndarray) -> None:
+        block = self.chunk_size or DEFAULT_CHUNK_SIZE
+        message = dominant_regularisation(X, float(self.min_covar), "min_covar", block)
+        if message is not None:
+            warn(message, RegularisationWarning)
 
     def _structure(self) -> CovarianceStructure:
         """The covariance structure of the n_components * n_mix Gaussians."""

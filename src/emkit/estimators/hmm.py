@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-import warnings
 from collections.abc import Callable, Collection
 from typing import Any, ClassVar
 
@@ -26,7 +25,7 @@ from emkit.core.driver import EMResult, fit_em
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.estimators.hmm_monitor import ConvergenceMonitor, MonitorFeed
 from emkit.estimators.hmm_start import cluster_means, data_covariance, kmeans_labels, spread
-from emkit.exceptions import ConvergenceWarning, NotFittedError
+from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, NotFittedError, warn
 from emkit.execution.local import map_reduce, resolve_n_jobs
 from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.covariance import covariance_structure
@@ -150,6 +149,7 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         """
         self._check_hyperparameters()
         seqs = self._sequences(X, lengths, reset=True)
+        self._check_fit_data(seqs.X)
         weights = self._check_sample_weight(sample_weight, seqs.lengths.size)
         row_weights = None if weights is None else np.repeat(weights, seqs.lengths)
         fresh = self._fresh_parameters()
@@ -181,14 +181,14 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = result.lower_bounds
-        if not self.converged_ and result.n_iter > 0 and tol > 0:
+        # A run that degenerated part way has been reported by the driver.
+        if not self.converged_ and not result.degenerated and result.n_iter > 0 and tol > 0:
             change = float(np.diff(result.lower_bounds[-2:]).sum()) * total
-            warnings.warn(
+            warn(
                 f"Baum-Welch did not converge in n_iter={self.n_iter} iterations: the last "
                 f"change of the total log-likelihood was {change:.3g}, tol={tol:g}. "
                 "Increase n_iter or tol, or check the initialisation.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
         return self
 
@@ -210,19 +210,18 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
     def score(self, X: Any, lengths: Any = None) -> float:
         """Total log-likelihood of the sequences in ``X``.
 
-        A sequence that no path of states can emit has log-likelihood ``-inf``, with a
-        RuntimeWarning that names it.
+        A sequence that no path of states can emit has log-likelihood ``-inf``, with an
+        :class:`~emkit.exceptions.ImpossibleSampleWarning` that names it.
         """
         return self._log_likelihood(X, lengths)[0]
 
     def _log_likelihood(self, X: Any, lengths: Any) -> tuple[float, int]:
-        """Total log-likelihood of ``X`` and its number of samples, for score, aic and bic
-        (whose caller the warning points at)."""
+        """Total log-likelihood of ``X`` and its number of samples (score, aic and bic)."""
         seqs, model, params = self._evaluation(X, lengths)
         logliks = np.concatenate(self._map(lambda s: [model.log_prob(params, s)], seqs))
         problem = self._impossible(logliks, seqs, model, params)
         if problem is not None:
-            warnings.warn(f"{problem}; its log-likelihood is -inf", RuntimeWarning, stacklevel=3)
+            warn(f"{problem}; its log-likelihood is -inf", ImpossibleSampleWarning)
         return float(logliks.sum()), seqs.X.shape[0]
 
     def score_samples(self, X: Any, lengths: Any = None) -> tuple[float, np.ndarray]:
@@ -565,6 +564,10 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
     # -- emission hooks -----------------------------------------------------------------
     def _family(self, n_features: int, fitted: frozenset[str]) -> Any:
         raise NotImplementedError
+
+    def _check_fit_data(self, X: np.ndarray) -> None:
+        """Warnings about the data to fit (n_samples, n_features) that only some faces
+        give; none by default."""
 
     def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
         """Finite float data (the Gaussian faces); discrete faces ask their family."""
