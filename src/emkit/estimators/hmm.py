@@ -35,14 +35,7 @@ from emkit.families.poisson import Poisson, PoissonParams
 from emkit.models.hmm import HMM, HMMParams
 from emkit.models.initialization import initializer
 
-__all__ = [
-    "BaseHMM",
-    "CategoricalHMM",
-    "ConvergenceMonitor",
-    "GaussianHMM",
-    "MultinomialHMM",
-    "PoissonHMM",
-]
+__all__ = ["BaseHMM", "CategoricalHMM", "GaussianHMM", "MultinomialHMM", "PoissonHMM"]
 
 DECODERS = ("viterbi", "map")
 IMPLEMENTATIONS = ("log", "scaling")
