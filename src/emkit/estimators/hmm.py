@@ -48,9 +48,9 @@ _log = logging.getLogger(__name__)
 def _matrix_scale(covars_prior: Any, covariance_type: str, n_features: int) -> Any:
     """``covars_prior`` as the scale matrix of an inverse-Wishart prior: a number ``c`` for
     'full' or 'tied' covariances is ``c`` times the identity. (hmmlearn adds ``c`` to every
-    entry, a matrix of rank one that is no scale of a proper prior and keeps no covariance
-    positive definite.) Arrays, None (a face's default), and the scales of the other types
-    are as given."""
+    entry: a matrix of rank one, no scale of a proper prior, which leaves a covariance
+    singular along every direction whose entries sum to zero.) Arrays, None (a face's
+    default), and the scales of the other types are as given."""
     if (
         covars_prior is not None
         and covariance_type in ("full", "tied")
@@ -689,7 +689,7 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
         :class:`emkit.families.gaussian.GaussianPrior`), with hmmlearn's defaults. A number
         as the ``covars_prior`` of 'full' or 'tied' covariances is that number times the
         identity (hmmlearn adds it to every entry of the matrix, a scale of rank one that
-        keeps no covariance positive definite); give a matrix for any other scale.
+        need not keep a covariance positive definite); give a matrix for any other scale.
     algorithm : {'viterbi', 'map'}, default='viterbi'
         Decoder used by :meth:`predict`.
     random_state : int, RandomState or None
@@ -1082,9 +1082,6 @@ class CategoricalHMM(_DiscreteHMM):
     def _emission_features(self) -> int | None:
         # One column of symbols, whatever the number of symbols.
         return None if "emissionprob_" not in self.__dict__ else 1
-
-    def _check_emission_width(self, n_features: int) -> None:
-        """Symbols the data holds beyond ``emissionprob_`` are refused by the family."""
 
     def _set_emission_attributes(self, emissions: Any) -> None:
         super()._set_emission_attributes(emissions)

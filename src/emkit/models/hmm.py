@@ -289,11 +289,11 @@ class HMM:
             with np.errstate(under="ignore"):
                 lost = np.isfinite(top) & (np.exp(top) == 0.0)
             if lost.any():
-                row = int(np.argmax(lost))
                 raise ValueError(
-                    f"the emission probability of sample {row} underflows to zero in every "
-                    f"state (its largest log-probability is {top[row]:.6g}), which "
-                    "implementation='scaling' cannot represent; use implementation='log'"
+                    f"{int(lost.sum())} sample(s) have an emission probability that underflows "
+                    f"to zero in every state (the largest log-probability of one is "
+                    f"{top[int(np.argmax(lost))]:.6g}), which implementation='scaling' cannot "
+                    "represent; use implementation='log'"
                 )
         return log_emission
 
