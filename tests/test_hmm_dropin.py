@@ -599,3 +599,18 @@ def test_scaling_refuses_samples_whose_emission_underflows_as_hmmlearns_does():
     with pytest.raises(ValueError, match="use implementation='log'"):
         results["scaling"].fit(data)
     assert np.isfinite(results["log"].fit(data).score(data))
+
+
+def test_large_data_starts_from_k_means_runs_on_a_sample(monkeypatch):
+    """The k-means runs of a start see a sample of large data; every row then joins its
+    nearest centre."""
+    from emkit.estimators import hmm_start
+
+    monkeypatch.setattr(hmm_start, "KMEANS_ROWS", 60)
+    rng = np.random.RandomState(17)
+    truth = np.repeat([0, 1, 2], 100)
+    X = rng.randn(300, 2) * 0.3 + np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])[truth]
+    labels = hmm_start.kmeans_labels(X, 3, np.random.RandomState(0), None, None)
+    assert labels.shape == (300,)
+    assert all(np.unique(labels[truth == t]).size == 1 for t in range(3))
+    assert np.unique(labels).size == 3

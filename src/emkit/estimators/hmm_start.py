@@ -17,6 +17,11 @@ KMEANS_RUNS = 10
 hmmlearn starts from): one run's clusters depend on its seeds, and so on the order of the
 rows."""
 
+KMEANS_ROWS = 20_000
+"""Rows the k-means runs of a start see at most (a uniform sample of larger data); every row
+then joins the cluster of its nearest centre. Ten runs over all of a large data set would
+cost more than the fit."""
+
 
 def _chunks(
     X: np.ndarray, w: np.ndarray | None, chunk_size: int | None
@@ -93,23 +98,31 @@ def kmeans_labels(
     sample_weight: np.ndarray | None,
     chunk_size: int | None,
 ) -> np.ndarray:
-    """Cluster of every sample, shape (n_samples,): the run of :data:`KMEANS_RUNS` k-means
-    runs with the least (weighted) sum of squared distances to the cluster means."""
+    """Cluster of every sample, shape (n_samples,): the nearest centre of the best of
+    :data:`KMEANS_RUNS` k-means runs (least weighted sum of squared distances to the cluster
+    means) over at most :data:`KMEANS_ROWS` of the samples."""
+    rows = None
+    if X.shape[0] > KMEANS_ROWS:
+        rows = np.sort(random_state.choice(X.shape[0], KMEANS_ROWS, replace=False))
+    part = X if rows is None else np.asarray(X[rows])
+    w = sample_weight if sample_weight is None or rows is None else sample_weight[rows]
     run = initializer("kmeans", chunk_size)
-    w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    step = chunk_size or DEFAULT_CHUNK_SIZE
     best, best_inertia = None, np.inf
     for _ in range(KMEANS_RUNS):
-        labels = run(X, n_clusters, random_state, sample_weight)
-        means = cluster_means(X, labels, n_clusters, sample_weight)
+        labels = run(part, n_clusters, random_state, w)
+        means = cluster_means(part, labels, n_clusters, w)
         inertia = 0.0
-        for lo in range(0, X.shape[0], chunk_size or DEFAULT_CHUNK_SIZE):
-            part = np.asarray(X[lo : lo + (chunk_size or DEFAULT_CHUNK_SIZE)], dtype=np.float64)
-            gap = part - means[labels[lo : lo + part.shape[0]]]
-            inertia += float(w[lo : lo + part.shape[0]] @ np.einsum("ij,ij->i", gap, gap))
+        for lo in range(0, part.shape[0], step):
+            chunk = np.asarray(part[lo : lo + step], dtype=np.float64)
+            gap = chunk - means[labels[lo : lo + chunk.shape[0]]]
+            distances = np.einsum("ij,ij->i", gap, gap)
+            inertia += float(distances.sum() if w is None else w[lo : lo + step] @ distances)
         if inertia < best_inertia:
-            best, best_inertia = labels, inertia
+            best, best_inertia = (labels, means), inertia
     assert best is not None
-    return best
+    labels, means = best
+    return labels if rows is None else nearest(X, means, chunk_size)
 
 
 def cluster_means(
