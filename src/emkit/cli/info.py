@@ -10,6 +10,6 @@ __all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> None:
-    from emkit.estimators.base import load
+    from emkit import load
 
     print("\n".join(info_lines(load(args.model), args.model)))

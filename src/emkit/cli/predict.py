@@ -19,7 +19,7 @@ __all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> None:
-    from emkit.estimators.base import load
+    from emkit import load
 
     estimator = load(args.model)
     if args.proba and not hasattr(estimator, "predict_proba"):
