@@ -199,7 +199,7 @@ def _covariance_tables(estimator: Any, face: Face, columns: Sequence[str]) -> li
     return lines
 
 
-def _hmm_tables(estimator: Any, columns: Sequence[str]) -> list[str]:
+def _hmm_tables(estimator: Any) -> list[str]:
     """Start and transition probabilities by state."""
     k = int(estimator.n_components)
     header = ["state", "start", *(f"->{j}" for j in range(k))]
@@ -248,7 +248,7 @@ def parameter_lines(estimator: Any, columns: Sequence[str]) -> list[str]:
     face = face_of(estimator)
     lines: list[str] = []
     if face.kind == "hmm":
-        lines += _hmm_tables(estimator, columns)
+        lines += _hmm_tables(estimator)
         if hasattr(estimator, "n_mix"):
             lines += _mixture_emission_tables(estimator, columns)
     for spec in face.tables:
