@@ -379,7 +379,7 @@ def test_monitor_exists_before_fit_and_its_converged_decides_when_fit_stops():
     assert model.monitor_.iter == 3 and len(model.monitor_.history) == 3
 
 
-def test_convergence_monitor_behaves_as_hmmlearns(capsys):
+def test_convergence_monitor_behaves_as_hmmlearns(capsys, caplog):
     values = [-10.0, -5.0, -4.995, -4.994]
     ours = hmm.ConvergenceMonitor(1e-2, 10, True)
     theirs = hmmlearn_base.ConvergenceMonitor(1e-2, 10, True)
@@ -398,6 +398,15 @@ def test_convergence_monitor_behaves_as_hmmlearns(capsys):
     full.report(0.0)
     full.report(1.0)
     assert full.converged  # n_iter iterations
+    with caplog.at_level(logging.WARNING):
+        for monitor in (full, hmmlearn_base.ConvergenceMonitor(-np.inf, 5, False)):
+            monitor.report(1.0)
+            monitor.report(1.0 - 1e-12)  # round-off
+            monitor.report(0.5)
+    assert [r.getMessage().startswith("Model is not converging") for r in caplog.records] == [
+        True,
+        True,
+    ]
 
 
 def test_verbose_prints_hmmlearns_lines_to_stderr(capsys):

@@ -84,7 +84,8 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         letters ('s' startprob, 't' transmat, 'm' means, 'c' covars, 'w' weights) or as
         names ({'startprob', 'transmat', 'means', 'covars', 'weights'}). A parameter left
         out of ``init_params`` starts from the attribute set on the estimator, and is
-        initialised when it is not set.
+        initialised when it is not set (fresh start and transition probabilities are
+        uniform; hmmlearn draws them at random).
     implementation : {'log', 'scaling'}, default='log'
         As for :class:`emkit.estimators.hmm.GaussianHMM`.
     n_init : int, default=1
@@ -107,6 +108,10 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         Shape (n_components, n_mix) 'spherical', (n_components, n_mix, n_features) 'diag',
         (n_components, n_mix, n_features, n_features) 'full', (n_components, n_features,
         n_features) 'tied'.
+    lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+        The objective per sample of the initial parameters and after every iteration: the
+        log-likelihood, plus the log density of the priors on the start and transition
+        probabilities, over n_samples.
     monitor_ : ConvergenceMonitor
 
     Notes

@@ -906,7 +906,19 @@ _COMMON_DOC = """
         As for :class:`GaussianHMM`.
     n_init, n_jobs, chunk_size, accelerate
         As for :class:`GaussianHMM`.
+
+    Parameters left out of ``init_params`` start from the attributes set, and are
+    initialised when they are not set; fresh start and transition probabilities are uniform
+    (hmmlearn draws them at random).
 """
+
+_FIT_DOC = """
+    lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+        The objective per sample, (log-likelihood + log prior density) / n_samples, of the
+        initial parameters and after every iteration; the log-likelihood alone without
+        priors.
+    monitor_ : ConvergenceMonitor
+    """
 
 
 class _DiscreteHMM(BaseHMM):
@@ -1011,9 +1023,8 @@ class CategoricalHMM(_DiscreteHMM):
     Attributes
     ----------
     startprob_, transmat_
-    emissionprob_ : ndarray of shape (n_components, n_features)
-    monitor_ : ConvergenceMonitor
-    """
+    emissionprob_ : ndarray of shape (n_components, n_features)"""
+        + _FIT_DOC
     )
 
     _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
@@ -1133,9 +1144,8 @@ class MultinomialHMM(_FeaturesFromParameters, _DiscreteHMM):
     Attributes
     ----------
     startprob_, transmat_
-    emissionprob_ : ndarray of shape (n_components, n_features)
-    monitor_ : ConvergenceMonitor
-    """
+    emissionprob_ : ndarray of shape (n_components, n_features)"""
+        + _FIT_DOC
     )
 
     _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
@@ -1249,9 +1259,8 @@ class PoissonHMM(_FeaturesFromParameters, _DiscreteHMM):
     Attributes
     ----------
     startprob_, transmat_
-    lambdas_ : ndarray of shape (n_components, n_features)
-    monitor_ : ConvergenceMonitor
-    """
+    lambdas_ : ndarray of shape (n_components, n_features)"""
+        + _FIT_DOC
     )
 
     _emission_letters: ClassVar[dict[str, str]] = {"l": "lambdas"}

@@ -9,6 +9,7 @@ redefines ``converged`` therefore changes when a fit stops, as it does in hmmlea
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from collections import deque
@@ -16,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from emkit.core.driver import EMResult, IterationInfo
+from emkit.core.driver import ROUNDOFF, EMResult, IterationInfo
+
+# hmmlearn's monitor gives its notice of a falling objective through the logging system.
+_log = logging.getLogger(__name__)
 
 
 class ConvergenceMonitor:
@@ -86,14 +90,26 @@ class ConvergenceMonitor:
     def report(self, log_prob: float) -> None:
         """Record the objective of one more iteration, and print it when ``verbose``.
 
+        An objective below the previous one by more than round-off (EM never lowers it) is
+        logged as a warning, as hmmlearn does.
+
         Parameters
         ----------
         log_prob : float
             The objective of the parameters the iteration started from.
         """
+        change = log_prob - self.history[-1] if self.history else math.nan
         if self.verbose:
-            change = log_prob - self.history[-1] if self.history else math.nan
             print(self._line.format(self.iter + 1, log_prob, change), file=sys.stderr)
+        if change < -ROUNDOFF * max(1.0, abs(log_prob)):
+            _log.warning(
+                "Model is not converging: the objective %r of iteration %d is below the "
+                "previous one, %r, by %.3g",
+                log_prob,
+                self.iter + 1,
+                self.history[-1],
+                -change,
+            )
         self.history.append(log_prob)
         self.iter += 1
 
