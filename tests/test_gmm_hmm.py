@@ -461,3 +461,32 @@ def test_bad_family_settings():
         GaussianMixtureEmission(Gaussian(prior=GaussianPrior()), 2, prior=GMMHMMPrior())
     with pytest.raises(ValueError, match="group_size must be an integer >= 1"):
         GroupTied(0)
+
+
+def test_variance_floor_is_the_constrained_maximiser():
+    """Raising the eigenvalues of the scatter to the floor maximises the Gaussian
+    log-likelihood ``-log|C| - tr(C^-1 S)`` over covariances whose eigenvalues reach the
+    floor: no nearby admissible matrix does better."""
+    from emkit.families.gaussian_mixture_emission import _floored
+
+    rng = np.random.RandomState(0)
+    values, vectors = np.linalg.eigh(np.cov(rng.randn(3, 20)))
+    values[0] = 1e-5
+    scatter = (vectors * values) @ vectors.T
+    floor = 1e-2
+    best = _floored(scatter[None], True, floor)[0]
+    assert np.linalg.eigvalsh(best).min() >= floor * (1 - 1e-12)
+
+    def objective(c):
+        return -np.linalg.slogdet(c)[1] - np.trace(np.linalg.solve(c, scatter))
+
+    for _ in range(200):
+        a = rng.randn(3, 3) * 1e-2
+        lam, vec = np.linalg.eigh(best + a + a.T)
+        candidate = (vec * np.maximum(lam, floor)) @ vec.T
+        assert objective(candidate) <= objective(best) + 1e-12
+    untouched = scatter[None] + np.eye(3)
+    assert_array_equal(_floored(untouched, True, floor), untouched)
+    assert_array_equal(_floored(np.array([1e-5, 0.5]), False, floor), [floor, 0.5])
+    with pytest.raises(ValueError, match="variance_floor must be a finite number >= 0"):
+        GMMHMMPrior(variance_floor=-1.0)
