@@ -255,33 +255,6 @@ _GAUSSIAN_HMMS = _HMMS | _nonsense(
     "covars_prior", "covars_weight", "means_prior", "means_weight", "min_covar"
 )
 LET_THROUGH: dict[str, set[str]] = {
-    "BayesianGaussianMixture": _nonsense(
-        "chunk_size",
-        "covariance_prior",
-        "degrees_of_freedom_prior",
-        "max_iter",
-        "mean_precision_prior",
-        "mean_prior",
-        "n_init",
-        "n_jobs",
-        "random_state",
-        "tol",
-        "verbose",
-        "verbose_interval",
-        "warm_start",
-        "weight_concentration_prior",
-    )
-    | {"param__mean_prior one element longer", "param__mean_prior with an extra axis"},
-    "BernoulliMixture": _MIXTURES,
-    "CategoricalMixture": _MIXTURES | {"param__n_categories one element longer"},
-    "ExponentialMixture": _MIXTURES,
-    "GaussianMixture": _MIXTURES
-    | _nonsense("means_init", "precisions_init", "weights_init")
-    | {"param__means_init one element longer", "param__means_init with an extra axis"},
-    "Mixture": _MIXTURES,
-    "MultinomialMixture": _MIXTURES,
-    "PoissonMixture": _MIXTURES,
-    "StudentMixture": _MIXTURES,
     "KMeans": _nonsense(
         "algorithm",
         "chunk_size",
@@ -304,25 +277,6 @@ LET_THROUGH: dict[str, set[str]] = {
 # array whose shape the field sets).
 _WRONG_COUNT = _count("n_components", "nonsense", -1, 0, True)
 UNNAMED: dict[str, set[str]] = {
-    "BayesianGaussianMixture": _nonsense("reg_covar")
-    | {
-        f"{array} {change}"
-        for array in (
-            "weight_concentration_",
-            "mean_precision_",
-            "degrees_of_freedom_",
-            "mean_prior_",
-            "covariance_prior_",
-        )
-        for change in ("one element longer", "with an extra axis")
-    }
-    | {"means_ with an extra axis"},
-    "BernoulliMixture": _nonsense("prior"),
-    "CategoricalMixture": _nonsense("prior"),
-    "MultinomialMixture": _nonsense("n_trials", "prior"),
-    "PoissonMixture": _nonsense("lambdas_prior", "lambdas_weight"),
-    "Mixture": {"hyperparameters as a list"}
-    | _count("n_components", "nonsense", 2.5, -1, 0, True, "2"),
     "GaussianHMM": _WRONG_COUNT,
     "GMMHMM": _WRONG_COUNT | _nonsense("covariance_type", "n_mix"),
     "CategoricalHMM": _WRONG_COUNT | _nonsense("n_features"),

@@ -69,11 +69,12 @@ def _truth(overlap: float = 0.0) -> ProductParams:
         return overlap * a.mean(axis=0) + (1.0 - overlap) * a
 
     return product_params(
+        ["gaussian", "categorical", "poisson"],
         [
             _diag().from_covariances(towards_average(means), towards_average(variances)),
             CategoricalParams(towards_average(probs), np.array([4, 3])),
             PoissonParams(towards_average(lambdas)),
-        ]
+        ],
     )
 
 
@@ -102,6 +103,7 @@ def test_log_prob_is_the_sum_of_the_blocks_densities():
     rng = np.random.RandomState(0)
     covariances = np.array([[[1.0, 0.3], [0.3, 2.0]], [[0.5, -0.2], [-0.2, 0.7]]])
     params = product_params(
+        family.names,
         [
             full.from_covariances(np.array([[0.0, 1.0], [2.0, -1.0]]), covariances),
             CategoricalParams(
@@ -110,7 +112,7 @@ def test_log_prob_is_the_sum_of_the_blocks_densities():
             ),
             PoissonParams(np.array([[3.0], [0.5]])),
             BernoulliParams(np.array([[0.2], [0.9]])),
-        ]
+        ],
     )
     n = 200
     X = np.empty((n, 7))
@@ -121,14 +123,16 @@ def test_log_prob_is_the_sum_of_the_blocks_densities():
     expected = np.zeros((n, 2))
     for k in range(2):
         expected[:, k] += st.multivariate_normal.logpdf(
-            X[:, [0, 5]], params.part0.means[k], covariances[k]
+            X[:, [0, 5]], params.gaussian.means[k], covariances[k]
         )
         for c, column in enumerate([1, 3]):
-            size = int(params.part1.n_categories[c])
+            size = int(params.categorical.n_categories[c])
             one_hot = np.eye(size)[X[:, column].astype(int)]
-            expected[:, k] += st.multinomial.logpmf(one_hot, 1, params.part1.probs[k, c, :size])
-        expected[:, k] += st.poisson.logpmf(X[:, 2], params.part2.lambdas[k, 0])
-        expected[:, k] += st.bernoulli.logpmf(X[:, 4], params.part3.probs[k, 0])
+            expected[:, k] += st.multinomial.logpmf(
+                one_hot, 1, params.categorical.probs[k, c, :size]
+            )
+        expected[:, k] += st.poisson.logpmf(X[:, 2], params.poisson.lambdas[k, 0])
+        expected[:, k] += st.bernoulli.logpmf(X[:, 4], params.bernoulli.probs[k, 0])
     got = family.log_prob(params, X)
     assert got.shape == (n, 2) and got.dtype == np.float64
     assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
@@ -156,7 +160,8 @@ def test_a_single_part_is_that_family_bit_for_bit(family, init):
     alone = _fit(Mixture(family, 3, initializer(init)), X, **kwargs)
     product = Product([(family, slice(0, X.shape[1]))])
     wrapped = _fit(Mixture(product, 3, initializer(init)), X, **kwargs)
-    assert identical(wrapped.params.components.part0, alone.params.components)
+    (part,) = wrapped.params.components.parts
+    assert identical(part, alone.params.components)
     assert_array_equal(wrapped.params.weights, alone.params.weights)
     assert_array_equal(wrapped.lower_bounds, alone.lower_bounds)
     # A part on some columns of wider data is that family on those columns.
@@ -165,7 +170,7 @@ def test_a_single_part_is_that_family_bit_for_bit(family, init):
     on_columns = _fit(Mixture(shifted, 3, initializer(init)), wide, **kwargs)
     alone_wide = _fit(Mixture(family, 3, initializer(init)), wide[:, 1:], **kwargs)
     assert_array_equal(on_columns.params.weights, alone_wide.params.weights)
-    assert identical(on_columns.params.components.part0, alone_wide.params.components)
+    assert identical(on_columns.params.components.parts[0], alone_wide.params.components)
 
 
 def test_a_single_gaussian_part_is_the_gaussian():
@@ -178,13 +183,13 @@ def test_a_single_gaussian_part_is_the_gaussian():
     kwargs = dict(random_state=0, tol=0.0, max_iter=20)
     alone = _fit(HMM(family, 3, initializer("kmeans")), seqs, **kwargs)
     wrapped = _fit(HMM(product, 3, initializer("kmeans")), seqs, **kwargs)
-    assert identical(wrapped.params.emissions.part0, alone.params.emissions)
+    assert identical(wrapped.params.emissions.gaussian, alone.params.emissions)
     assert_array_equal(wrapped.lower_bounds, alone.lower_bounds)
     alone = _fit(Mixture(family, 3, initializer("kmeans")), X, **kwargs)
     wrapped = _fit(Mixture(product, 3, initializer("kmeans")), X, **kwargs)
     assert_allclose(wrapped.lower_bounds, alone.lower_bounds, rtol=1e-12)
     for name, value in as_dict(alone.params.components).items():
-        assert_allclose(as_dict(wrapped.params.components.part0)[name], value, rtol=1e-9)
+        assert_allclose(as_dict(wrapped.params.components.gaussian)[name], value, rtol=1e-9)
 
 
 def test_diagonal_gaussian_parts_are_one_diagonal_gaussian():
@@ -222,11 +227,11 @@ def test_mixed_type_mixture_is_recovered_and_beats_a_gaussian_mixture():
     assert_array_equal(rows, np.arange(3))
     got, truth = fit.params.components, _truth()
     assert_allclose(fit.params.weights[order], WEIGHTS, atol=0.04)
-    assert_allclose(got.part0.means[order], truth.part0.means, atol=0.2)
-    assert_allclose(got.part0.covariances[order], truth.part0.covariances, rtol=0.2)
-    assert_allclose(got.part1.probs[order], truth.part1.probs, atol=0.06)
-    assert_array_equal(got.part1.n_categories, [4, 3])
-    assert_allclose(got.part2.lambdas[order], truth.part2.lambdas, rtol=0.1)
+    assert_allclose(got.gaussian.means[order], truth.gaussian.means, atol=0.2)
+    assert_allclose(got.gaussian.covariances[order], truth.gaussian.covariances, rtol=0.2)
+    assert_allclose(got.categorical.probs[order], truth.categorical.probs, atol=0.06)
+    assert_array_equal(got.categorical.n_categories, [4, 3])
+    assert_allclose(got.poisson.lambdas[order], truth.poisson.lambdas, rtol=0.1)
 
     gaussian = Mixture(Gaussian(covariance_structure("full")), 3, initializer("kmeans"))
     gmm = _fit(gaussian, X, random_state=0, n_init=4, tol=1e-8, max_iter=500)
@@ -284,7 +289,7 @@ def test_hmm_sample_puts_every_part_in_its_columns():
     for k in range(3):
         rows = X[states == k]
         assert_allclose(
-            rows[:, COUNT_COLUMNS].mean(axis=0), truth.emissions.part2.lambdas[k], rtol=0.3
+            rows[:, COUNT_COLUMNS].mean(axis=0), truth.emissions.poisson.lambdas[k], rtol=0.3
         )
 
 
@@ -317,11 +322,11 @@ def test_unconstrained_coordinates_concatenate_the_parts():
         family.from_unconstrained(np.append(vector, 0.0), params)
     # A part with frozen parameters gives no coordinates and keeps its values.
     frozen = Product([(_diag(), GAUSS_COLUMNS), (Poisson(frozen={"lambdas"}), COUNT_COLUMNS)])
-    part_params = product_params([params.part0, params.part2])
+    part_params = product_params(frozen.names, [params.gaussian, params.poisson])
     assert frozen.to_unconstrained(part_params).size == 12
     moved = frozen.from_unconstrained(np.zeros(12), part_params)
-    assert moved.part1 is params.part2
-    assert_allclose(moved.part0.covariances, 1.0)
+    assert moved.poisson is params.poisson
+    assert_allclose(moved.gaussian.covariances, 1.0)
 
 
 class _NoCoordinates:
@@ -360,7 +365,7 @@ def test_parts_score_contiguous_blocks_in_their_column_order():
     family = Product([(recording, [3, 0]), (Poisson(), [1])])
     X = np.asfortranarray(np.arange(24.0).reshape(6, 4))
     params = product_params(
-        [PoissonParams(np.array([[1.0, 10.0]])), PoissonParams(np.ones((1, 1)))]
+        family.names, [PoissonParams(np.array([[1.0, 10.0]])), PoissonParams(np.ones((1, 1)))]
     )
     got = family.log_prob(params, X)
     assert recording.seen == [(True, (6, 2))]
@@ -372,7 +377,9 @@ def test_squarem_needs_coordinates_of_every_part():
     X, _ = _sample(100, seed=11)
     family = Product([(_diag(), GAUSS_COLUMNS), (_NoCoordinates(), COUNT_COLUMNS)])
     model = Mixture(family, 3, initializer("kmeans"))
-    assert _fit(model, X, random_state=0, max_iter=5).params.components.part1.lambdas.shape == (
+    assert _fit(
+        model, X, random_state=0, max_iter=5
+    ).params.components._nocoordinates.lambdas.shape == (
         3,
         2,
     )
@@ -391,18 +398,20 @@ def test_statistics_add_up_part_by_part():
     assert type(halves) is type(whole)
     flat = as_dict(whole)
     assert set(flat) == {
-        "part0.sum_w",
-        "part0.sum_dx",
-        "part0.scatter",
-        "part1.sum_w",
-        "part1.counts",
-        "part2.sum_w",
-        "part2.sum_x",
+        "gaussian.sum_w",
+        "gaussian.sum_dx",
+        "gaussian.scatter",
+        "categorical.sum_w",
+        "categorical.counts",
+        "poisson.sum_w",
+        "poisson.sum_x",
     }
     for name, value in as_dict(halves).items():
         assert_allclose(value, flat[name], rtol=1e-12, atol=1e-12, err_msg=name)
     assert identical(sum([whole]), whole)
-    assert_allclose(as_dict(scale(whole, 2.0))["part1.counts"], 2.0 * flat["part1.counts"])
+    assert_allclose(
+        as_dict(scale(whole, 2.0))["categorical.counts"], 2.0 * flat["categorical.counts"]
+    )
     for obj in (whole, params):
         assert identical(pickle.loads(pickle.dumps(obj)), obj)
         assert identical(copy.deepcopy(obj), obj)
@@ -436,8 +445,8 @@ def test_frozen_parameters_stay_per_part():
     )
     model = Mixture(family, 3)
     fit = _fit(model, X, init=MixtureParams(np.full(3, 1 / 3), truth), max_iter=20, tol=0.0)
-    assert fit.params.components.part1 is truth.part1
-    assert not np.allclose(fit.params.components.part2.lambdas, truth.part2.lambdas)
+    assert fit.params.components.categorical is truth.categorical
+    assert not np.allclose(fit.params.components.poisson.lambdas, truth.poisson.lambdas)
     assert family.n_parameters(3, 6) == 3 * 4 + 0 + 3 * 2
     assert family.to_unconstrained(truth).size == 12 + 6
 
@@ -462,14 +471,14 @@ def test_sample_assembles_the_columns_in_order():
     assert_allclose(np.bincount(labels, minlength=3) / 2000, WEIGHTS, atol=0.04)
     for k in range(3):
         rows = X[labels == k]
-        assert_allclose(rows[:, GAUSS_COLUMNS].mean(axis=0), _truth().part0.means[k], atol=0.2)
-        assert_allclose(rows[:, COUNT_COLUMNS].mean(axis=0), _truth().part2.lambdas[k], rtol=0.1)
+        assert_allclose(rows[:, GAUSS_COLUMNS].mean(axis=0), _truth().gaussian.means[k], atol=0.2)
+        assert_allclose(rows[:, COUNT_COLUMNS].mean(axis=0), _truth().poisson.lambdas[k], rtol=0.1)
         freq = np.bincount(rows[:, CODE_COLUMNS[0]].astype(int), minlength=4) / rows.shape[0]
-        assert_allclose(freq, _truth().part1.probs[k, 0], atol=0.06)
+        assert_allclose(freq, _truth().categorical.probs[k, 0], atol=0.06)
     again = model.sample(MixtureParams(WEIGHTS, _truth()), 2000, np.random.RandomState(15))[0]
     assert_array_equal(again, X)
     gappy = Product([(Poisson(), [0]), (Poisson(), [2])])
-    params = product_params([PoissonParams(np.ones((1, 1)))] * 2)
+    params = product_params(gappy.names, [PoissonParams(np.ones((1, 1)))] * 2)
     with pytest.raises(ValueError, match=r"columns \[1\] belong to no part"):
         gappy.sample(params, np.array([5]), np.random.RandomState(0))
 

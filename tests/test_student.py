@@ -619,7 +619,7 @@ def test_check_data_keeps_float32_and_converts_integers():
         ({"dof_init": np.inf}, "dof_init must be finite and positive"),
         ({"dof_init": ((1.0, 2.0),)}, "dof_init must be a number or one number per component"),
         ({"dof_init": (2.0, 3.0), "shared_dof": True}, "single value"),
-        ({"reg_covar": -1.0}, "reg_covar must be non-negative"),
+        ({"reg_covar": -1.0}, "reg_covar must be finite and non-negative"),
         ({"frozen": frozenset({"df"})}, "unknown frozen Student-t parameters"),
         ({"frozen": "dof"}, "not the string"),
         ({"covariance": "banded"}, "covariance_type must be one of"),

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.core.driver import EMResult, IterationInfo, fit_em
 from emkit.estimators.registry import all_faces, register
+from emkit.families.base import Family, family_from_description
 from emkit.io.model_file import ModelFile, ModelFileError, read_model_file, write_model_file
 
 
@@ -47,6 +48,23 @@ def load(path: str | os.PathLike) -> Any:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _hyperparameter(name: str, value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """A hyperparameter as :meth:`EMEstimatorMixin.save` wrote it: a stored array, a family,
+    a non-finite number, or the JSON value itself."""
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"array"} and value["array"] in arrays:
+        return arrays[value["array"]]
+    if set(value) == {"family"} and isinstance(value["family"], dict):
+        return family_from_description(value["family"])
+    if isinstance(value.get("family"), str):
+        # Files of emkit 0.1 wrote the family's description itself.
+        return family_from_description(value)
+    if set(value) == {"number"} and value["number"] in ("inf", "-inf", "nan"):
+        return float(value["number"])
+    raise ValueError(f"hyperparameter {name} is not written as emkit writes it: {value!r}")
 
 
 class EMEstimatorMixin:
@@ -157,16 +175,22 @@ class EMEstimatorMixin:
         self._check_fitted()
         hyper, arrays = {}, {}
         for name, value in self.get_params(deep=False).items():
-            if isinstance(value, (np.ndarray, list, tuple)):
+            if isinstance(value, Family):
+                hyper[name] = {"family": value.describe()}
+            elif isinstance(value, (np.ndarray, list, tuple)):
                 arrays[f"param__{name}"] = np.asarray(value)
                 hyper[name] = {"array": f"param__{name}"}
             elif isinstance(value, np.random.RandomState):
                 hyper[name] = None  # a generator's state is not a hyperparameter worth keeping
             else:
-                hyper[name] = value.item() if isinstance(value, np.generic) else value
+                value = _plain(value)
+                # JSON has no infinities (hmmlearn's tol=-inf, say): they are kept as text.
+                if isinstance(value, float) and not np.isfinite(value):
+                    value = {"number": repr(value)}
+                hyper[name] = value
         fitted = {name: _plain(getattr(self, name)) for name in self._fitted_scalars}
         names = getattr(self, "feature_names_in_", None)
-        for name in self._fitted_arrays:
+        for name in self._stored_array_names():
             arrays[name] = np.asarray(getattr(self, name))
         metadata = {
             "hyperparameters": hyper,
@@ -204,18 +228,14 @@ class EMEstimatorMixin:
         try:
             hyper = {}
             for name, value in mapping("hyperparameters", "hyperparameters").items():
-                if isinstance(value, dict):
-                    if set(value) != {"array"} or value["array"] not in arrays:
-                        raise ValueError(f"hyperparameter {name} names no stored array: {value!r}")
-                    value = arrays[value["array"]]
-                hyper[name] = value
+                hyper[name] = _hyperparameter(name, value, arrays)
             fitted = mapping("fitted", "the fitted attributes")
             est = cls(**hyper)
             for name in cls._fitted_scalars:
                 if name not in fitted:
                     raise ValueError(f"the fitted attribute {name} is missing")
                 setattr(est, name, scalar(name, fitted[name]))
-            for name in cls._fitted_arrays:
+            for name in est._stored_array_names():
                 if name not in arrays:
                     raise ValueError(f"the array {name} is missing")
                 setattr(est, name, arrays[name])
@@ -245,6 +265,10 @@ class EMEstimatorMixin:
                 f"{os.fspath(path)!r} holds an inconsistent {cls.__name__}: {exc}"
             ) from exc
         return est
+
+    def _stored_array_names(self) -> tuple[str, ...]:
+        """The fitted arrays a model file keeps; everything else is derived from them."""
+        return self._fitted_arrays
 
     def _restore(self) -> None:
         """Recompute derived fitted attributes after loading, checking consistency."""

@@ -10,10 +10,32 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
-from emkit.estimators.base import EMEstimatorMixin, check_int
-from emkit.estimators.mixtures import MixtureScoring
+from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.gaussian_mixture import REG_COVAR
+from emkit.estimators.mixtures import (
+    MAX_ITER,
+    N_COMPONENTS,
+    TOL,
+    VERBOSE,
+    VERBOSE_INTERVAL,
+    WARM_START,
+    MixtureScoring,
+    init_params,
+)
+from emkit.estimators.parameters import (
+    CHUNK_SIZE,
+    N_INIT,
+    N_JOBS,
+    RANDOM_STATE,
+    DeclaredParameters,
+    Param,
+    anything,
+    one_of,
+    optional,
+    real,
+)
 from emkit.exceptions import RegularisationWarning, warn
-from emkit.families.checks import dominant_regularisation, real_data
+from emkit.families.checks import checked_array, dominant_regularisation, real_data
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.models.initialization import initializer
@@ -26,7 +48,9 @@ from emkit.models.variational_mixture import (
 from emkit.numerics.linalg import semidefinite_log_det
 
 
-class BayesianGaussianMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator):
+class BayesianGaussianMixture(
+    DeclaredParameters, MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator
+):
     """Variational Bayesian Gaussian mixture fitted by variational EM.
 
     Same constructor, attributes and methods as ``sklearn.mixture.BayesianGaussianMixture``
@@ -40,53 +64,6 @@ class BayesianGaussianMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, Ba
     :mod:`emkit.models.variational_mixture`. ``covariance_type`` shapes the posterior
     Wishart factors: 'full' free, 'tied' one factor shared by all components, 'diag' a
     diagonal scale matrix, 'spherical' a multiple of the identity.
-
-    Parameters
-    ----------
-    n_components : int, default=1
-        Number of components K; with the Dirichlet process prior an upper bound that the
-        fit may leave partly unused.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
-    tol : float, default=1e-3
-        Convergence threshold on the change of the ELBO per sample (scikit-learn applies
-        it to its un-normalised bound, which omits constants).
-    reg_covar : float, default=1e-6
-        Non-negative value added, times every component's weight, to the diagonal of the
-        posterior Wishart's inverse scale matrix at every M-step. With ``reg_covar > 0``
-        the M-step is not the exact maximiser of the ELBO, which may then decrease slightly.
-    max_iter : int, default=100
-        Largest number of variational EM iterations (M-steps) per initialisation.
-    n_init : int, default=1
-        Number of initialisations; the one with the highest final ELBO is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How initial responsibilities are chosen ('random' draws the same responsibilities as
-        scikit-learn from the same seed; 'k-means++' and 'random_from_data' assign every
-        sample to its nearest seed).
-    weight_concentration_prior_type : {'dirichlet_process', 'dirichlet_distribution'}, \
-default='dirichlet_process'
-    weight_concentration_prior : float, optional
-        ``gamma > 0``; 1 / n_components when None.
-    mean_precision_prior : float, optional
-        ``beta_0 > 0``; 1 when None.
-    mean_prior : array-like of shape (n_features,), optional
-        ``m_0``; the (weighted) mean of X when None.
-    degrees_of_freedom_prior : float, optional
-        ``nu_0 > n_features - 1``; n_features when None.
-    covariance_prior : float or array-like, optional
-        The prior Wishart's inverse scale matrix ``W_0^-1``: (D, D) for 'full' and 'tied',
-        its diagonal (D,) for 'diag', a number for 'spherical'. When None, the (weighted,
-        unbiased) covariance of X, its diagonal, or the mean of its diagonal.
-    random_state : int, RandomState instance or None, default=None
-    warm_start : bool, default=False
-        Start from the previous fit's parameters (``n_init`` is then ignored); the priors
-        are computed again from the new data.
-    verbose : int, default=0
-    verbose_interval : int, default=10
-    chunk_size : int, optional
-        Rows per E-step batch; bounds temporary memory to O(chunk_size * n_components).
-    n_jobs : int or None, default=None
-        Threads that run E-steps on chunks in parallel (None: every available core).
-        Results do not depend on it, bit for bit.
 
     Attributes
     ----------
@@ -124,50 +101,105 @@ default='dirichlet_process'
         Only when X has string feature names.
     """
 
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        covariance_type: str = "full",
-        tol: float = 1e-3,
-        reg_covar: float = 1e-6,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        weight_concentration_prior_type: str = "dirichlet_process",
-        weight_concentration_prior: float | None = None,
-        mean_precision_prior: float | None = None,
-        mean_prior: Any = None,
-        degrees_of_freedom_prior: float | None = None,
-        covariance_prior: Any = None,
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weight_concentration_prior_type = weight_concentration_prior_type
-        self.weight_concentration_prior = weight_concentration_prior
-        self.mean_precision_prior = mean_precision_prior
-        self.mean_prior = mean_prior
-        self.degrees_of_freedom_prior = degrees_of_freedom_prior
-        self.covariance_prior = covariance_prior
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.chunk_size = chunk_size
-        self.n_jobs = n_jobs
+    _parameters = (
+        N_COMPONENTS.with_default(
+            1,
+            """
+            Number of components K; with the Dirichlet process prior an upper bound that the
+            fit may leave partly unused.
+            """,
+        ),
+        Param(
+            "covariance_type",
+            "full",
+            "{'full', 'tied', 'diag', 'spherical'}",
+            "",
+            one_of("full", "tied", "diag", "spherical"),
+        ),
+        TOL.with_default(
+            1e-3,
+            """
+            Convergence threshold on the change of the ELBO per sample (scikit-learn applies
+            it to its un-normalised bound, which omits constants).
+            """,
+        ),
+        REG_COVAR.with_default(
+            1e-6,
+            """
+            Non-negative value added, times every component's weight, to the diagonal of the
+            posterior Wishart's inverse scale matrix at every M-step. With ``reg_covar > 0``
+            the M-step is not the exact maximiser of the ELBO, which may then decrease
+            slightly.
+            """,
+        ),
+        MAX_ITER,
+        N_INIT.with_default(
+            1, "Number of initialisations; the one with the highest final ELBO is kept."
+        ),
+        init_params(
+            "kmeans",
+            "'random' draws the same responsibilities as scikit-learn from the same seed.",
+        ),
+        Param(
+            "weight_concentration_prior_type",
+            "dirichlet_process",
+            "{'dirichlet_process', 'dirichlet_distribution'}",
+            "",
+            one_of(*WEIGHT_PRIOR_TYPES),
+        ),
+        Param(
+            "weight_concentration_prior",
+            None,
+            "float",
+            "``gamma > 0``; 1 / n_components when None.",
+            optional(real(0.0, strict=True)),
+        ),
+        Param(
+            "mean_precision_prior",
+            None,
+            "float",
+            "``beta_0 > 0``; 1 when None.",
+            optional(real(0.0, strict=True)),
+        ),
+        Param(
+            "mean_prior",
+            None,
+            "array-like of shape (n_features,)",
+            "``m_0``; the (weighted) mean of X when None.",
+            anything,
+        ),
+        Param(
+            "degrees_of_freedom_prior",
+            None,
+            "float",
+            "``nu_0 > n_features - 1``; n_features when None.",
+            optional(real()),
+        ),
+        Param(
+            "covariance_prior",
+            None,
+            "float or array-like",
+            """
+            The prior Wishart's inverse scale matrix ``W_0^-1``: (D, D) for 'full' and
+            'tied', its diagonal (D,) for 'diag', a number for 'spherical'. When None, the
+            (weighted, unbiased) covariance of X, its diagonal, or the mean of its diagonal.
+            """,
+            anything,
+        ),
+        RANDOM_STATE,
+        WARM_START.with_default(
+            False,
+            """
+            Start from the previous fit's parameters (``n_init`` is then ignored); the priors
+            are computed again from the new data.
+            """,
+        ),
+        VERBOSE,
+        VERBOSE_INTERVAL,
+        CHUNK_SIZE,
+        N_JOBS,
+    )
 
-    # -- fitting ------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BayesianGaussianMixture:
         """Estimate the variational posterior by variational EM.
 
@@ -256,34 +288,7 @@ default='dirichlet_process'
         return bool(self.warm_start) and hasattr(self, "converged_")
 
     def _check_hyperparameters(self) -> None:
-        check_int(self.n_components, "n_components", 1)
-        check_int(self.max_iter, "max_iter", 0)
-        check_int(self.n_init, "n_init", 1)
-        check_int(self.verbose_interval, "verbose_interval", 1)
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size", 1)
-        for name in ("tol", "reg_covar"):
-            value = getattr(self, name)
-            if not _is_number(value) or not value >= 0:
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-        for name in ("weight_concentration_prior", "mean_precision_prior"):
-            value = getattr(self, name)
-            if value is not None and (not _is_number(value) or not value > 0):
-                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
-        if self.degrees_of_freedom_prior is not None and not _is_number(
-            self.degrees_of_freedom_prior
-        ):
-            raise ValueError(
-                "degrees_of_freedom_prior must be a number or None, got "
-                f"{self.degrees_of_freedom_prior!r}"
-            )
-        covariance_structure(self.covariance_type)
-        initializer(self.init_params)
-        if self.weight_concentration_prior_type not in WEIGHT_PRIOR_TYPES:
-            raise ValueError(
-                "weight_concentration_prior_type must be one of "
-                f"{list(WEIGHT_PRIOR_TYPES)}, got {self.weight_concentration_prior_type!r}"
-            )
+        self._check_parameters()
 
     def _set_priors(self, X: np.ndarray, w: np.ndarray | None) -> None:
         """The ``*_prior_`` attributes: the given values, checked, or defaults from ``X``."""
@@ -331,7 +336,18 @@ default='dirichlet_process'
             if kind == "diag":
                 return np.diag(covariance).copy()
             return float(np.diag(covariance).mean())
-        value = np.array(self.covariance_prior, dtype=np.float64)
+        return self._given_covariance_prior(n_features)
+
+    def _given_covariance_prior(self, n_features: int) -> Any:
+        """The given ``covariance_prior``, checked against ``n_features``."""
+        kind = self.covariance_type
+        try:
+            value = np.array(self.covariance_prior, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"covariance_prior must be a number or an array of numbers, got "
+                f"{self.covariance_prior!r}"
+            ) from None
         expected = {"full": (n_features, n_features), "tied": (n_features, n_features)}.get(
             kind, (n_features,) if kind == "diag" else ()
         )
@@ -387,24 +403,36 @@ default='dirichlet_process'
     )
 
     def _restore(self) -> None:
-        if self.weight_concentration_prior_type == "dirichlet_process":
-            a, b = np.asarray(self.weight_concentration_, dtype=np.float64)
-            self.weight_concentration_ = (a, b)
-        if np.ndim(self.covariance_prior_) == 0:
-            self.covariance_prior_ = float(self.covariance_prior_)
-        if np.ndim(self.degrees_of_freedom_) == 0:
-            self.degrees_of_freedom_ = float(self.degrees_of_freedom_)
-        k, d = np.shape(self.means_)
-        if k != self.n_components or d != self.n_features_in_:
-            raise ValueError("the shapes of means_, n_components and n_features_in_ disagree")
+        # Hyperparameters are checked here too: an edited file must fail when it is read.
+        self._check_hyperparameters()
+        k, d = int(self.n_components), int(self.n_features_in_)
+        if self.mean_prior is not None:
+            checked_array(self.mean_prior, (d,), "mean_prior")
+        if self.covariance_prior is not None:
+            self._given_covariance_prior(d)
+        sticks = self.weight_concentration_prior_type == "dirichlet_process"
+        conc = checked_array(
+            _stacked(self.weight_concentration_),
+            (2, k) if sticks else (k,),
+            "weight_concentration_",
+        )
+        self.weight_concentration_ = (conc[0], conc[1]) if sticks else conc
+        tied = self.covariance_type == "tied"
+        dof = checked_array(self.degrees_of_freedom_, () if tied else (k,), "degrees_of_freedom_")
+        self.degrees_of_freedom_ = float(dof) if tied else dof
+        prior_shape = {"full": (d, d), "tied": (d, d), "diag": (d,)}.get(self.covariance_type, ())
+        prior = checked_array(self.covariance_prior_, prior_shape, "covariance_prior_")
+        self.covariance_prior_ = float(prior) if prior.ndim == 0 else prior
+        self.mean_prior_ = checked_array(self.mean_prior_, (d,), "mean_prior_")
         structure = covariance_structure(self.covariance_type)
+        means = checked_array(self.means_, (k, d), "means_")
         covariances = structure.check(self.covariances_, k, d, "covariances_")
         model = self._model()  # checks the priors
         params = VariationalMixtureParams(
-            _stacked(self.weight_concentration_),
-            np.asarray(self.mean_precision_, dtype=np.float64),
-            np.asarray(self.means_, dtype=np.float64),
-            np.asarray(self.degrees_of_freedom_, dtype=np.float64),
+            conc,
+            checked_array(self.mean_precision_, (k,), "mean_precision_"),
+            means,
+            dof,
             covariances,
             structure.precisions_cholesky(covariances),
         )

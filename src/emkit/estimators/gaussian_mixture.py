@@ -3,25 +3,69 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.mixtures import (
-    COMMON_ATTRIBUTES_DOC,
-    COMMON_PARAMETERS_DOC,
-    N_COMPONENTS_DOC,
+    MIXTURE_PARAMETERS,
+    N_COMPONENTS,
     BaseMixture,
-    check_non_negative,
-    checked_array,
+    face_doc,
+    init_params,
 )
+from emkit.estimators.parameters import Param, anything, real
 from emkit.exceptions import RegularisationWarning, warn
 from emkit.families.checks import dominant_regularisation
-from emkit.families.covariance import CovarianceStructure, covariance_structure
-from emkit.families.gaussian import Gaussian, GaussianParams, unconstrained_refusal
+from emkit.families.covariance import (
+    COVARIANCE_STRUCTURES,
+    CovarianceStructure,
+    covariance_structure,
+)
+from emkit.families.gaussian import Gaussian, unconstrained_refusal
 from emkit.models.mixture import Mixture as MixtureModel
 from emkit.models.mixture import MixtureParams
+
+
+def _known_covariance(value: Any) -> str | None:
+    if isinstance(value, str) and value in COVARIANCE_STRUCTURES:
+        return None
+    return f"must be one of {list(COVARIANCE_STRUCTURES)}"
+
+
+def _numbers(value: Any, name: str) -> np.ndarray:
+    """``value`` as a float64 array (a copy); ValueError naming ``name`` if it is none."""
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid {name}: {value!r} is not an array of numbers") from None
+
+
+COVARIANCE_TYPE = Param(
+    "covariance_type",
+    "full",
+    "str",
+    """
+    Covariance structure: 'full' (own full matrix), 'tied' (one shared full matrix),
+    'diag' (own diagonal), 'spherical' (own single variance), or any of mclust's 14
+    models ``Sigma_k = lambda_k D_k A_k D_k^T`` by name, the letters saying whether
+    volume ``lambda``, shape ``A`` and orientation ``D`` are Equal across components,
+    Varying, or the Identity: 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI', 'EEE', 'VEE',
+    'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV' ('spherical' is 'VII', 'diag' 'VVI', 'tied'
+    'EEE' and 'full' 'VVV'). The covariances are stored as 'spherical' (K,) for EII, as
+    'diag' (K, D) for EEI, VEI and EVI, and as 'full' (K, D, D) for the others.
+    ``accelerate='squarem'`` is not available for VEE, EVE, VVE, EEV, VEV and EVV.
+    """,
+    _known_covariance,
+)
+REG_COVAR = Param(
+    "reg_covar",
+    1e-6,
+    "float",
+    "Non-negative value added to the variances at every M-step.",
+    real(0.0),
+)
 
 
 class CovarianceFace(BaseMixture):
@@ -29,6 +73,7 @@ class CovarianceFace(BaseMixture):
     covariance structure: the hyperparameters ``covariance_type`` and ``reg_covar``, and the
     fitted ``means_``, ``covariances_``, ``precisions_cholesky_`` and ``precisions_``."""
 
+    _abstract_face = True
     covariance_type: str
     reg_covar: float
 
@@ -37,7 +82,6 @@ class CovarianceFace(BaseMixture):
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
-        check_non_negative(self.reg_covar, "reg_covar")
         structure = self._structure()
         if self.accelerate is not None and not structure.extrapolates:
             raise ValueError(unconstrained_refusal(structure.name))
@@ -53,129 +97,61 @@ class CovarianceFace(BaseMixture):
         precisions = self._structure().precisions(params.components.precisions_cholesky)
         self.precisions_ = precisions.astype(dtype, copy=False)
 
-    def _stored_location_scale(self) -> tuple[np.ndarray, np.ndarray]:
-        """The locations and covariances of a model file, checked (their Cholesky precision
-        factors are computed again from them)."""
-        structure = self._structure()
-        k, d = int(self.n_components), int(self.n_features_in_)
-        means = checked_array(self.means_, (k, d), "means_")
-        return means, structure.check(self.covariances_, k, d, "covariances_")
-
 
 class GaussianMixture(CovarianceFace):
-    __doc__ = (
+    __doc__ = face_doc(
         """Gaussian mixture fitted by EM.
 
     Same constructor, attributes and methods as ``sklearn.mixture.GaussianMixture``, plus
     sample weights, hard (classification) EM, chunked E-steps with bounded memory, and
-    float32 data kept in float32 while statistics accumulate in float64.
-
-    Parameters
-    ----------
-"""
-        + N_COMPONENTS_DOC
-        + """\
-    covariance_type : str, default='full'
-        Covariance structure: 'full' (own full matrix), 'tied' (one shared full matrix),
-        'diag' (own diagonal), 'spherical' (own single variance), or any of mclust's 14
-        models ``Sigma_k = lambda_k D_k A_k D_k^T`` by name, the letters saying whether
-        volume ``lambda``, shape ``A`` and orientation ``D`` are Equal across components,
-        Varying, or the Identity: 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI', 'EEE', 'VEE',
-        'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV' ('spherical' is 'VII', 'diag' 'VVI', 'tied'
-        'EEE' and 'full' 'VVV'). The covariances are stored as 'spherical' (K,) for EII, as
-        'diag' (K, D) for EEI, VEI and EVI, and as 'full' (K, D, D) for the others.
-        ``accelerate='squarem'`` is not available for VEE, EVE, VVE, EEV, VEV and EVV.
-    reg_covar : float, default=1e-6
-        Non-negative value added to the variances at every M-step.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
-        How initial responsibilities are chosen. 'k-means++' and 'random_from_data' assign
-        every sample to its nearest seed; 'hc' cuts mclust's model-based hierarchical
-        agglomeration (see :mod:`emkit.models.hierarchical`).
-    weights_init : array-like of shape (n_components,), optional
-    means_init : array-like of shape (n_components, n_features), optional
-    precisions_init : array-like, optional
-        Initial precisions: (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical.
-    frozen_components : array-like of int, optional
-        Indices of components whose means and covariances EM keeps at their starting
-        values (known components, e.g. a background or a reference class) while the other
-        components move; their weights are still re-estimated. The starting values come
-        from ``means_init`` and ``precisions_init``, which are then required, or from the
-        previous fit with ``warm_start=True``. Only for covariance types in which every
-        component has its own covariance ('full', 'diag', 'spherical', and mclust's VVV,
-        VVI, VII); a shared covariance ('tied' and the other mclust models) cannot be held
-        for one component while the others move, and is refused.
-"""
-        + COMMON_PARAMETERS_DOC
-        + """
-    Attributes
-    ----------
-"""
-        + COMMON_ATTRIBUTES_DOC
-        + """\
+    float32 data kept in float32 while statistics accumulate in float64.""",
+        """\
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
     precisions_ : ndarray
     precisions_cholesky_ : ndarray
-
-    Notes
-    -----
+""",
+        """\
     With ``hard=True``, spherical, equal, fixed covariances and equal weights,
     classification EM is k-means (see :class:`emkit.KMeans`).
-    """
+""",
     )
 
-    _params_class = GaussianParams
-    _fitted_arrays: ClassVar[tuple[str, ...]] = (
-        "weights_",
-        "means_",
-        "covariances_",
-        "lower_bounds_",
+    _parameters = (
+        N_COMPONENTS,
+        COVARIANCE_TYPE,
+        REG_COVAR,
+        init_params(
+            "kmeans",
+            "'k-means++' and 'random_from_data' assign every sample to its nearest seed.",
+        ),
+        Param("weights_init", None, "array-like of shape (n_components,)", "", anything),
+        Param("means_init", None, "array-like of shape (n_components, n_features)", "", anything),
+        Param(
+            "precisions_init",
+            None,
+            "array-like",
+            "Initial precisions: (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical.",
+            anything,
+        ),
+        Param(
+            "frozen_components",
+            None,
+            "array-like of int",
+            """
+            Indices of components whose means and covariances EM keeps at their starting
+            values (known components, e.g. a background or a reference class) while the
+            other components move; their weights are still re-estimated. The starting values
+            come from ``means_init`` and ``precisions_init``, which are then required, or
+            from the previous fit with ``warm_start=True``. Only for covariance types in
+            which every component has its own covariance ('full', 'diag', 'spherical', and
+            mclust's VVV, VVI, VII); a shared covariance ('tied' and the other mclust models)
+            cannot be held for one component while the others move, and is refused.
+            """,
+            anything,
+        ),
+        *MIXTURE_PARAMETERS,
     )
-
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        covariance_type: str = "full",
-        tol: float = 1e-3,
-        reg_covar: float = 1e-6,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        weights_init: Any = None,
-        means_init: Any = None,
-        precisions_init: Any = None,
-        frozen_components: Any = None,
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.covariance_type = covariance_type
-        self.reg_covar = reg_covar
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.frozen_components = frozen_components
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
 
     # -- hooks of the shared base -------------------------------------------------------
     def _check_hyperparameters(self) -> None:
@@ -238,11 +214,16 @@ class GaussianMixture(CovarianceFace):
 
         return start
 
+    def _restore(self) -> None:
+        super()._restore()
+        # The starting values serve a later fit; an edited file must fail when it is read.
+        self._user_init(self._model(self._family()), int(self.n_features_in_))
+
     def _user_init(self, model: MixtureModel, n_features: int) -> dict[str, np.ndarray | None]:
         k = model.n_components
         weights = means = covariances = None
         if self.weights_init is not None:
-            weights = np.array(self.weights_init, dtype=np.float64)
+            weights = _numbers(self.weights_init, "weights_init")
             if weights.shape != (k,):
                 raise ValueError(
                     f"Invalid weights_init. The parameter 'weights' should have the shape of "
@@ -261,7 +242,7 @@ class GaussianMixture(CovarianceFace):
                 )
             weights = weights / weights.sum()
         if self.means_init is not None:
-            means = np.array(self.means_init, dtype=np.float64)
+            means = _numbers(self.means_init, "means_init")
             if means.shape != (k, n_features):
                 raise ValueError(
                     "Invalid means_init. The parameter 'means' should have the shape of "
@@ -279,6 +260,3 @@ class GaussianMixture(CovarianceFace):
                 raise ValueError(f"Invalid precisions_init. {exc}") from None
             covariances = structure.covariances_from_precisions(precisions)
         return {"weights": weights, "means": means, "covariances": covariances}
-
-    def _stored_components(self) -> GaussianParams:
-        return Gaussian(self._structure()).from_covariances(*self._stored_location_scale())

@@ -3,18 +3,16 @@ family (:class:`Mixture`), and named faces for the Bernoulli, categorical, multi
 and exponential families.
 
 Every face builds the mixture structure (:class:`emkit.models.mixture.Mixture`) over its
-family, runs the one EM driver, and exposes the fitted parameters as attributes named after
-the fields of the family's parameters with a trailing underscore (``lambdas_`` for
-:class:`~emkit.families.poisson.PoissonParams`, ``probs_`` for the probability tables, and so
-on).
+family, runs the one EM driver, and exposes the fitted parameters as attributes named as the
+family names its arrays (:meth:`emkit.families.base.Family.params_arrays`) with a trailing
+underscore: ``lambdas_`` for the Poisson family, ``probs_`` for the probability tables,
+``gaussian_means_`` for the Gaussian part of a product, and so on. The family checks its own
+hyperparameters and parameters, and writes itself into model files.
 """
 
 from __future__ import annotations
 
-import copy
-import os
-from dataclasses import fields, is_dataclass, replace
-from pathlib import Path
+import textwrap
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,64 +21,146 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from emkit.core.batches import Labelled, map_rows
-from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.parameters import (
+    CHUNK_SIZE,
+    N_INIT,
+    N_JOBS,
+    RANDOM_STATE,
+    REQUIRED,
+    DeclaredParameters,
+    Param,
+    anything,
+    boolean,
+    integer,
+    one_of,
+    real,
+)
 from emkit.exceptions import ImpossibleSampleWarning, warn
-from emkit.families.bernoulli import Bernoulli, BernoulliParams
-from emkit.families.categorical import Categorical, CategoricalParams
-from emkit.families.exponential import Exponential, ExponentialParams
-from emkit.families.multinomial import Multinomial, MultinomialParams
-from emkit.families.poisson import Poisson, PoissonParams
-from emkit.io.model_file import ModelFile, ModelFileError
-from emkit.models.initialization import initializer
+from emkit.families.base import Family
+from emkit.families.bernoulli import Bernoulli
+from emkit.families.categorical import Categorical
+from emkit.families.checks import checked_array
+from emkit.families.exponential import Exponential
+from emkit.families.multinomial import Multinomial
+from emkit.families.poisson import Poisson
+from emkit.models.initialization import INITIALIZERS, initializer
 from emkit.models.mixture import Mixture as MixtureModel
 from emkit.models.mixture import MixtureParams
 from emkit.numerics.logspace import normalize_log_rows
 
+# -- the parameters every mixture face has --------------------------------------------------------
+N_COMPONENTS = Param(
+    "n_components", 1, "int", "Number of mixture components K.", integer(1), positional=True
+)
+TOL = Param(
+    "tol",
+    1e-3,
+    "float",
+    "Convergence threshold on the change of the mean per-sample log-likelihood.",
+    real(0.0, finite=False),
+)
+MAX_ITER = Param(
+    "max_iter",
+    100,
+    "int",
+    "Largest number of EM iterations (M-steps) per initialisation; 0 returns the start.",
+    integer(0),
+)
+WARM_START = Param(
+    "warm_start",
+    False,
+    "bool",
+    "Start from the previous fit's parameters (``n_init`` is then ignored).",
+    boolean,
+)
+VERBOSE = Param(
+    "verbose",
+    0,
+    "int",
+    """
+    1 prints the initialisation and every ``verbose_interval``-th iteration; 2 adds
+    timings and log-likelihood changes.
+    """,
+    integer(0),
+)
+VERBOSE_INTERVAL = Param(
+    "verbose_interval", 10, "int", "Iterations between progress lines.", integer(1)
+)
+HARD = Param(
+    "hard",
+    False,
+    "bool",
+    """
+    Classification EM: each sample belongs wholly to its most probable component at every
+    step, and the bound is the classification log-likelihood.
+    """,
+    boolean,
+)
+ACCELERATE = Param(
+    "accelerate",
+    None,
+    "{'squarem'} or None",
+    """
+    'squarem' accelerates EM with SQUAREM (Varadhan & Roland 2008): after every two EM
+    steps it extrapolates along them, and keeps the extrapolated parameters only when
+    their log-likelihood is at least that of the first step (otherwise it takes the
+    second EM step, as plain EM would). The fit reaches the same fixed points as plain
+    EM, typically in several times fewer passes over the data where plain EM is slow
+    (overlapping components); the log-likelihood history ``lower_bounds_`` still never
+    decreases. ``n_iter_`` then counts the M-steps along the accepted path (two per
+    cycle, an accepted extrapolation counting as the second), so ``lower_bounds_`` keeps
+    ``n_iter_ + 1`` entries; rejected trial points cost passes over the data that neither
+    records (:func:`emkit.fit_em` reports them in ``EMResult.n_e_steps``); ``tol`` applies
+    to the changes made by EM steps, not to the jumps of extrapolations. Not with
+    ``hard=True``.
+    """,
+    one_of(None, "squarem"),
+)
+
+MIXTURE_PARAMETERS = (
+    TOL,
+    MAX_ITER,
+    N_INIT,
+    RANDOM_STATE,
+    WARM_START,
+    VERBOSE,
+    VERBOSE_INTERVAL,
+    HARD,
+    CHUNK_SIZE,
+    N_JOBS,
+    ACCELERATE,
+)
+"""The parameters of every mixture face, after its own ones and ``init_params``."""
+
+
+def init_params(default: str, note: str = "") -> Param:
+    """The ``init_params`` parameter with the face's default (and ``note``, a sentence on
+    why that default)."""
+    doc = textwrap.dedent(
+        """
+        How initial responsibilities are chosen: the labels of a k-means run, every
+        sample with its nearest k-means++ seed or with its nearest of ``n_components``
+        distinct random samples, uniformly random responsibilities, or a cut of the
+        model-based hierarchical agglomeration (:mod:`emkit.models.hierarchical`). One
+        M-step from them gives the starting parameters.
+        """
+    )
+    return Param(
+        "init_params",
+        default,
+        "{" + ", ".join(repr(name) for name in INITIALIZERS) + "}",
+        doc.strip("\n") + ("\n" + textwrap.dedent(note).strip("\n") if note else ""),
+        one_of(*INITIALIZERS),
+    )
+
+
+def family_parameter(name: str, default: Any, type_: str, doc: str) -> Param:
+    """A parameter the face passes to its family, which checks it."""
+    return Param(name, default, type_, doc, anything)
+
+
 # -- shared documentation ------------------------------------------------------------------------
-# Blocks of numpydoc lines, each line indented for a class docstring and ended by a newline.
-N_COMPONENTS_DOC = """\
-    n_components : int, default=1
-        Number of mixture components K.
-"""
-
-COMMON_PARAMETERS_DOC = """\
-    tol : float, default=1e-3
-        Convergence threshold on the change of the mean per-sample log-likelihood.
-    max_iter : int, default=100
-        Largest number of EM iterations (M-steps) per initialisation.
-    n_init : int, default=1
-        Number of initialisations; the best result is kept.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisations and :meth:`sample`.
-    warm_start : bool, default=False
-        Start from the previous fit's parameters (``n_init`` is then ignored).
-    verbose : int, default=0
-        1 prints the initialisation and every ``verbose_interval``-th iteration; 2 adds
-        timings and log-likelihood changes.
-    verbose_interval : int, default=10
-    hard : bool, default=False
-        Classification EM: each sample belongs wholly to its most probable component at every
-        step, and the bound is the classification log-likelihood.
-    chunk_size : int, optional
-        Rows per E-step batch; bounds temporary memory to O(chunk_size * n_components).
-    n_jobs : int or None, default=None
-        Threads that run E-steps on chunks in parallel (None: every available core; -1 too;
-        1: none). Results do not depend on it, bit for bit.
-    accelerate : {'squarem'} or None, default=None
-        'squarem' accelerates EM with SQUAREM (Varadhan & Roland 2008): after every two EM
-        steps it extrapolates along them, and keeps the extrapolated parameters only when
-        their log-likelihood is at least that of the first step (otherwise it takes the
-        second EM step, as plain EM would). The fit reaches the same fixed points as plain
-        EM, typically in several times fewer passes over the data where plain EM is slow
-        (overlapping components); the log-likelihood history ``lower_bounds_`` still never
-        decreases. ``n_iter_`` then counts the M-steps along the accepted path (two per
-        cycle, an accepted extrapolation counting as the second), so ``lower_bounds_`` keeps
-        ``n_iter_ + 1`` entries; rejected trial points cost passes over the data that neither
-        records (:func:`emkit.fit_em` reports them in ``EMResult.n_e_steps``); ``tol`` applies
-        to the changes made by EM steps, not to the jumps of extrapolations. Not with
-        ``hard=True``.
-"""
-
 COMMON_ATTRIBUTES_DOC = """\
     weights_ : ndarray of shape (n_components,)
         Mixing proportions.
@@ -102,32 +182,18 @@ COMMON_ATTRIBUTES_DOC = """\
 """
 
 
-def init_params_doc(default: str, note: str = "") -> str:
-    """The documentation block of ``init_params`` with the face's default (and ``note``,
-    indented lines on why that default)."""
+def face_doc(summary: str, attributes: str, notes: str = "") -> str:
+    """A face's class docstring: ``summary`` (its first lines), the shared attributes and
+    its own ``attributes`` (a block), then ``notes`` (a block, may be empty). The
+    "Parameters" section comes from the face's declared parameters."""
     return (
-        f"    init_params : {{'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}}, "
-        f"default={default!r}\n"
-        "        How initial responsibilities are chosen: the labels of a k-means run, every\n"
-        "        sample with its nearest k-means++ seed or with its nearest of ``n_components``\n"
-        "        distinct random samples, uniformly random responsibilities, or a cut of the\n"
-        "        model-based hierarchical agglomeration (:mod:`emkit.models.hierarchical`). One\n"
-        "        M-step from them gives the starting parameters.\n" + note
+        f"{summary}\n\n    Attributes\n    ----------\n{COMMON_ATTRIBUTES_DOC}{attributes}"
+        + (f"\n    Notes\n    -----\n{notes}" if notes else "")
+        + "    "
     )
 
 
-def face_doc(summary: str, parameters: str, init_params: str, attributes: str, notes: str) -> str:
-    """A face's class docstring: ``summary`` (its first lines), its own ``parameters`` (a
-    block), ``init_params`` (see :func:`init_params_doc`), the shared parameters, the shared
-    attributes and its own ``attributes``, then ``notes`` (a block, may be empty)."""
-    return (
-        f"{summary}\n\n    Parameters\n    ----------\n{parameters}{init_params}"
-        f"{COMMON_PARAMETERS_DOC}\n    Attributes\n    ----------\n{COMMON_ATTRIBUTES_DOC}"
-        f"{attributes}" + (f"\n    Notes\n    -----\n{notes}" if notes else "") + "    "
-    )
-
-
-# -- the shared base ---------------------------------------------------------------------------
+# -- scoring ---------------------------------------------------------------------------------------
 def _float64(chunk: np.ndarray) -> np.ndarray:
     return np.asarray(chunk, dtype=np.float64)
 
@@ -167,6 +233,14 @@ def _refuse_text_columns(X: Any, face: str) -> None:
 def _output_dtype(X: np.ndarray) -> Any:
     """float32 for float32 data, as scikit-learn returns; float64 for anything else."""
     return np.float32 if X.dtype == np.float32 else np.float64
+
+
+def _as_dtype(value: Any, dtype: Any) -> Any:
+    """A floating array ``value`` in ``dtype``; anything else (integer tables, scalars) as it
+    is."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(dtype, copy=False)
+    return value
 
 
 class MixtureScoring:
@@ -226,49 +300,20 @@ class MixtureScoring:
         return predicted
 
 
-class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator):
+# -- the shared base ---------------------------------------------------------------------------
+class BaseMixture(
+    DeclaredParameters, MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator
+):
     """What every mixture face shares: fitting, scoring, sampling, criteria and model files.
 
-    A face names its family through :meth:`_family` (built from its hyperparameters) and the
-    dataclass of the family's parameters through ``_params_class``, whose fields become the
-    fitted attributes (``field_``); :meth:`_check_components` checks the parameters of a
-    loaded model file.
+    A face declares its parameters (``_parameters``) and builds its family from them
+    (:meth:`_family`); the family names the fitted arrays, checks them and writes itself
+    into model files (:class:`emkit.families.base.Family`).
     """
 
-    _params_class: ClassVar[type | None] = None
+    _abstract_face: ClassVar[bool] = True
     # Whether the face's data can never be negative (scikit-learn's positive_only tag).
     _non_negative: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        n_components: int,
-        *,
-        tol: float,
-        max_iter: int,
-        n_init: int,
-        init_params: str,
-        random_state: Any,
-        warm_start: bool,
-        verbose: int,
-        verbose_interval: int,
-        hard: bool,
-        chunk_size: int | None,
-        n_jobs: int | None,
-        accelerate: str | None,
-    ) -> None:
-        self.n_components = n_components
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.hard = hard
-        self.chunk_size = chunk_size
-        self.n_jobs = n_jobs
-        self.accelerate = accelerate
 
     # -- fitting ------------------------------------------------------------------------
     def fit(
@@ -328,7 +373,7 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
             hard=self.hard,
             chunk_size=self.chunk_size,
         )
-        self._set_params(result.params, X.dtype if X.dtype == np.float32 else np.float64)
+        self._set_params(result.params, _output_dtype(X))
         return self
 
     def fit_predict(
@@ -375,12 +420,15 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
         return self._fitted_model().n_parameters(int(self.n_features_in_))
 
     def bic(self, X: Any) -> float:
-        """Bayesian information criterion of the fit on ``X`` (lower is better)."""
+        """Bayesian information criterion of the fit on ``X`` in scikit-learn's convention,
+        ``-2 log L + p log n`` (lower is better; ``emkit select`` and the summaries print
+        mclust's ``2 log L - p log n``, higher is better)."""
         n = np.shape(X)[0]
         return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X: Any) -> float:
-        """Akaike information criterion of the fit on ``X`` (lower is better)."""
+        """Akaike information criterion of the fit on ``X``, ``-2 log L + 2 p`` (lower is
+        better)."""
         return -2.0 * self.score(X) * np.shape(X)[0] + 2.0 * self._n_parameters()
 
     def __sklearn_tags__(self) -> Any:
@@ -392,15 +440,9 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
     def _check_fit_data(self, X: np.ndarray) -> None:
         """Warn about data the hyperparameters do not suit (checked data, before a fit)."""
 
-    def _family(self) -> Any:
+    def _family(self) -> Family:
         """The component family, built from the hyperparameters (ValueError when they are
         invalid)."""
-        raise NotImplementedError
-
-    @staticmethod
-    def _check_components(components: Any, n_components: int, n_features: int) -> None:
-        """Raise ValueError unless ``components`` are valid parameters of ``n_components``
-        components over ``n_features`` features (for model files, which may be edited)."""
         raise NotImplementedError
 
     def _initial(self, model: MixtureModel, n_features: int) -> Any:
@@ -413,34 +455,23 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
         return bool(self.warm_start) and hasattr(self, "converged_")
 
     def _check_hyperparameters(self) -> None:
-        check_int(self.n_components, "n_components", 1)
-        check_int(self.max_iter, "max_iter", 0)
-        check_int(self.n_init, "n_init", 1)
-        check_int(self.verbose_interval, "verbose_interval", 1)
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size", 1)
-        check_non_negative(self.tol, "tol")
-        initializer(self.init_params)
-        if self.accelerate is not None and not (
-            isinstance(self.accelerate, str) and self.accelerate == "squarem"
-        ):
-            raise ValueError(f"accelerate must be 'squarem' or None, got {self.accelerate!r}")
+        self._check_parameters()
         if self.accelerate is not None and self.hard:
             raise ValueError(
                 "accelerate='squarem' works with soft EM only, not with hard=True "
                 "(classification EM)"
             )
+        # The family checks the hyperparameters it takes.
+        self._family()
 
-    def _fitted_family(self) -> Any:
-        """The family as fitted: a categorical family that inferred its numbers of
-        categories from the data is given the fitted ones (the data it scores must then keep
-        within them, and they count in the number of parameters)."""
+    def _fitted_family(self) -> Family:
+        """The family as fitted: with what it inferred from the training data fixed (a
+        categorical family's numbers of categories: the data it scores must keep within
+        them, and they count in the number of parameters)."""
         family = self._family()
-        if getattr(family, "n_categories", 0) is None and hasattr(self, "n_categories_"):
-            family = replace(family, n_categories=tuple(int(n) for n in self.n_categories_))
-        return family
+        return family.fitted(family.params_from_arrays(self._attribute_arrays(family)))
 
-    def _model(self, family: Any) -> MixtureModel:
+    def _model(self, family: Family) -> MixtureModel:
         return MixtureModel(
             family,
             int(self.n_components),
@@ -455,7 +486,9 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
             self._fitted_family(), int(np.shape(self.weights_)[0]), chunk_size=self.chunk_size
         )
 
-    def _check_input(self, X: Any, family: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
+    def _check_input(
+        self, X: Any, family: Family, *, reset: bool, min_samples: int = 1
+    ) -> np.ndarray:
         """``X`` validated as data of ``family`` (and, unless ``reset``, of the fitted model)."""
         _refuse_text_columns(X, type(self).__name__)
         check = getattr(family, "check_data", None)
@@ -480,27 +513,22 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
         return self._check_input(X, self._fitted_family(), reset=False)
 
     def _component_attributes(self) -> tuple[str, ...]:
-        """Fitted attributes that hold the family's parameters, in field order."""
-        if self._params_class is None:
-            raise ValueError(f"this {type(self).__name__} has no fitted parameters")
-        return tuple(f"{f.name}_" for f in fields(self._params_class))
+        """Fitted attributes that hold the family's parameters, in the family's order."""
+        return tuple(f"{name}_" for name in self._family().params_names())
+
+    def _attribute_arrays(self, family: Family) -> dict[str, Any]:
+        """The family's arrays from the fitted attributes, floating ones in float64."""
+        return {
+            name: _as_dtype(getattr(self, f"{name}_"), np.float64) for name in family.params_names()
+        }
 
     def _set_params(self, params: MixtureParams, dtype: Any = np.float64) -> None:
         """Fitted attributes from ``params``, their floating arrays in ``dtype``: the data's
         (float32 data gives float32 attributes, as in scikit-learn; the fit itself computes
         in float64)."""
         self.weights_ = _as_dtype(params.weights, dtype)
-        for f in fields(params.components):
-            setattr(self, f"{f.name}_", _as_dtype(getattr(params.components, f.name), dtype))
-
-    def _components(self) -> Any:
-        assert self._params_class is not None
-        return self._params_class(
-            **{
-                f.name: _as_dtype(getattr(self, f"{f.name}_"), np.float64)
-                for f in fields(self._params_class)
-            }
-        )
+        for name, array in self._family().params_arrays(params.components).items():
+            setattr(self, f"{name}_", _as_dtype(array, dtype))
 
     def _fitted_dtype(self) -> Any:
         """The floating dtype of the fitted attributes (that of the data they were fitted
@@ -509,9 +537,17 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
 
     def _params(self) -> MixtureParams:
         self._check_fitted()
-        return MixtureParams(_as_dtype(self.weights_, np.float64), self._components())
+        family = self._family()
+        components = family.params_from_arrays(self._attribute_arrays(family))
+        return MixtureParams(_as_dtype(self.weights_, np.float64), components)
 
     # -- model files --------------------------------------------------------------------
+    def _stored_array_names(self) -> tuple[str, ...]:
+        # Which arrays a file holds depends on the family: check what builds it first.
+        self._check_hyperparameters()
+        stored = tuple(f"{name}_" for name in self._family().stored_names())
+        return ("weights_", *stored, "lower_bounds_")
+
     def _check_weights(self) -> np.ndarray:
         """The stored weights as float64, checked against ``n_components``."""
         weights = checked_array(self.weights_, (self.n_components,), "weights_")
@@ -521,66 +557,22 @@ class BaseMixture(MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator)
             raise ValueError("weights_ must be non-negative and sum to one")
         return weights
 
-    def _stored_components(self) -> Any:
-        """The family's parameters of a loaded model, checked."""
-        components = self._components()
-        self._check_components(components, int(self.n_components), int(self.n_features_in_))
-        return components
-
     def _restore(self) -> None:
         # Hyperparameters are checked here too: an edited file must fail when it is read,
         # not when the model is first used.
         self._check_hyperparameters()
-        self._fitted_family()
         dtype = np.float32 if self._fitted_dtype() == np.float32 else np.float64
         weights = self._check_weights()
-        self._set_params(MixtureParams(weights, self._stored_components()), dtype)
-
-
-# -- checks --------------------------------------------------------------------------------------
-def check_non_negative(value: Any, name: str) -> None:
-    """Raise ValueError unless ``value`` is a real number (not a bool) of at least zero."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.floating))
-        or not value >= 0
-    ):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-
-
-def _as_dtype(value: Any, dtype: Any) -> Any:
-    """A floating array ``value`` in ``dtype``; anything else (integer tables, scalars) as it
-    is."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return value.astype(dtype, copy=False)
-    return value
-
-
-def checked_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """``value`` as a finite float64 array of ``shape``; ValueError naming ``name`` if not."""
-    array = np.asarray(value, dtype=np.float64)
-    if array.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} holds NaN or infinite values")
-    return array
-
-
-def _check_simplex(probs: np.ndarray, valid: np.ndarray | bool, name: str) -> None:
-    """Raise ValueError unless ``probs`` is non-negative, zero where ``valid`` is False, and
-    sums to one over its last axis."""
-    if np.any(probs < 0):
-        raise ValueError(f"{name} must hold non-negative probabilities")
-    if np.any(np.where(valid, 0.0, probs) != 0):
-        raise ValueError(f"{name} must be zero beyond every column's categories")
-    if not np.allclose(probs.sum(axis=-1), 1.0, rtol=0, atol=1e-8):
-        raise ValueError(f"the probabilities of {name} must sum to one over the last axis")
+        family = self._family()
+        stored = {name: getattr(self, f"{name}_") for name in family.stored_names()}
+        components = family.from_stored(stored, int(self.n_components), int(self.n_features_in_))
+        self._set_params(MixtureParams(weights, components), dtype)
 
 
 # -- the generic face -----------------------------------------------------------------------------
 # What the structure needs of a family to fit a mixture of it.
 FAMILY_CONTRACT = ("log_prob", "stats", "m_step", "from_responsibilities")
-# Fitted attributes of every face, which a family's parameter must not shadow.
+# Fitted attributes of every face, which a family's arrays must not shadow.
 _RESERVED = frozenset(
     {
         "weights",
@@ -598,163 +590,78 @@ class Mixture(BaseMixture):
     __doc__ = face_doc(
         """Mixture of any component family, fitted by EM.
 
-    The face of the mixture structure :class:`emkit.models.mixture.Mixture`: any object with
-    the family contract the structure uses (``log_prob``, ``stats``, ``m_step`` and
-    ``from_responsibilities``; ``n_parameters`` for :meth:`bic` and :meth:`aic`, ``sample``
-    for :meth:`sample`, ``check_data`` to validate data, ``to_unconstrained`` and
-    ``from_unconstrained`` for ``accelerate``) is a mixture component. The named faces
-    (:class:`PoissonMixture`, ...) build their family from their hyperparameters; this face
-    takes the family itself, and so also families the named faces do not offer, such as
-    ones with frozen parameters or families written outside emkit.""",
+    The face of the mixture structure :class:`emkit.models.mixture.Mixture` over a family
+    derived from :class:`emkit.families.base.Family` with the family contract the
+    structure uses (``log_prob``, ``stats``, ``m_step`` and ``from_responsibilities``;
+    ``n_parameters`` for :meth:`bic` and :meth:`aic`, ``sample`` for :meth:`sample`,
+    ``check_data`` to validate data, ``to_unconstrained`` and ``from_unconstrained`` for
+    ``accelerate``). The named faces (:class:`PoissonMixture`, ...) build their family from
+    their hyperparameters; this face takes the family itself, and so also families the
+    named faces do not offer, such as products of families for records of mixed column
+    types (:class:`emkit.families.Product`), families with frozen parameters, or families
+    written outside emkit.""",
         """\
-    family : object
-        The component family, e.g. ``emkit.families.poisson.Poisson()``. Its
-        ``check_data`` validates the data where it has one; otherwise the data must be
-        finite numbers.
-"""
-        + N_COMPONENTS_DOC,
-        init_params_doc(
-            "kmeans",
-            "        Category codes are better started with 'random' (k-means treats codes as\n"
-            "        numbers).\n",
-        ),
-        """\
-    <field>_ : ndarray
-        Every field of the family's parameters (a dataclass), with a trailing underscore:
-        ``lambdas_`` for the Poisson family, ``probs_`` (and ``n_categories_``) for the
-        probability tables, ``rates_`` for the exponential family, ``means_``,
-        ``covariances_`` and ``precisions_cholesky_`` for the Gaussian family.
+    <array>_ : ndarray
+        Every array of the family's parameters (as its ``params_arrays`` names them), with a
+        trailing underscore: ``lambdas_`` for the Poisson family, ``probs_`` (and
+        ``n_categories_``) for the probability tables, ``rates_`` for the exponential
+        family, ``means_``, ``covariances_`` and ``precisions_cholesky_`` for the Gaussian
+        family, ``gaussian_means_``, ``poisson_lambdas_``, ... for the parts of a product.
 """,
         """\
-    :meth:`save` stores mixtures of emkit's Bernoulli, Categorical, Multinomial, Poisson
-    and Exponential families, with any of their hyperparameters (frozen parameters
-    included). It refuses other families, whose hyperparameters a model file cannot
-    describe as data; Gaussian mixtures are stored by :class:`emkit.GaussianMixture`.
+    :meth:`save` stores the family as data (its class name and hyperparameters, see
+    :meth:`emkit.families.base.Family.describe`): mixtures of every emkit family and
+    product of families can be saved and read back.
 """,
     )
 
-    _fitted_arrays: ClassVar[tuple[str, ...]] = ("weights_", "lower_bounds_")
+    _parameters = (
+        Param(
+            "family",
+            REQUIRED,
+            "Family",
+            """
+            The component family, e.g. ``emkit.families.Poisson()``. Its ``check_data``
+            validates the data where it has one; otherwise the data must be finite numbers.
+            """,
+            anything,
+            positional=True,
+        ),
+        N_COMPONENTS,
+        init_params(
+            "kmeans",
+            "Category codes are better started with 'random' (k-means treats codes as numbers).",
+        ),
+        *MIXTURE_PARAMETERS,
+    )
 
-    def __init__(
-        self,
-        family: Any,
-        n_components: int = 1,
-        *,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.family = family
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
-
-    def _family(self) -> Any:
-        if isinstance(self.family, type):
+    def _family(self) -> Family:
+        family = self.family
+        if isinstance(family, type):
             # A class has the methods too, unbound: it would fail later and obscurely.
             raise TypeError(
-                f"family must be a family object such as {self.family.__name__}(), not the "
-                f"class {self.family.__name__}"
+                f"family must be a family object such as {family.__name__}(), not the "
+                f"class {family.__name__}"
             )
-        missing = [
-            name for name in FAMILY_CONTRACT if not callable(getattr(self.family, name, None))
-        ]
+        missing = [name for name in FAMILY_CONTRACT if not callable(getattr(family, name, None))]
         if missing:
             raise TypeError(
                 f"family must be a component family with {', '.join(FAMILY_CONTRACT)}; "
-                f"{type(self.family).__name__} has no {', '.join(missing)}"
+                f"{type(family).__name__} has no {', '.join(missing)}"
             )
-        return self.family
-
-    def _set_params(self, params: MixtureParams, dtype: Any = np.float64) -> None:
-        components = params.components
-        if not is_dataclass(components) or isinstance(components, type):
+        if not isinstance(family, Family):
             raise TypeError(
-                f"the family's parameters must be a dataclass of named arrays, got "
-                f"{type(components).__name__}"
+                f"family must derive from emkit.families.Family (which names its arrays, "
+                f"checks them and writes the family into model files); "
+                f"{type(family).__name__} does not"
             )
-        shadowed = sorted({f.name for f in fields(components)} & _RESERVED)
+        shadowed = sorted(set(family.params_names()) & _RESERVED)
         if shadowed:
             raise ValueError(
                 f"the family's parameters {shadowed} would shadow the mixture's fitted "
                 "attributes of the same names; rename those fields"
             )
-        self._params_class = type(components)
-        super()._set_params(params, dtype)
-
-    # -- model files --------------------------------------------------------------------
-    def _stored_components(self) -> Any:
-        components = self._components()
-        face = NAMED_FACES[type(self.family)]
-        face._check_components(components, int(self.n_components), int(self.n_features_in_))
-        return components
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the fitted model to ``path`` (see :meth:`EMEstimatorMixin.save`); read it
-        back with :func:`emkit.load`.
-
-        Raises
-        ------
-        ValueError
-            When the family is not one a model file can describe (see the class Notes).
-        """
-        self._check_fitted()
-        description = _describe_family(self.family)
-        # The shared writer stores every hyperparameter and the arrays that
-        # _fitted_arrays names: a copy gives it the family as a description and names the
-        # family's arrays, which depend on the family.
-        stored = copy.copy(self)
-        stored.family = description
-        stored._fitted_arrays = (*self._fitted_arrays, *self._component_attributes())
-        return super(Mixture, stored).save(path)
-
-    @classmethod
-    def _from_file(cls, model_file: ModelFile, path: str | os.PathLike) -> EMEstimatorMixin:
-        inconsistent = f"{os.fspath(path)!r} holds an inconsistent {cls.__name__}"
-        try:
-            hyper = dict(model_file.metadata["hyperparameters"])
-            hyper["family"] = _family_from_description(hyper["family"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{inconsistent}: {exc}") from exc
-        metadata = {**model_file.metadata, "hyperparameters": hyper}
-        # The shared reader restores the hyperparameters, scalars and weights ...
-        est = super()._from_file(replace(model_file, metadata=metadata), path)
-        assert isinstance(est, Mixture)
-        # ... and the family's arrays follow, named by its face.
-        face = NAMED_FACES[type(est.family)]
-        try:
-            est._params_class = face._params_class
-            for name in est._component_attributes():
-                setattr(est, name, model_file.arrays[name])
-            BaseMixture._restore(est)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{inconsistent}: {exc}") from exc
-        return est
-
-    def _restore(self) -> None:
-        # Called by the shared reader before the family's arrays are known (see _from_file).
-        self._check_weights()
+        return family
 
 
 # -- the named faces ------------------------------------------------------------------------------
@@ -766,14 +673,6 @@ class BernoulliMixture(BaseMixture):
     ``log p(x | k) = sum_d x_d log p_kd + (1 - x_d) log(1 - p_kd)``; the family is
     :class:`emkit.families.bernoulli.Bernoulli`. Data: zeros and ones (booleans, integers
     or floats), shape (n_samples, n_features).""",
-        N_COMPONENTS_DOC
-        + """\
-    prior : float, default=1.0
-        A symmetric Beta(``prior``, ``prior``) prior on every probability; the M-step is
-        its posterior mode (1.0: maximum likelihood). Values above 1 keep the probabilities
-        inside (0, 1), so that no sample becomes impossible under a component.
-""",
-        init_params_doc("kmeans"),
         """\
     probs_ : ndarray of shape (n_components, n_features)
         ``probs_[k, d]``: probability that feature ``d`` is 1 under component ``k``. With
@@ -787,53 +686,26 @@ class BernoulliMixture(BaseMixture):
 """,
     )
 
-    _params_class = BernoulliParams
     _non_negative = True
-    _fitted_arrays: ClassVar[tuple[str, ...]] = ("weights_", "probs_", "lower_bounds_")
-
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        prior: float = 1.0,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.prior = prior
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
+    _parameters = (
+        N_COMPONENTS,
+        family_parameter(
+            "prior",
+            1.0,
+            "float",
+            """
+            A symmetric Beta(``prior``, ``prior``) prior on every probability; the M-step is
+            its posterior mode (1.0: maximum likelihood). Values above 1 keep the
+            probabilities inside (0, 1), so that no sample becomes impossible under a
+            component.
+            """,
+        ),
+        init_params("kmeans"),
+        *MIXTURE_PARAMETERS,
+    )
 
     def _family(self) -> Bernoulli:
         return Bernoulli(prior=self.prior)
-
-    @staticmethod
-    def _check_components(components: Any, n_components: int, n_features: int) -> None:
-        probs = checked_array(components.probs, (n_components, n_features), "probs_")
-        if np.any((probs < 0) | (probs > 1)):
-            raise ValueError("probs_ must hold probabilities in [0, 1]")
 
 
 class CategoricalMixture(BaseMixture):
@@ -844,21 +716,6 @@ class CategoricalMixture(BaseMixture):
     component: ``log p(x | k) = sum_c log probs_[k, c, x_c]``; the family is
     :class:`emkit.families.categorical.Categorical`. Data: integer category codes ``0, 1,
     ...`` (as integers or floats), shape (n_samples, n_columns).""",
-        N_COMPONENTS_DOC
-        + """\
-    n_categories : int, sequence of int, or None, default=None
-        Categories of every column: one number for all columns, one per column, or None to
-        take one more than the largest code of every column of the training data.
-    prior : float, default=1.0
-        Concentration of a symmetric Dirichlet prior on every column's probabilities; the
-        M-step is its posterior mode, ``max(prior - 1 + counts, 0)`` normalised (1.0:
-        maximum likelihood), as in hmmlearn's ``CategoricalHMM``.
-""",
-        init_params_doc(
-            "random",
-            "        'random' by default: k-means treats category codes as numbers and its\n"
-            "        hard clusters give probabilities of exactly zero, which EM cannot move.\n",
-        ),
         """\
     probs_ : ndarray of shape (n_components, n_columns, max(n_categories_))
         ``probs_[k, c, l]``: probability of category ``l`` in column ``c`` under component
@@ -877,51 +734,35 @@ class CategoricalMixture(BaseMixture):
 """,
     )
 
-    _params_class = CategoricalParams
     _non_negative = True
-    _fitted_arrays: ClassVar[tuple[str, ...]] = (
-        "weights_",
-        "probs_",
-        "n_categories_",
-        "lower_bounds_",
+    _parameters = (
+        N_COMPONENTS,
+        family_parameter(
+            "n_categories",
+            None,
+            "int, sequence of int, or None",
+            """
+            Categories of every column: one number for all columns, one per column, or None
+            to take one more than the largest code of every column of the training data.
+            """,
+        ),
+        family_parameter(
+            "prior",
+            1.0,
+            "float",
+            """
+            Concentration of a symmetric Dirichlet prior on every column's probabilities;
+            the M-step is its posterior mode, ``max(prior - 1 + counts, 0)`` normalised
+            (1.0: maximum likelihood), as in hmmlearn's ``CategoricalHMM``.
+            """,
+        ),
+        init_params(
+            "random",
+            "'random' by default: k-means treats category codes as numbers and its\n"
+            "hard clusters give probabilities of exactly zero, which EM cannot move.\n",
+        ),
+        *MIXTURE_PARAMETERS,
     )
-
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        n_categories: Any = None,
-        prior: float = 1.0,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "random",
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.n_categories = n_categories
-        self.prior = prior
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -930,21 +771,6 @@ class CategoricalMixture(BaseMixture):
 
     def _family(self) -> Categorical:
         return Categorical(n_categories=self.n_categories, prior=self.prior)
-
-    @staticmethod
-    def _check_components(components: Any, n_components: int, n_features: int) -> None:
-        n_categories = np.asarray(components.n_categories)
-        if (
-            n_categories.shape != (n_features,)
-            or n_categories.dtype.kind not in "iu"
-            or np.any(n_categories < 1)
-        ):
-            raise ValueError(
-                f"n_categories_ must hold {n_features} positive integers, got {n_categories!r}"
-            )
-        shape = (n_components, n_features, int(n_categories.max()))
-        probs = checked_array(components.probs, shape, "probs_")
-        _check_simplex(probs, np.arange(shape[2]) < n_categories[:, None], "probs_")
 
 
 class MultinomialMixture(BaseMixture):
@@ -955,16 +781,6 @@ class MultinomialMixture(BaseMixture):
     ``log p(x | k) = log(n! / prod_v x_v!) + sum_v x_v log probs_[k, v]``; the family is
     :class:`emkit.families.multinomial.Multinomial`. Data: non-negative whole numbers,
     shape (n_samples, n_categories).""",
-        N_COMPONENTS_DOC
-        + """\
-    n_trials : int or None, default=None
-        None: rows may have any total. A number: every row must sum to it, and
-        :meth:`sample` (which needs it) draws rows of that total.
-    prior : float, default=1.0
-        Concentration of a symmetric Dirichlet prior on every component's probabilities;
-        the M-step is ``max(prior - 1 + counts, 0)`` normalised (1.0: maximum likelihood).
-""",
-        init_params_doc("kmeans"),
         """\
     probs_ : ndarray of shape (n_components, n_features)
         ``probs_[k, v]``: probability of category ``v`` in one trial under component ``k``;
@@ -972,57 +788,36 @@ class MultinomialMixture(BaseMixture):
         with components in place of classes, scikit-learn's ``MultinomialNB`` keeps its log
         as ``feature_log_prob_``.
 """,
-        "",
     )
 
-    _params_class = MultinomialParams
     _non_negative = True
-    _fitted_arrays: ClassVar[tuple[str, ...]] = ("weights_", "probs_", "lower_bounds_")
-
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        n_trials: int | None = None,
-        prior: float = 1.0,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.n_trials = n_trials
-        self.prior = prior
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
+    _parameters = (
+        N_COMPONENTS,
+        family_parameter(
+            "n_trials",
+            None,
+            "int or None",
+            """
+            None: rows may have any total. A number: every row must sum to it, and
+            :meth:`sample` (which needs it) draws rows of that total.
+            """,
+        ),
+        family_parameter(
+            "prior",
+            1.0,
+            "float",
+            """
+            Concentration of a symmetric Dirichlet prior on every component's
+            probabilities; the M-step is ``max(prior - 1 + counts, 0)`` normalised (1.0:
+            maximum likelihood).
+            """,
+        ),
+        init_params("kmeans"),
+        *MIXTURE_PARAMETERS,
+    )
 
     def _family(self) -> Multinomial:
         return Multinomial(n_trials=self.n_trials, prior=self.prior)
-
-    @staticmethod
-    def _check_components(components: Any, n_components: int, n_features: int) -> None:
-        probs = checked_array(components.probs, (n_components, n_features), "probs_")
-        _check_simplex(probs, True, "probs_")
 
 
 class PoissonMixture(BaseMixture):
@@ -1032,14 +827,6 @@ class PoissonMixture(BaseMixture):
     ``log p(x | k) = sum_d x_d log lambdas_[k, d] - lambdas_[k, d] - log(x_d!)``; the
     family is :class:`emkit.families.poisson.Poisson`. Data: non-negative whole numbers,
     shape (n_samples, n_features).""",
-        N_COMPONENTS_DOC
-        + """\
-    lambdas_prior, lambdas_weight : float, default=0.0
-        A Gamma prior on every rate in hmmlearn's ``PoissonHMM`` parametrisation: the
-        M-step is ``(lambdas_prior + the component's weighted counts) / (lambdas_weight +
-        the component's weight)``. Both 0: maximum likelihood.
-""",
-        init_params_doc("kmeans"),
         """\
     lambdas_ : ndarray of shape (n_components, n_features)
         ``lambdas_[k, d]``: mean (rate) of feature ``d`` under component ``k``, as
@@ -1052,55 +839,27 @@ class PoissonMixture(BaseMixture):
 """,
     )
 
-    _params_class = PoissonParams
     _non_negative = True
-    _fitted_arrays: ClassVar[tuple[str, ...]] = ("weights_", "lambdas_", "lower_bounds_")
-
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        lambdas_prior: float = 0.0,
-        lambdas_weight: float = 0.0,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.lambdas_prior = lambdas_prior
-        self.lambdas_weight = lambdas_weight
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
+    _parameters = (
+        N_COMPONENTS,
+        family_parameter(
+            "lambdas_prior",
+            0.0,
+            "float",
+            """
+            With ``lambdas_weight``, a Gamma prior on every rate in hmmlearn's
+            ``PoissonHMM`` parametrisation: the M-step is ``(lambdas_prior + the component's
+            weighted counts) / (lambdas_weight + the component's weight)``. Both 0: maximum
+            likelihood.
+            """,
+        ),
+        family_parameter("lambdas_weight", 0.0, "float", "See ``lambdas_prior``."),
+        init_params("kmeans"),
+        *MIXTURE_PARAMETERS,
+    )
 
     def _family(self) -> Poisson:
         return Poisson(lambdas_prior=self.lambdas_prior, lambdas_weight=self.lambdas_weight)
-
-    @staticmethod
-    def _check_components(components: Any, n_components: int, n_features: int) -> None:
-        lambdas = checked_array(components.lambdas, (n_components, n_features), "lambdas_")
-        if np.any(lambdas < 0):
-            raise ValueError("lambdas_ must hold non-negative rates")
 
 
 class ExponentialMixture(BaseMixture):
@@ -1110,8 +869,6 @@ class ExponentialMixture(BaseMixture):
     ``log p(x | k) = sum_d log rates_[k, d] - rates_[k, d] x_d``; the family is
     :class:`emkit.families.exponential.Exponential`. Data: non-negative numbers, shape
     (n_samples, n_features).""",
-        N_COMPONENTS_DOC,
-        init_params_doc("kmeans"),
         """\
     rates_ : ndarray of shape (n_components, n_features)
         ``rates_[k, d]``: rate (inverse mean) of feature ``d`` under component ``k``; the
@@ -1123,97 +880,13 @@ class ExponentialMixture(BaseMixture):
 """,
     )
 
-    _params_class = ExponentialParams
     _non_negative = True
-    _fitted_arrays: ClassVar[tuple[str, ...]] = ("weights_", "rates_", "lower_bounds_")
-
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
+    _parameters = (N_COMPONENTS, init_params("kmeans"), *MIXTURE_PARAMETERS)
 
     def _family(self) -> Exponential:
         return Exponential()
 
-    @staticmethod
-    def _check_components(components: Any, n_components: int, n_features: int) -> None:
-        rates = checked_array(components.rates, (n_components, n_features), "rates_")
-        if np.any(rates <= 0):
-            raise ValueError("rates_ must hold positive rates")
 
-
-# -- families a model file describes ---------------------------------------------------------------
-NAMED_FACES: dict[type, type[BaseMixture]] = {
-    Bernoulli: BernoulliMixture,
-    Categorical: CategoricalMixture,
-    Multinomial: MultinomialMixture,
-    Poisson: PoissonMixture,
-    Exponential: ExponentialMixture,
-}
-"""The named face of every family whose hyperparameters a model file can hold."""
-
-
-def _describe_family(family: Any) -> dict[str, Any]:
-    """``family`` as JSON data: its class name under 'family' and its fields.
-
-    Raises
-    ------
-    ValueError
-        When the family is not one of :data:`NAMED_FACES`.
-    """
-    if type(family) not in NAMED_FACES:
-        known = ", ".join(cls.__name__ for cls in NAMED_FACES)
-        raise ValueError(
-            f"Mixture.save stores mixtures of emkit's {known} families; a model file cannot "
-            f"describe a {type(family).__name__} family as data (a Gaussian mixture is "
-            "stored by emkit.GaussianMixture)"
-        )
-    description: dict[str, Any] = {"family": type(family).__name__}
-    for f in fields(family):
-        value = getattr(family, f.name)
-        if isinstance(value, frozenset):
-            value = sorted(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        description[f.name] = value
-    return description
-
-
-def _family_from_description(description: Any) -> Any:
-    """The family :func:`_describe_family` described (ValueError or TypeError if none)."""
-    if not isinstance(description, dict):
-        raise TypeError(f"the family is described by a mapping, got {description!r}")
-    fields_ = dict(description)
-    name = fields_.pop("family")
-    families = {cls.__name__: cls for cls in NAMED_FACES}
-    if name not in families:
-        raise ValueError(f"unknown family {name!r}; known: {sorted(families)}")
-    return families[name](**fields_)
+def check_non_negative(value: Any, name: str) -> None:
+    """Raise ValueError unless ``value`` is a real number (not a bool) of at least zero."""
+    Param(name, 0.0, "float", "", real(0.0)).validate(value)

@@ -14,8 +14,10 @@ FACES: dict[str, type] = {}
 
 
 def register(cls: type) -> None:
-    """Record ``cls`` under its model-file kind, its class name."""
-    FACES[cls.__name__] = cls
+    """Record ``cls`` under its model-file kind, its class name, unless it is a base that
+    faces derive from (``_abstract_face = True`` in its own body)."""
+    if not cls.__dict__.get("_abstract_face", False):
+        FACES[cls.__name__] = cls
 
 
 def all_faces() -> dict[str, type]:

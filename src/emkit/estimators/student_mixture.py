@@ -3,13 +3,16 @@ outlying samples, with the degrees of freedom learned from the data."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import numpy as np
-
-from emkit.estimators.gaussian_mixture import CovarianceFace
-from emkit.estimators.mixtures import N_COMPONENTS_DOC, checked_array, face_doc, init_params_doc
-from emkit.families.student import StudentParams, StudentT
+from emkit.estimators.gaussian_mixture import COVARIANCE_TYPE, REG_COVAR, CovarianceFace
+from emkit.estimators.mixtures import (
+    MIXTURE_PARAMETERS,
+    N_COMPONENTS,
+    face_doc,
+    family_parameter,
+    init_params,
+)
+from emkit.estimators.parameters import Param, boolean
+from emkit.families.student import StudentT
 
 
 class StudentMixture(CovarianceFace):
@@ -23,21 +26,6 @@ class StudentMixture(CovarianceFace):
     fit decides how heavy the tails are; the family is
     :class:`emkit.families.student.StudentT`. Data: real numbers, shape (n_samples,
     n_features).""",
-        N_COMPONENTS_DOC
-        + """\
-    covariance_type : str, default='full'
-        Structure of the scale matrices ``Sigma_k``: 'full', 'tied', 'diag', 'spherical' or
-        one of mclust's names (see :class:`emkit.GaussianMixture`).
-    reg_covar : float, default=1e-6
-        Non-negative value added to the variances of the scale matrices at every M-step.
-    dof_init : float, default=10.0
-        Degrees of freedom every component starts from.
-    shared_dof : bool, default=False
-        One number of degrees of freedom for all components.
-    fixed_dof : bool, default=False
-        Keep the degrees of freedom at ``dof_init`` instead of estimating them.
-""",
-        init_params_doc("kmeans"),
         """\
     means_ : ndarray of shape (n_components, n_features)
         Locations ``mu_k`` (the means where ``dof_ > 1``).
@@ -58,78 +46,44 @@ class StudentMixture(CovarianceFace):
 """,
     )
 
-    _params_class = StudentParams
-    _fitted_arrays: ClassVar[tuple[str, ...]] = (
-        "weights_",
-        "means_",
-        "covariances_",
-        "dof_",
-        "lower_bounds_",
+    _parameters = (
+        N_COMPONENTS,
+        COVARIANCE_TYPE.with_default(
+            "full",
+            """
+            Structure of the scale matrices ``Sigma_k``: 'full', 'tied', 'diag', 'spherical'
+            or one of mclust's names (see :class:`emkit.GaussianMixture`).
+            """,
+        ),
+        REG_COVAR.with_default(
+            1e-6, "Non-negative value added to the variances of the scale matrices at every M-step."
+        ),
+        family_parameter(
+            "dof_init", 10.0, "float", "Degrees of freedom every component starts from."
+        ),
+        Param(
+            "shared_dof",
+            False,
+            "bool",
+            "One number of degrees of freedom for all components.",
+            boolean,
+        ),
+        Param(
+            "fixed_dof",
+            False,
+            "bool",
+            "Keep the degrees of freedom at ``dof_init`` instead of estimating them.",
+            boolean,
+        ),
+        init_params("kmeans"),
+        *MIXTURE_PARAMETERS,
     )
 
-    def __init__(
-        self,
-        n_components: int = 1,
-        *,
-        covariance_type: str = "full",
-        reg_covar: float = 1e-6,
-        dof_init: float = 10.0,
-        shared_dof: bool = False,
-        fixed_dof: bool = False,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        random_state: Any = None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        hard: bool = False,
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.covariance_type = covariance_type
-        self.reg_covar = reg_covar
-        self.dof_init = dof_init
-        self.shared_dof = shared_dof
-        self.fixed_dof = fixed_dof
-        super().__init__(
-            n_components,
-            tol=tol,
-            max_iter=max_iter,
-            n_init=n_init,
-            init_params=init_params,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            verbose_interval=verbose_interval,
-            hard=hard,
-            chunk_size=chunk_size,
-            n_jobs=n_jobs,
-            accelerate=accelerate,
-        )
-
-    def _check_hyperparameters(self) -> None:
-        super()._check_hyperparameters()
-        for name in ("shared_dof", "fixed_dof"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        self._family()
-
     def _family(self) -> StudentT:
-        dof = self.dof_init
-        if isinstance(dof, bool) or not isinstance(dof, (int, float, np.integer, np.floating)):
-            raise ValueError(f"dof_init must be a positive number, got {dof!r}")
         return StudentT(
             self._structure(),
             float(self.reg_covar),
-            dof_init=float(dof),
+            dof_init=self.dof_init,
             shared_dof=bool(self.shared_dof),
             frozen=frozenset({"dof"}) if self.fixed_dof else frozenset(),
         )
-
-    def _stored_components(self) -> StudentParams:
-        means, covariances = self._stored_location_scale()
-        dof = checked_array(self.dof_, (int(self.n_components),), "dof_")
-        return self._family().from_covariances(means, covariances, dof)

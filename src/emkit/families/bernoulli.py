@@ -10,9 +10,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit
 
+from emkit.families.base import Family
 from emkit.families.checks import (
     check_frozen,
     check_prior,
+    checked_array,
     data_array,
     empty_components,
     refuse,
@@ -39,7 +41,7 @@ FROZEN_CHOICES = frozenset({"probs"})
 
 
 @dataclass(frozen=True)
-class Bernoulli:
+class Bernoulli(Family):
     """The Bernoulli family: D binary features, independent given the component.
 
     ``log p(x | k) = sum_d x_d log p_kd + (1 - x_d) log(1 - p_kd)``.
@@ -63,6 +65,8 @@ class Bernoulli:
 
     prior: float = 1.0
     frozen: frozenset[str] = frozenset()
+
+    params_class = BernoulliParams
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prior", check_prior(self.prior, "prior", positive=True))
@@ -88,6 +92,13 @@ class Bernoulli:
         probs = np.asarray(params.probs, dtype=np.float64)
         with np.errstate(divide="ignore"):
             return float((self.prior - 1.0) * (np.log(probs).sum() + np.log1p(-probs).sum()))
+
+    def check_params(self, params: BernoulliParams, n_components: int, n_features: int) -> None:
+        """Raise ValueError unless ``params.probs`` are (n_components, n_features)
+        probabilities."""
+        probs = checked_array(params.probs, (n_components, n_features), "probs_")
+        if np.any((probs < 0) | (probs > 1)):
+            raise ValueError("probs_ must hold probabilities in [0, 1]")
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate binary data.

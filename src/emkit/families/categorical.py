@@ -11,9 +11,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emkit.core.stats import Additive
+from emkit.families.base import Family
 from emkit.families.checks import (
     check_frozen,
     check_prior,
+    check_simplex,
+    checked_array,
     data_array,
     empty_components,
     number,
@@ -67,7 +70,7 @@ MAX_CATEGORIES = 1 << 20
 
 
 @dataclass(frozen=True)
-class Categorical:
+class Categorical(Family):
     """The categorical family: every column of a sample is one categorical draw, the columns
     independent given the component (latent class analysis; one column is the emission of
     hmmlearn's CategoricalHMM).
@@ -97,6 +100,8 @@ class Categorical:
     n_categories: int | Sequence[int] | None = None
     prior: float = 1.0
     frozen: frozenset[str] = frozenset()
+
+    params_class = CategoricalParams
 
     def __post_init__(self) -> None:
         n = self.n_categories
@@ -145,6 +150,39 @@ class Categorical:
         valid = _valid(params.n_categories, params.probs.shape[-1])
         with np.errstate(divide="ignore"):
             return float((self.prior - 1.0) * np.log(np.where(valid, params.probs, 1.0)).sum())
+
+    def fitted(self, params: CategoricalParams) -> Categorical:
+        """The family with the numbers of categories the fit found (when they were inferred
+        from the data)."""
+        if self.n_categories is not None:
+            return self
+        return replace(self, n_categories=tuple(int(n) for n in params.n_categories))
+
+    def check_params(self, params: CategoricalParams, n_components: int, n_features: int) -> None:
+        """Raise ValueError unless ``params`` hold ``n_features`` positive numbers of
+        categories and (n_components, n_features, max categories) probabilities that are zero
+        beyond every column's categories and sum to one over them."""
+        n_categories = np.asarray(params.n_categories)
+        if (
+            n_categories.shape != (n_features,)
+            or n_categories.dtype.kind not in "iu"
+            or np.any(n_categories < 1)
+            or np.any(n_categories > MAX_CATEGORIES)
+        ):
+            raise ValueError(
+                f"n_categories_ must hold {n_features} integers from 1 to {MAX_CATEGORIES}, "
+                f"got {n_categories!r}"
+            )
+        if self.n_categories is not None and not np.array_equal(
+            n_categories, self._counts_for(n_features)
+        ):
+            raise ValueError(
+                f"n_categories_ {n_categories.tolist()} differ from the family's n_categories "
+                f"{self.n_categories!r}"
+            )
+        shape = (n_components, n_features, int(n_categories.max()))
+        probs = checked_array(params.probs, shape, "probs_")
+        check_simplex(probs, np.arange(shape[2]) < n_categories[:, None], "probs_")
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate category codes.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -111,6 +113,30 @@ def _column_variances(X: np.ndarray, block: int) -> np.ndarray:
     return squares / n
 
 
+def checked_array(value: ArrayLike, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """``value`` as a finite float64 array of ``shape``; ValueError naming ``name`` if not."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, got {value!r}") from None
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return array
+
+
+def check_simplex(probs: np.ndarray, valid: np.ndarray | bool, name: str) -> None:
+    """Raise ValueError unless ``probs`` is non-negative, zero where ``valid`` is False, and
+    sums to one over its last axis."""
+    if np.any(probs < 0):
+        raise ValueError(f"{name} must hold non-negative probabilities")
+    if np.any(np.where(valid, 0.0, probs) != 0):
+        raise ValueError(f"{name} must be zero beyond every column's categories")
+    if not np.allclose(probs.sum(axis=-1), 1.0, rtol=0, atol=1e-8):
+        raise ValueError(f"the probabilities of {name} must sum to one over the last axis")
+
+
 def refuse(X: np.ndarray, bad: np.ndarray, requirement: str) -> None:
     """Raise ``ValueError("<requirement>; column c holds v (row r)")`` for the first entry of
     ``X`` (n_samples, n_features) where the boolean array ``bad`` (same shape) is True."""
@@ -151,12 +177,15 @@ def check_frozen(frozen: frozenset[str], choices: frozenset[str], family: str) -
 
 
 def check_prior(value: float, name: str, *, positive: bool) -> float:
-    """``value`` as a float, refusing NaN, infinities and values below (or at) zero."""
-    value = float(value)
-    if not (np.isfinite(value) and (value > 0 if positive else value >= 0)):
-        relation = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} must be finite and {relation}, got {value}")
-    return value
+    """``value`` as a float, refusing anything but a real number (bools and strings too),
+    NaN, infinities and values below (or at) zero, in a message naming ``name``."""
+    relation = "positive" if positive else "non-negative"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise ValueError(f"{name} must be a finite {relation} number, got {value!r}")
+    number = float(value)
+    if not (np.isfinite(number) and (number > 0 if positive else number >= 0)):
+        raise ValueError(f"{name} must be finite and {relation}, got {number}")
+    return number
 
 
 def empty_components(sum_w: np.ndarray) -> np.ndarray:

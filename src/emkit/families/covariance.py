@@ -54,7 +54,19 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 class CovarianceStructure(ABC):
-    """How K Gaussian components share and shape their covariances."""
+    """How K Gaussian components share and shape their covariances.
+
+    Structures hold no state: two of the same class are equal, and one writes itself as the
+    call that makes it."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return f"covariance_structure({self.name!r})"
 
     name: ClassVar[str]
     extrapolates: ClassVar[bool] = True

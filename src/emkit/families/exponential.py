@@ -9,8 +9,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
+from emkit.families.base import Family
 from emkit.families.checks import (
     check_frozen,
+    checked_array,
     data_array,
     empty_components,
     refuse,
@@ -36,7 +38,7 @@ FROZEN_CHOICES = frozenset({"rates"})
 
 
 @dataclass(frozen=True)
-class Exponential:
+class Exponential(Family):
     """The exponential family of waiting times: D non-negative features, independent given
     the component.
 
@@ -50,14 +52,17 @@ class Exponential:
 
     frozen: frozenset[str] = frozenset()
 
+    params_class = ExponentialParams
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Exponential"))
 
-    @property
-    def monotone(self) -> bool:
-        """Whether the M-step exactly maximises the expected complete-data log-likelihood:
-        always (maximum likelihood, no prior)."""
-        return True
+    def check_params(self, params: ExponentialParams, n_components: int, n_features: int) -> None:
+        """Raise ValueError unless ``params.rates`` are (n_components, n_features) positive
+        rates."""
+        rates = checked_array(params.rates, (n_components, n_features), "rates_")
+        if np.any(rates <= 0):
+            raise ValueError("rates_ must hold positive rates")
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate waiting times.

@@ -9,7 +9,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emkit.core.stats import Additive
-from emkit.families.checks import real_data
+from emkit.families.base import Family, describable
+from emkit.families.checks import check_frozen, check_prior, checked_array, real_data
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 
 
@@ -54,6 +55,7 @@ class GaussianStats(Additive):
 FROZEN_CHOICES = frozenset({"means", "covariances"})
 
 
+@describable
 @dataclass(frozen=True)
 class GaussianPrior:
     """A conjugate prior on means and covariances, in hmmlearn's parameterisation.
@@ -93,7 +95,7 @@ class GaussianPrior:
 
 
 @dataclass(frozen=True)
-class Gaussian:
+class Gaussian(Family):
     """The Gaussian family with a covariance structure.
 
     Parameters
@@ -118,14 +120,10 @@ class Gaussian:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariance", covariance_structure(self.covariance))
-        unknown = set(self.frozen) - FROZEN_CHOICES
-        if unknown:
-            raise ValueError(
-                f"unknown frozen Gaussian parameters {sorted(unknown)}; "
-                f"choose from {sorted(FROZEN_CHOICES)}"
-            )
-        if not self.reg_covar >= 0:
-            raise ValueError(f"reg_covar must be non-negative, got {self.reg_covar}")
+        object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Gaussian"))
+        object.__setattr__(
+            self, "reg_covar", check_prior(self.reg_covar, "reg_covar", positive=False)
+        )
 
     @property
     def monotone(self) -> bool:
@@ -151,6 +149,23 @@ class Gaussian:
             prior.covars_prior,
             float(prior.covars_weight),
         )
+
+    params_class = GaussianParams
+
+    def stored_names(self) -> tuple[str, ...]:
+        """Means and covariances; the Cholesky factors of the precisions follow from them."""
+        return ("means", "covariances")
+
+    def from_stored(
+        self, arrays: dict[str, np.ndarray], n_components: int, n_features: int
+    ) -> GaussianParams:
+        """Checked means (n_components, n_features) and covariances (the structure's shape,
+        positive definite), with the Cholesky factors of their precisions computed."""
+        means = checked_array(arrays["means"], (n_components, n_features), "means_")
+        covariances = self.covariance.check(
+            arrays["covariances"], n_components, n_features, "covariances_"
+        )
+        return self.from_covariances(means, covariances)
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate real-valued data.

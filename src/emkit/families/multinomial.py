@@ -10,10 +10,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln
 
+from emkit.families.base import Family
 from emkit.families.checks import (
     check_counts,
     check_frozen,
     check_prior,
+    check_simplex,
+    checked_array,
     data_array,
     empty_components,
     number,
@@ -41,7 +44,7 @@ FROZEN_CHOICES = frozenset({"probs"})
 
 
 @dataclass(frozen=True)
-class Multinomial:
+class Multinomial(Family):
     """The multinomial family: every sample is a vector of counts of V categories in
     ``n = sum_v x_v`` independent trials (the emission of hmmlearn's MultinomialHMM).
 
@@ -72,12 +75,17 @@ class Multinomial:
     prior: float = 1.0
     frozen: frozenset[str] = frozenset()
 
+    params_class = MultinomialParams
+
     def __post_init__(self) -> None:
         if self.n_trials is not None:
-            n_trials = int(self.n_trials)
-            if n_trials != self.n_trials or n_trials < 0:
-                raise ValueError(f"n_trials must be a non-negative integer, got {self.n_trials}")
-            object.__setattr__(self, "n_trials", n_trials)
+            n = self.n_trials
+            integral = isinstance(n, (int, np.integer)) or (
+                isinstance(n, (float, np.floating)) and float(n).is_integer()
+            )
+            if isinstance(n, (bool, np.bool_)) or not integral or n < 0:
+                raise ValueError(f"n_trials must be a non-negative integer, got {n!r}")
+            object.__setattr__(self, "n_trials", int(n))
         object.__setattr__(self, "prior", check_prior(self.prior, "prior", positive=True))
         object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Multinomial"))
 
@@ -100,6 +108,12 @@ class Multinomial:
             return 0.0
         with np.errstate(divide="ignore"):
             return float((self.prior - 1.0) * np.log(np.asarray(params.probs)).sum())
+
+    def check_params(self, params: MultinomialParams, n_components: int, n_features: int) -> None:
+        """Raise ValueError unless ``params.probs`` are (n_components, n_features) rows of
+        probabilities summing to one."""
+        probs = checked_array(params.probs, (n_components, n_features), "probs_")
+        check_simplex(probs, True, "probs_")
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate count vectors.

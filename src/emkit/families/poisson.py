@@ -10,10 +10,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln, xlogy
 
+from emkit.families.base import Family
 from emkit.families.checks import (
     check_counts,
     check_frozen,
     check_prior,
+    checked_array,
     data_array,
     empty_components,
     take_vector,
@@ -38,7 +40,7 @@ FROZEN_CHOICES = frozenset({"lambdas"})
 
 
 @dataclass(frozen=True)
-class Poisson:
+class Poisson(Family):
     """The Poisson family: D counts, independent given the component (the emission of
     hmmlearn's PoissonHMM).
 
@@ -67,17 +69,20 @@ class Poisson:
     lambdas_weight: float = 0.0
     frozen: frozenset[str] = frozenset()
 
+    params_class = PoissonParams
+
     def __post_init__(self) -> None:
         for name in ("lambdas_prior", "lambdas_weight"):
             value = check_prior(getattr(self, name), name, positive=False)
             object.__setattr__(self, name, value)
         object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Poisson"))
 
-    @property
-    def monotone(self) -> bool:
-        """Whether the M-step exactly maximises the objective EM reports, the expected
-        complete-data log-likelihood plus :meth:`log_prior`: always (its posterior mode)."""
-        return True
+    def check_params(self, params: PoissonParams, n_components: int, n_features: int) -> None:
+        """Raise ValueError unless ``params.lambdas`` are (n_components, n_features)
+        non-negative rates."""
+        lambdas = checked_array(params.lambdas, (n_components, n_features), "lambdas_")
+        if np.any(lambdas < 0):
+            raise ValueError("lambdas_ must hold non-negative rates")
 
     def log_prior(self, params: PoissonParams) -> float:
         """Log density of the Gamma prior at ``params``, up to a constant: ``sum

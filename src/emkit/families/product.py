@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emkit.core.stats import Additive
+from emkit.families.base import Family
 from emkit.families.checks import data_array
 
 Columns = int | slice | range | Sequence[int] | np.ndarray
@@ -33,12 +34,12 @@ REQUIRED_METHODS = ("log_prob", "stats", "m_step", "from_responsibilities")
 
 # -- parameters and statistics ----------------------------------------------------------------
 class ProductParams:
-    """Parameters of K product components: one field per part, ``part0``, ``part1``, ...,
-    holding that part's family parameters for all K components.
+    """Parameters of K product components: one field per part, named as the part (see
+    :attr:`Product.names`), holding that part's family parameters for all K components.
 
-    Instances are frozen dataclasses (of a class made per number of parts, see
+    Instances are frozen dataclasses (of a class made per list of part names, see
     :func:`product_params`), so that :func:`emkit.core.stats.as_dict` names every array, e.g.
-    ``part0.means`` or ``part2.lambdas``.
+    ``gaussian.means`` or ``poisson.lambdas``.
     """
 
     @property
@@ -47,15 +48,15 @@ class ProductParams:
         return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The per-size classes are made at run time; rebuild through the factory.
-        return (_rebuild, (ProductParams, self.parts))
+        # The classes are made at run time; rebuild through the factory.
+        return (_rebuild, (ProductParams, _names(self), self.parts))
 
 
 class ProductStats(Additive):
-    """Statistics of K product components: one field per part, ``part0``, ``part1``, ...,
-    holding that part's family statistics. They add up part by part.
+    """Statistics of K product components: one field per part, named as the part, holding
+    that part's family statistics. They add up part by part.
 
-    Instances are frozen dataclasses (of a class made per number of parts, see
+    Instances are frozen dataclasses (of a class made per list of part names, see
     :func:`product_stats`).
     """
 
@@ -65,46 +66,50 @@ class ProductStats(Additive):
         return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (ProductStats, self.parts))
+        return (_rebuild, (ProductStats, _names(self), self.parts))
 
 
-_RECORDS: dict[tuple[type, int], type] = {}
+_RECORDS: dict[tuple[type, tuple[str, ...]], type] = {}
 _RECORDS_LOCK = threading.Lock()
 
 
-def _record_class(base: type, n_parts: int) -> type:
-    """The frozen dataclass with fields ``part0 .. part{n_parts - 1}`` deriving from ``base``.
+def _record_class(base: type, names: tuple[str, ...]) -> type:
+    """The frozen dataclass with one field per name of ``names``, deriving from ``base``.
 
-    One class per size, made once even when threads ask at the same time (the first E-step
-    runs on several): statistics add up only when ``type(a) is type(b)``.
+    One class per list of names, made once even when threads ask at the same time (the first
+    E-step runs on several): statistics add up only when ``type(a) is type(b)``.
     """
     with _RECORDS_LOCK:
-        record = _RECORDS.get((base, n_parts))
+        record = _RECORDS.get((base, names))
         if record is None:
             record = make_dataclass(
                 base.__name__,
-                [(f"part{i}", Any) for i in range(n_parts)],
+                [(name, Any) for name in names],
                 bases=(base,),
                 frozen=True,
                 eq=False,
             )
             record.__module__ = __name__
-            _RECORDS[base, n_parts] = record
+            _RECORDS[base, names] = record
         return record
 
 
-def product_params(parts: Sequence[Any]) -> ProductParams:
-    """Product parameters from the parts' parameters, in part order."""
-    return _record_class(ProductParams, len(parts))(*parts)
+def product_params(names: Sequence[str], parts: Sequence[Any]) -> ProductParams:
+    """Product parameters from the parts' parameters, in part order, one per name."""
+    return _record_class(ProductParams, tuple(names))(*parts)
 
 
-def product_stats(parts: Sequence[Any]) -> ProductStats:
-    """Product statistics from the parts' statistics, in part order."""
-    return _record_class(ProductStats, len(parts))(*parts)
+def product_stats(names: Sequence[str], parts: Sequence[Any]) -> ProductStats:
+    """Product statistics from the parts' statistics, in part order, one per name."""
+    return _record_class(ProductStats, tuple(names))(*parts)
 
 
-def _rebuild(base: type, parts: tuple[Any, ...]) -> Any:
-    return _record_class(base, len(parts))(*parts)
+def _names(record: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record))
+
+
+def _rebuild(base: type, names: tuple[str, ...], parts: tuple[Any, ...]) -> Any:
+    return _record_class(base, names)(*parts)
 
 
 class _ColumnsNamed(ValueError):
@@ -116,7 +121,7 @@ _LOCAL_COLUMN = re.compile(r"\bcolumn (\d+)\b")
 
 # -- the product family -----------------------------------------------------------------------
 @dataclass(frozen=True)
-class Product:
+class Product(Family):
     """The product family: the columns of a record fall into blocks, independent given the
     component, each scored by its own family.
 
@@ -131,6 +136,12 @@ class Product:
         bounds would need the number of columns, which the family learns only from data).
         A column belongs to at most one part; columns of no part are ignored. Stored as
         ``(family, tuple of int)`` pairs.
+    names : sequence of str, optional
+        A name for every part (Python identifiers, all different), which name the parts'
+        parameters: a mixture of the product has fitted attributes ``{name}_{parameter}_``,
+        such as ``gaussian_means_``. By default the families' class names in lower case,
+        numbered from the second part of the same family on (``gaussian``,
+        ``gaussian_2``, ...).
 
     Notes
     -----
@@ -174,6 +185,9 @@ class Product:
     """
 
     parts: Sequence[tuple[Any, Columns]]
+    names: Sequence[str] | None = None
+
+    params_class = ProductParams
 
     def __post_init__(self) -> None:
         try:
@@ -210,6 +224,7 @@ class Product:
                 owner[column] = index
             normalised.append((family, columns))
         object.__setattr__(self, "parts", tuple(normalised))
+        object.__setattr__(self, "names", _part_names(self.names, self._families))
 
     @property
     def monotone(self) -> bool:
@@ -226,6 +241,73 @@ class Product:
             if log_prior is not None:
                 total += float(log_prior(part))
         return total
+
+    # -- the parts' parameters as named arrays (fitted attributes, model files) ------------------
+    def params_arrays(self, params: ProductParams) -> dict[str, np.ndarray]:
+        """Every part's arrays, named ``{part name}_{array name}`` (``gaussian_means``)."""
+        return {
+            f"{name}_{key}": array
+            for name, (family, _), part in zip(self.names, self.parts, params.parts, strict=True)
+            for key, array in family.params_arrays(part).items()
+        }
+
+    def params_names(self) -> tuple[str, ...]:
+        return tuple(
+            f"{name}_{key}"
+            for name, (family, _) in zip(self.names, self.parts, strict=True)
+            for key in family.params_names()
+        )
+
+    def stored_names(self) -> tuple[str, ...]:
+        return tuple(
+            f"{name}_{key}"
+            for name, (family, _) in zip(self.names, self.parts, strict=True)
+            for key in family.stored_names()
+        )
+
+    def params_from_arrays(self, arrays: dict[str, np.ndarray]) -> ProductParams:
+        return product_params(
+            self.names,
+            [
+                family.params_from_arrays(self._part_arrays(arrays, name, family.params_names()))
+                for name, (family, _) in zip(self.names, self.parts, strict=True)
+            ],
+        )
+
+    def from_stored(
+        self, arrays: dict[str, np.ndarray], n_components: int, n_features: int
+    ) -> ProductParams:
+        """Every part's checked parameters, each over its own columns."""
+        self._check_width(n_features)
+        out = []
+        for index, (name, (family, columns)) in enumerate(zip(self.names, self.parts, strict=True)):
+            stored = self._part_arrays(arrays, name, family.stored_names())
+            with self._naming_columns(index):
+                out.append(family.from_stored(stored, n_components, len(columns)))
+        return product_params(self.names, out)
+
+    def check_params(self, params: ProductParams, n_components: int, n_features: int) -> None:
+        self._check_width(n_features)
+        for index, ((family, columns), part) in enumerate(
+            zip(self.parts, params.parts, strict=True)
+        ):
+            with self._naming_columns(index):
+                family.check_params(part, n_components, len(columns))
+
+    def fitted(self, params: ProductParams) -> Product:
+        """The product of the parts' fitted families (a categorical part's numbers of
+        categories)."""
+        parts = [
+            (family.fitted(part), columns)
+            for (family, columns), part in zip(self.parts, params.parts, strict=True)
+        ]
+        return Product(parts, self.names)
+
+    @staticmethod
+    def _part_arrays(
+        arrays: dict[str, np.ndarray], name: str, keys: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        return {key: arrays[f"{name}_{key}"] for key in keys}
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate data: every part checks its block (a part whose family has no
@@ -291,15 +373,16 @@ class Product:
             block = self._block(X, index)
             with self._naming_columns(index):
                 out.append(family.stats(part, block, resp))
-        return product_stats(out)
+        return product_stats(self.names, out)
 
     def m_step(self, stats: ProductStats, params: ProductParams) -> ProductParams:
         """Every part's M-step (which applies the part's own frozen parameters and priors)."""
         return product_params(
+            self.names,
             [
                 family.m_step(s, p)
                 for family, s, p in zip(self._families, stats.parts, params.parts, strict=True)
-            ]
+            ],
         )
 
     def from_responsibilities(
@@ -319,7 +402,7 @@ class Product:
         for index, family in enumerate(self._families):
             with self._naming_columns(index):
                 out.append(family.from_responsibilities(self._part_chunks(chunks, index)))
-        return product_params(out)
+        return product_params(self.names, out)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         """Free parameters of K components: the sum over the parts (each counted on its own
@@ -401,10 +484,11 @@ class Product:
             )
         ends = np.cumsum(sizes)
         return product_params(
+            self.names,
             [
                 self._coordinates(index, "from_unconstrained")(vector[end - size : end], part)
                 for index, (part, size, end) in enumerate(zip(like.parts, sizes, ends, strict=True))
-            ]
+            ],
         )
 
     # -- helpers --------------------------------------------------------------------------
@@ -488,6 +572,28 @@ class Product:
                 "unconstrained coordinates (needed by accelerate='squarem')"
             )
         return method
+
+
+def _part_names(names: Sequence[str] | None, families: Sequence[Any]) -> tuple[str, ...]:
+    """The parts' names: ``names`` checked, or made from the families' class names."""
+    if names is None:
+        made: list[str] = []
+        for family in families:
+            base = type(family).__name__.lower()
+            count = sum(1 for f in families[: len(made)] if type(f).__name__.lower() == base)
+            made.append(base if count == 0 else f"{base}_{count + 1}")
+        return tuple(made)
+    if isinstance(names, str):
+        raise ValueError(f"names must be a sequence of part names, not the string {names!r}")
+    names = tuple(names)
+    if len(names) != len(families):
+        raise ValueError(f"names must name each of the {len(families)} parts, got {names!r}")
+    for name in names:
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"a part's name must be a Python identifier, got {name!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"the parts' names must all differ, got {names!r}")
+    return names
 
 
 def _columns(spec: Columns, index: int) -> tuple[int, ...]:

@@ -37,7 +37,14 @@ from scipy.optimize import brentq
 from scipy.special import digamma, gammaln
 
 from emkit.core.stats import Additive
-from emkit.families.checks import check_frozen, empty_components, real_data
+from emkit.families.base import Family
+from emkit.families.checks import (
+    check_frozen,
+    check_prior,
+    checked_array,
+    empty_components,
+    real_data,
+)
 from emkit.families.covariance import LOG_2PI, CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
 from emkit.numerics.logspace import responsibilities
@@ -119,7 +126,7 @@ FROZEN_CHOICES = frozenset({"means", "covariances", "dof"})
 
 
 @dataclass(frozen=True)
-class StudentT:
+class StudentT(Family):
     """The multivariate Student-t family with a covariance structure for the scale matrices.
 
     ``log p(x | k) = log Gamma((nu + D) / 2) - log Gamma(nu / 2) - (D / 2) log(nu pi)
@@ -159,9 +166,13 @@ class StudentT:
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariance", covariance_structure(self.covariance))
         object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Student-t"))
-        if not self.reg_covar >= 0:
-            raise ValueError(f"reg_covar must be non-negative, got {self.reg_covar}")
-        dof = np.asarray(self.dof_init, dtype=np.float64)
+        object.__setattr__(
+            self, "reg_covar", check_prior(self.reg_covar, "reg_covar", positive=False)
+        )
+        given = np.asarray(self.dof_init)
+        if given.dtype.kind not in "iuf":
+            raise ValueError(f"dof_init must be a positive number, got {self.dof_init!r}")
+        dof = given.astype(np.float64)
         if dof.ndim > 1 or dof.size == 0:
             raise ValueError(
                 f"dof_init must be a number or one number per component, got shape {dof.shape}"
@@ -177,6 +188,22 @@ class StudentT:
     def monotone(self) -> bool:
         """Whether the M-step exactly maximises the expected complete-data log-likelihood."""
         return self.reg_covar == 0 or "covariances" in self.frozen
+
+    params_class = StudentParams
+
+    def stored_names(self) -> tuple[str, ...]:
+        """Locations, scale matrices and degrees of freedom; the Cholesky factors of the
+        precisions follow from them."""
+        return ("means", "covariances", "dof")
+
+    def from_stored(
+        self, arrays: dict[str, np.ndarray], n_components: int, n_features: int
+    ) -> StudentParams:
+        """Checked parameters (see :meth:`from_covariances`), with the Cholesky factors of
+        the precisions computed."""
+        means = checked_array(arrays["means"], (n_components, n_features), "means_")
+        dof = checked_array(arrays["dof"], (n_components,), "dof_")
+        return self.from_covariances(means, arrays["covariances"], dof)
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate real-valued data.

@@ -1,0 +1,186 @@
+"""What every component family may declare, with its defaults, and how a family is written
+down as data (for model files and summaries).
+
+A family is any object with ``log_prob``, ``stats``, ``m_step`` and ``from_responsibilities``
+(see :class:`emkit.models.mixture.Mixture`); deriving from :class:`Family` adds the rest with
+defaults: no prior, an exact M-step, parameters that are the fields of one dataclass, and a
+description of the family's hyperparameters as JSON data, so that a mixture of it can be
+saved and read back and the command line can build it by name. A family registers itself
+(by class name) when its class is made; nothing lists the families by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+FAMILIES: dict[str, type] = {}
+"""Families by class name, as their modules are imported."""
+
+DESCRIBABLE: dict[str, type] = {}
+"""Dataclasses a family's hyperparameters may hold (priors), by class name."""
+
+
+def describable(cls: type) -> type:
+    """Class decorator: instances of the dataclass ``cls`` may appear in a family's
+    description (e.g. a prior)."""
+    DESCRIBABLE[cls.__name__] = cls
+    return cls
+
+
+class Family:
+    """Base of emkit's component families.
+
+    Subclasses are frozen dataclasses of hyperparameters and set :attr:`params_class`, the
+    dataclass of their parameters (arrays with a leading axis of components).
+    """
+
+    params_class: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        FAMILIES[cls.__name__] = cls
+
+    # -- what a family may declare -------------------------------------------------------
+    @property
+    def monotone(self) -> bool:
+        """Whether the M-step exactly maximises the objective EM reports (the expected
+        complete-data log-likelihood plus :meth:`log_prior`)."""
+        return True
+
+    def log_prior(self, params: Any) -> float:
+        """Log density of the family's prior at ``params``, up to a constant; 0 without a
+        prior."""
+        return 0.0
+
+    def fitted(self, params: Any) -> Family:
+        """The family with what it inferred from the training data (as held by ``params``)
+        fixed: data scored later must keep within it, and it counts in the parameters."""
+        return self
+
+    def check_params(self, params: Any, n_components: int, n_features: int) -> None:
+        """Raise ValueError unless ``params`` are valid parameters of ``n_components``
+        components over ``n_features`` features (parameters read from a model file, which
+        may have been edited). The default checks that every array is finite."""
+        for name, array in self.params_arrays(params).items():
+            if not np.all(np.isfinite(np.asarray(array, dtype=np.float64))):
+                raise ValueError(f"{name}_ holds NaN or infinite values")
+
+    # -- parameters as named arrays --------------------------------------------------------
+    def params_arrays(self, params: Any) -> dict[str, np.ndarray]:
+        """The parameters as named arrays, which a mixture exposes as fitted attributes
+        (``name_``) and a model file stores."""
+        return {f.name: getattr(params, f.name) for f in dataclasses.fields(params)}
+
+    def params_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        """The parameters from :meth:`params_arrays`'s arrays (KeyError for a missing one)."""
+        names = self.params_names()
+        return self.params_class(**{name: arrays[name] for name in names})
+
+    def params_names(self) -> tuple[str, ...]:
+        """The names :meth:`params_arrays` gives, in order."""
+        return tuple(f.name for f in dataclasses.fields(self.params_class))
+
+    def stored_names(self) -> tuple[str, ...]:
+        """The arrays a model file keeps (the others are derived from them)."""
+        return self.params_names()
+
+    def from_stored(self, arrays: dict[str, np.ndarray], n_components: int, n_features: int) -> Any:
+        """Checked parameters from the arrays of :meth:`stored_names` (read from a model
+        file, which may have been edited): ValueError naming what is wrong."""
+        params = self.params_from_arrays(arrays)
+        self.check_params(params, n_components, n_features)
+        return params
+
+    # -- the family as data ------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """The family as JSON data: its class name under ``'family'`` and its
+        hyperparameters (read back by :func:`family_from_description`)."""
+        description: dict[str, Any] = {"family": type(self).__name__}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            description[f.name] = _encode(getattr(self, f.name))
+        return description
+
+
+def family_from_description(description: Any) -> Any:
+    """The family :meth:`Family.describe` wrote.
+
+    Raises
+    ------
+    ValueError
+        When the description is not a family's (a mapping with a known ``'family'``), or its
+        hyperparameters are not the family's.
+    """
+    if not isinstance(description, dict) or not isinstance(description.get("family"), str):
+        raise ValueError(f"a family is described by a mapping with 'family', got {description!r}")
+    _import_families()
+    fields = dict(description)
+    cls = FAMILIES.get(fields.pop("family"))
+    if cls is None:
+        raise ValueError(f"unknown family {description['family']!r}; known: {sorted(FAMILIES)}")
+    try:
+        return cls(**{name: _decode(value) for name, value in fields.items()})
+    except TypeError as exc:
+        raise ValueError(f"the description of a {cls.__name__} family is wrong: {exc}") from None
+
+
+def _encode(value: Any) -> Any:
+    from emkit.families.covariance import CovarianceStructure
+
+    if isinstance(value, Family):
+        return value.describe()
+    if isinstance(value, CovarianceStructure):
+        return {"covariance": value.name}
+    if dataclasses.is_dataclass(value) and type(value).__name__ in DESCRIBABLE:
+        return {
+            "dataclass": type(value).__name__,
+            "fields": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, (tuple, list)):
+        return [_encode(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return {"array": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ValueError(
+        f"a family's hyperparameter {value!r} ({type(value).__name__}) cannot be written as data"
+    )
+
+
+def _decode(value: Any) -> Any:
+    from emkit.families.covariance import covariance_structure
+
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "family" in value:
+        return family_from_description(value)
+    if set(value) == {"covariance"}:
+        return covariance_structure(value["covariance"])
+    if set(value) == {"array", "dtype"}:
+        dtype = np.dtype(value["dtype"])
+        if dtype.kind not in "biuf":
+            raise ValueError(f"an array of a family's hyperparameter has dtype {dtype}")
+        return np.asarray(value["array"], dtype=dtype)
+    if set(value) == {"dataclass", "fields"} and value["dataclass"] in DESCRIBABLE:
+        cls = DESCRIBABLE[value["dataclass"]]
+        return cls(**{name: _decode(v) for name, v in dict(value["fields"]).items()})
+    raise ValueError(f"not a description of a family's hyperparameter: {value!r}")
+
+
+def _import_families() -> None:
+    """Import every module of :mod:`emkit.families`, so that their families are known."""
+    import importlib
+    import pkgutil
+
+    import emkit.families as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
