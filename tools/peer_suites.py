@@ -14,7 +14,9 @@ Usage::
     python tools/peer_suites.py hmmlearn -k spherical --show-failures
     python tools/peer_suites.py --keep /tmp/peers    # keep the rewritten files to debug
 
-The table printed at the end is what ``tests/test_peer_suites.py`` holds emkit to.
+The exit status is 0 when emkit passes every counted test but those in
+:data:`DIFFERENCES`, where emkit differs from the peer on purpose (each with its reason);
+``tests/test_peer_suites.py`` runs this and holds emkit to it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ from pathlib import Path
 # A call of one of the peer's private methods (``h._init(X)``), or a test that patches one
 # of its private functions: such a test checks the peer's insides, not its behaviour.
 PRIVATE_CALLS = re.compile(r"\b\w+\._[a-z]\w*\(|monkeypatch\.setattr\(\s*[\w.]*\._[a-z]")
+
+
+DIFFERENCES = {
+    "peer_tests/test_gaussian_mixture.py::test_check_weights": (
+        "scikit-learn's message for weights outside [0, 1] reports their minimum as 'max value' "
+        "and their maximum as 'min value', and the test matches those words; emkit reports "
+        "them the right way round"
+    ),
+}
+"""Counted tests emkit fails on purpose, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -340,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         ids = [n for n in peer if counted(peer, n)]
         peer_pass = sum(peer[n]["outcome"] == "passed" for n in ids)
         ours_pass = sum(ours.get(n, {}).get("outcome") == "passed" for n in ids)
-        failures = [n for n in ids if ours.get(n, {}).get("outcome") != "passed"]
+        failures = [
+            n for n in ids if ours.get(n, {}).get("outcome") != "passed" and n not in DIFFERENCES
+        ]
         table.append((suite.name, ours_pass, peer_pass, len(ids), failures))
         everything[suite.name] = {"emkit": ours, "peer": peer, "counted": ids}
         if args.show_failures:
@@ -354,11 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     for *_, failures in table:
         for n in failures:
             print(f"  failed with emkit: {n}")
+    for n, reason in DIFFERENCES.items():
+        print(f"  differs on purpose: {n}: {reason}")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
-    return 0 if all(ours == n for _, ours, _, n, _ in table) else 1
+    return 0 if not any(failures for *_, failures in table) else 1
 
 
 if __name__ == "__main__":
