@@ -659,7 +659,7 @@ BAD_FIT = [
     ("n-init-name", {"n_init": "many"}, _X(), {}, "n_init must be 'auto'"),
     ("max-iter", {"max_iter": 0}, _X(), {}, "max_iter"),
     ("tol", {"tol": -1.0}, _X(), {}, "tol"),
-    ("algorithm", {"algorithm": "full"}, _X(), {}, "algorithm must be 'lloyd' or 'elkan'"),
+    ("algorithm", {"algorithm": "full"}, _X(), {}, r"algorithm must be one of \['lloyd', 'elkan'\]"),
     ("copy-x", {"copy_x": "yes"}, _X(), {}, "copy_x"),
     ("sw-negative", {}, _X(), {"sample_weight": -np.ones(30)}, "non-negative"),
     ("sw-length", {}, _X(), {"sample_weight": np.ones(29)}, "sample_weight.shape"),

@@ -7,15 +7,26 @@ with the one EM driver, as :class:`emkit.estimators.hmm.GaussianHMM` does.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, ClassVar
 
 import numpy as np
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
-from emkit.estimators.base import check_int
 from emkit.estimators.hmm import BaseHMM, _FeaturesFromParameters, _matrix_scale
+from emkit.estimators.hmm_parameters import (
+    ALGORITHM,
+    COVARIANCE_TYPE,
+    EXTRAS,
+    IMPLEMENTATION,
+    MIN_COVAR,
+    N_STATES,
+    STARTPROB_PRIOR,
+    TRANSMAT_PRIOR,
+    chain_tail,
+    positional,
+)
 from emkit.estimators.hmm_start import data_covariance, kmeans_labels, spread, within_covariance
+from emkit.estimators.parameters import Param, integer, reals
 from emkit.exceptions import RegularisationWarning, warn
 from emkit.families.checks import dominant_regularisation
 from emkit.families.covariance import CovarianceStructure, covariance_structure
@@ -38,64 +49,6 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
     Fits reproduce hmmlearn's updates, priors included: in particular the covariances are
     re-estimated from second moments about the means of the E-step (see
     :class:`emkit.families.gaussian_mixture_emission.GMMHMMPrior`).
-
-    Parameters
-    ----------
-    n_components : int, default=1
-        Number of hidden states.
-    n_mix : int, default=1
-        Gaussians in the mixture of every state.
-    min_covar : float, default=1e-3
-        Added to the variances of the initial covariances, as hmmlearn does, and the floor
-        of every variance (every eigenvalue of a full or tied covariance) at every M-step:
-        hmmlearn's documented "floor on the diagonal", which its own M-step leaves out. It
-        keeps covariances positive definite on constant features, duplicated rows or
-        Gaussians with few samples, and leaves alone those above it. ``min_covar=0`` gives
-        hmmlearn's update exactly.
-    startprob_prior, transmat_prior : float or array-like, default=1.0
-        Dirichlet concentrations for the start probabilities (n_components,) and the rows
-        of the transition matrix (n_components, n_components); 1.0 is maximum likelihood.
-    weights_prior : float or array-like of shape (n_components, n_mix), default=1.0
-        Dirichlet concentrations for the mixture weights of every state.
-    means_prior, means_weight : float or array-like, default=0.0
-        Normal prior on the means (broadcast to (n_components, n_mix, n_features) and
-        (n_components, n_mix)).
-    covars_prior, covars_weight : float, array-like or None, default=None
-        Prior on the covariances in hmmlearn's ``GMMHMM`` parameterisation, which depends on
-        ``covariance_type``; None gives hmmlearn's defaults (see
-        :class:`emkit.families.gaussian_mixture_emission.GMMHMMPrior`). A number as the
-        ``covars_prior`` of 'full' or 'tied' covariances is that number times the identity
-        (hmmlearn adds it to every entry of the matrix, a scale of rank one).
-    algorithm : {'viterbi', 'map'}, default='viterbi'
-        Decoder used by :meth:`predict`.
-    covariance_type : {'diag', 'full', 'tied', 'spherical'}, default='diag'
-        'tied': the Gaussians of a state share one full covariance matrix (every state has
-        its own).
-    random_state : int, RandomState or None
-    n_iter : int, default=10
-        Largest number of EM iterations (0: the initial parameters alone).
-    tol : float, default=1e-2
-        Convergence threshold on the gain of the total log-likelihood between two
-        iterations; ``-inf`` runs exactly ``n_iter`` iterations.
-    verbose : bool, default=False
-        Print one line per iteration to stderr (hmmlearn's ``ConvergenceMonitor.report``).
-    params, init_params : str or collection of str, default='stmcw'
-        Parameters to update in fitting / to initialise before fitting, as hmmlearn's
-        letters ('s' startprob, 't' transmat, 'm' means, 'c' covars, 'w' weights) or as
-        names ({'startprob', 'transmat', 'means', 'covars', 'weights'}). A parameter left
-        out of ``init_params`` starts from the attribute set on the estimator, and is
-        initialised when it is not set (fresh start and transition probabilities are
-        uniform; hmmlearn draws them at random).
-    implementation : {'log', 'scaling'}, default='log'
-        As for :class:`emkit.estimators.hmm.GaussianHMM`.
-    n_init : int, default=1
-        Fits from fresh initialisations; the one with the highest likelihood is kept.
-    n_jobs : int or None, default=None
-        Threads over batches of sequences (None: all cores); results do not depend on it.
-    chunk_size : int, optional
-        Observations per batch of whole sequences.
-    accelerate : {'squarem'} or None, default=None
-        SQUAREM acceleration of EM.
 
     Attributes
     ----------
@@ -141,63 +94,81 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         "weights": "weights_",
     }
 
-    def __init__(
-        self,
-        n_components: int = 1,
-        n_mix: int = 1,
-        min_covar: float = 1e-3,
-        startprob_prior: Any = 1.0,
-        transmat_prior: Any = 1.0,
-        weights_prior: Any = 1.0,
-        means_prior: Any = 0.0,
-        means_weight: Any = 0.0,
-        covars_prior: Any = None,
-        covars_weight: Any = None,
-        algorithm: str = "viterbi",
-        covariance_type: str = "diag",
-        random_state: Any = None,
-        n_iter: int = 10,
-        tol: float = 1e-2,
-        verbose: bool = False,
-        params: Any = "stmcw",
-        init_params: Any = "stmcw",
-        implementation: str = "log",
-        n_init: int = 1,
-        n_jobs: int | None = None,
-        chunk_size: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.n_mix = n_mix
-        self.min_covar = min_covar
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.weights_prior = weights_prior
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
-        self.algorithm = algorithm
-        self.covariance_type = covariance_type
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.n_init = n_init
-        self.n_jobs = n_jobs
-        self.chunk_size = chunk_size
-        self.accelerate = accelerate
+    _parameters = (
+        *positional(
+            N_STATES,
+            Param("n_mix", 1, "int", "Gaussians in the mixture of every state.", integer(1)),
+            MIN_COVAR.with_default(
+                1e-3,
+                """
+                Added to the variances of the initial covariances, as hmmlearn does, and the
+                floor of every variance (every eigenvalue of a full or tied covariance) at
+                every M-step: hmmlearn's documented "floor on the diagonal", which its own
+                M-step leaves out. It keeps covariances positive definite on constant
+                features, duplicated rows or Gaussians with few samples, and leaves alone
+                those above it. ``min_covar=0`` gives hmmlearn's update exactly.
+                """,
+            ),
+            STARTPROB_PRIOR,
+            TRANSMAT_PRIOR,
+            Param(
+                "weights_prior",
+                1.0,
+                "float or array-like of shape (n_components, n_mix)",
+                "Dirichlet concentrations for the mixture weights of every state.",
+                reals(),
+            ),
+            Param(
+                "means_prior",
+                0.0,
+                "float or array-like",
+                "Prior means (broadcast to (n_components, n_mix, n_features)).",
+                reals(),
+            ),
+            Param(
+                "means_weight",
+                0.0,
+                "float or array-like",
+                "Pseudo-counts of the means (broadcast to (n_components, n_mix)).",
+                reals(0),
+            ),
+            Param(
+                "covars_prior",
+                None,
+                "float or array-like",
+                """
+                Prior on the covariances in hmmlearn's ``GMMHMM`` parameterisation, which
+                depends on ``covariance_type``; None gives hmmlearn's defaults (see
+                :class:`emkit.families.gaussian_mixture_emission.GMMHMMPrior`). A number as
+                the ``covars_prior`` of 'full' or 'tied' covariances is that number times the
+                identity (hmmlearn adds it to every entry of the matrix, a scale of rank one).
+                """,
+                reals(none=True),
+            ),
+            Param(
+                "covars_weight",
+                None,
+                "float or array-like",
+                "See ``covars_prior``.",
+                reals(none=True),
+            ),
+            ALGORITHM,
+            COVARIANCE_TYPE.with_default(
+                "diag",
+                """
+                'tied': the Gaussians of a state share one full covariance matrix (every
+                state has its own).
+                """,
+            ),
+            *chain_tail("stmcw", "'s' startprob, 't' transmat, 'm' means, 'c' covars, 'w' weights"),
+            IMPLEMENTATION,
+        ),
+        *EXTRAS,
+    )
 
     # -- hyperparameters ------------------------------------------------------------------
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
-        check_int(self.n_mix, "n_mix", 1)
-        self._structure()
-        if not (isinstance(self.min_covar, numbers.Real) and self.min_covar >= 0):
-            raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
         weights_prior = np.asarray(self.weights_prior, dtype=np.float64)
         shape = (int(self.n_components), int(self.n_mix))
         try:

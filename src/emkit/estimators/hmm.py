@@ -10,7 +10,6 @@ parameters set by hand before ``score`` or ``sample``, ...).
 from __future__ import annotations
 
 import logging
-import math
 import numbers
 from collections.abc import Callable, Collection
 from typing import Any, ClassVar
@@ -24,9 +23,32 @@ from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.core.driver import EMResult, fit_em
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.estimators.hmm_monitor import ConvergenceMonitor, MonitorFeed
+from emkit.estimators.hmm_parameters import (
+    ALGORITHM,
+    COVARIANCE_TYPE,
+    DECODERS,
+    EXTRAS,
+    IMPLEMENTATION,
+    MIN_COVAR,
+    N_STATES,
+    STARTPROB_PRIOR,
+    TRANSMAT_PRIOR,
+    chain_tail,
+    positional,
+)
 from emkit.estimators.hmm_start import cluster_means, data_covariance, kmeans_labels, spread
+from emkit.estimators.parameters import (
+    DeclaredParameters,
+    Param,
+    anything,
+    integer,
+    optional,
+    real,
+    reals,
+)
 from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, NotFittedError, warn
 from emkit.execution.local import map_reduce, resolve_n_jobs
+from emkit.families.base import Family
 from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianPrior
@@ -37,8 +59,14 @@ from emkit.models.initialization import initializer
 
 __all__ = ["BaseHMM", "CategoricalHMM", "GaussianHMM", "MultinomialHMM", "PoissonHMM"]
 
-DECODERS = ("viterbi", "map")
-IMPLEMENTATIONS = ("log", "scaling")
+
+EMISSIONPROB_PRIOR = Param(
+    "emissionprob_prior",
+    1.0,
+    "float",
+    "Concentration of a symmetric Dirichlet prior on every state's symbol probabilities.",
+    real(0.0, strict=True),
+)
 
 # hmmlearn gives its notices about initialisation through the logging system, where its
 # users (and their tests) look for them.
@@ -81,7 +109,7 @@ def _list_of_sequences(X: Any) -> list[np.ndarray] | None:
     return None
 
 
-class BaseHMM(EMEstimatorMixin, BaseEstimator):
+class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     """What every hidden Markov model face shares; subclasses name the emission family.
 
     Subclasses set ``_emission_letters`` (hmmlearn's letter for every emission parameter)
@@ -325,28 +353,7 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
 
     # -- internals ----------------------------------------------------------------------
     def _check_hyperparameters(self) -> None:
-        check_int(self.n_components, "n_components", 1)
-        check_int(self.n_iter, "n_iter", 0)
-        check_int(self.n_init, "n_init", 1)
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size", 1)
-        if (
-            isinstance(self.tol, bool)
-            or not isinstance(self.tol, numbers.Real)
-            or math.isnan(self.tol)
-        ):
-            raise ValueError(
-                f"tol must be a number (-inf for exactly n_iter iterations), got {self.tol!r}"
-            )
-        if self.algorithm not in DECODERS:
-            raise ValueError(f"algorithm must be one of {list(DECODERS)}, got {self.algorithm!r}")
-        if self.implementation not in IMPLEMENTATIONS:
-            raise ValueError(
-                f"implementation must be one of {list(IMPLEMENTATIONS)}, "
-                f"got {self.implementation!r}"
-            )
-        if self.accelerate is not None and self.accelerate != "squarem":
-            raise ValueError(f"accelerate must be 'squarem' or None, got {self.accelerate!r}")
+        self._check_parameters()
         self._parameter_names(self.params, "params")
         self._parameter_names(self.init_params, "init_params")
 
@@ -552,7 +559,21 @@ class BaseHMM(EMEstimatorMixin, BaseEstimator):
         return HMMParams(startprob, transmat, self._emission_params())
 
     def _restore(self) -> None:
-        self._params()
+        # Hyperparameters are checked here too: an edited file must fail when it is read,
+        # not when the model is first used.
+        self._check_hyperparameters()
+        features = self._emission_features()
+        if features is not None and features != self.n_features_in_:
+            raise ValueError(
+                f"n_features_in_ = {self.n_features_in_} differs from the {features} features "
+                "of the emission parameters"
+            )
+        family = self._model(int(self.n_features_in_)).family
+        params = self._params()
+        if isinstance(family, Family):
+            # The emission family checks its parameters against the states and features
+            # the file declares.
+            family.check_params(params.emissions, int(self.n_components), self.n_features_in_)
 
     # -- emission hooks -----------------------------------------------------------------
     def _family(self, n_features: int, fitted: frozenset[str]) -> Any:
@@ -671,54 +692,6 @@ def _tied_covariance(value: np.ndarray) -> np.ndarray:
 class GaussianHMM(_FeaturesFromParameters, BaseHMM):
     """Hidden Markov model with Gaussian emissions; a drop-in for hmmlearn's ``GaussianHMM``.
 
-    Parameters
-    ----------
-    n_components : int, default=1
-        Number of hidden states.
-    covariance_type : {'diag', 'full', 'tied', 'spherical'}, default='diag'
-    min_covar : float, default=1e-3
-        Added to the variances of the initial covariances, as hmmlearn does (the M-step is
-        hmmlearn's posterior mode under the covariance prior, whose default ``covars_prior``
-        keeps the covariances positive definite on constant features, duplicated rows or
-        states with few samples).
-    startprob_prior, transmat_prior : float or array-like, default=1.0
-        Dirichlet concentrations for the start probabilities (n_components,) and the rows
-        of the transition matrix (n_components, n_components); 1.0 is maximum likelihood.
-    means_prior, means_weight, covars_prior, covars_weight : float or array-like
-        Conjugate prior on the means and covariances (see
-        :class:`emkit.families.gaussian.GaussianPrior`), with hmmlearn's defaults. A number
-        as the ``covars_prior`` of 'full' or 'tied' covariances is that number times the
-        identity (hmmlearn adds it to every entry of the matrix, a scale of rank one that
-        need not keep a covariance positive definite); give a matrix for any other scale.
-    algorithm : {'viterbi', 'map'}, default='viterbi'
-        Decoder used by :meth:`predict`.
-    random_state : int, RandomState or None
-    n_iter : int, default=10
-        Largest number of EM iterations (0: the initial parameters alone).
-    tol : float, default=1e-2
-        Convergence threshold on the gain of the total log-likelihood (plus log prior)
-        between two iterations; ``-inf`` runs exactly ``n_iter`` iterations.
-    verbose : bool, default=False
-        Print one line per iteration to stderr (hmmlearn's ``ConvergenceMonitor.report``).
-    params, init_params : str or collection of str, default='stmc'
-        Parameters to update in fitting / to initialise before fitting, as hmmlearn's
-        letters ('s' startprob, 't' transmat, 'm' means, 'c' covars) or as names
-        ({'startprob', 'transmat', 'means', 'covars'}). A parameter left out of
-        ``init_params`` starts from the attribute set on the estimator (``means_``, ...),
-        and is initialised when it is not set.
-    implementation : {'log', 'scaling'}, default='log'
-        emkit has one numerically stable forward-backward (scaled, with per-step log
-        shifts), used by both. 'scaling' refuses, as hmmlearn's does, samples whose
-        emission probability underflows to zero in every state; 'log' scores them.
-    n_init : int, default=1
-        Fits from fresh initialisations; the one with the highest objective is kept.
-    n_jobs : int or None, default=None
-        Threads over batches of sequences (None: all cores); results do not depend on it.
-    chunk_size : int, optional
-        Observations per batch of whole sequences.
-    accelerate : {'squarem'} or None, default=None
-        SQUAREM acceleration of EM.
-
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -748,51 +721,46 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
     _emission_letters: ClassVar[dict[str, str]] = {"m": "means", "c": "covars"}
     _emission_attributes: ClassVar[dict[str, str]] = {"means": "means_", "covars": "_covars_"}
 
-    def __init__(
-        self,
-        n_components: int = 1,
-        covariance_type: str = "diag",
-        min_covar: float = 1e-3,
-        startprob_prior: Any = 1.0,
-        transmat_prior: Any = 1.0,
-        means_prior: Any = 0,
-        means_weight: Any = 0,
-        covars_prior: Any = 1e-2,
-        covars_weight: Any = 1,
-        algorithm: str = "viterbi",
-        random_state: Any = None,
-        n_iter: int = 10,
-        tol: float = 1e-2,
-        verbose: bool = False,
-        params: Any = "stmc",
-        init_params: Any = "stmc",
-        implementation: str = "log",
-        n_init: int = 1,
-        n_jobs: int | None = None,
-        chunk_size: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.min_covar = min_covar
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.n_init = n_init
-        self.n_jobs = n_jobs
-        self.chunk_size = chunk_size
-        self.accelerate = accelerate
+    _parameters = (
+        *positional(
+            N_STATES,
+            COVARIANCE_TYPE,
+            MIN_COVAR.with_default(
+                1e-3,
+                """
+                Added to the variances of the initial covariances, as hmmlearn does (the
+                M-step is hmmlearn's posterior mode under the covariance prior, whose default
+                ``covars_prior`` keeps the covariances positive definite on constant
+                features, duplicated rows or states with few samples).
+                """,
+            ),
+            STARTPROB_PRIOR,
+            TRANSMAT_PRIOR,
+            Param("means_prior", 0, "float or array-like", "Prior means.", reals()),
+            Param(
+                "means_weight", 0, "float or array-like", "Pseudo-counts of the means.", reals(0)
+            ),
+            Param(
+                "covars_prior",
+                1e-2,
+                "float or array-like",
+                """
+                Scale of the prior on the covariances (see
+                :class:`emkit.families.gaussian.GaussianPrior`), with hmmlearn's defaults. A
+                number as the ``covars_prior`` of 'full' or 'tied' covariances is that number
+                times the identity (hmmlearn adds it to every entry of the matrix, a scale of
+                rank one that need not keep a covariance positive definite); give a matrix
+                for any other scale.
+                """,
+                reals(),
+            ),
+            Param("covars_weight", 1, "float", "Pseudo-counts of the covariances.", real()),
+            ALGORITHM,
+            *chain_tail("stmc", "'s' startprob, 't' transmat, 'm' means, 'c' covars"),
+            IMPLEMENTATION,
+        ),
+        *EXTRAS,
+    )
 
     @property
     def covars_(self) -> np.ndarray:
@@ -824,12 +792,6 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
         if kind == "tied":
             return _tied_covariance(value)
         return value
-
-    def _check_hyperparameters(self) -> None:
-        super()._check_hyperparameters()
-        self._structure()
-        if not (isinstance(self.min_covar, numbers.Real) and self.min_covar >= 0):
-            raise ValueError(f"min_covar must be a non-negative number, got {self.min_covar!r}")
 
     def _emission_features(self) -> int | None:
         means = self.__dict__.get("means_")
@@ -890,27 +852,6 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
 
     _fitted_arrays = ("startprob_", "transmat_", "means_", "_covars_", "lower_bounds_")
 
-
-_COMMON_DOC = """
-    algorithm : {'viterbi', 'map'}, default='viterbi'
-        Decoder used by :meth:`predict`.
-    random_state : int, RandomState or None
-    n_iter : int, default=10
-        Largest number of EM iterations (0: the initial parameters alone).
-    tol : float, default=1e-2
-        Convergence threshold on the gain of the total log-likelihood (plus log prior)
-        between two iterations; ``-inf`` runs exactly ``n_iter`` iterations.
-    verbose : bool, default=False
-        Print one line per iteration to stderr (hmmlearn's ``ConvergenceMonitor.report``).
-    implementation : {'log', 'scaling'}, default='log'
-        As for :class:`GaussianHMM`.
-    n_init, n_jobs, chunk_size, accelerate
-        As for :class:`GaussianHMM`.
-
-    Parameters left out of ``init_params`` start from the attributes set, and are
-    initialised when they are not set; fresh start and transition probabilities are uniform
-    (hmmlearn draws them at random).
-"""
 
 _FIT_DOC = """
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
@@ -1003,22 +944,11 @@ class CategoricalHMM(_DiscreteHMM):
     Observations are integer symbols ``0 .. n_features - 1`` in one column, shape
     (n_samples, 1).
 
-    Parameters
-    ----------
-    n_components : int, default=1
-    startprob_prior, transmat_prior : float or array-like, default=1.0
-        Dirichlet concentrations (1.0: maximum likelihood).
-    emissionprob_prior : float, default=1.0
-        Concentration of a symmetric Dirichlet prior on every state's symbol probabilities.
-    n_features : int, optional
-        Number of symbols; by default that of ``emissionprob_`` when it is set, else one
-        more than the largest symbol of the data. As in hmmlearn, a fit sets it when it is
-        None.
-    params, init_params : str or collection of str, default='ste'
-        Letters 's' startprob, 't' transmat, 'e' emissionprob, or the names. A fresh
-        ``emissionprob_`` is random (rows of uniform draws, normalised), as hmmlearn's.
+    Parameters left out of ``init_params`` start from the attributes set, and are
+    initialised when they are not set; fresh start and transition probabilities are uniform
+    (hmmlearn draws them at random), a fresh ``emissionprob_`` is random (rows of uniform
+    draws, normalised), as hmmlearn's.
     """
-        + _COMMON_DOC
         + """
     Attributes
     ----------
@@ -1031,43 +961,25 @@ class CategoricalHMM(_DiscreteHMM):
     _emission_attributes: ClassVar[dict[str, str]] = {"emissionprob": "emissionprob_"}
     _attribute = "emissionprob_"
 
-    def __init__(
-        self,
-        n_components: int = 1,
-        startprob_prior: Any = 1.0,
-        transmat_prior: Any = 1.0,
-        emissionprob_prior: float = 1.0,
-        n_features: int | None = None,
-        algorithm: str = "viterbi",
-        random_state: Any = None,
-        n_iter: int = 10,
-        tol: float = 1e-2,
-        verbose: bool = False,
-        params: Any = "ste",
-        init_params: Any = "ste",
-        implementation: str = "log",
-        n_init: int = 1,
-        n_jobs: int | None = None,
-        chunk_size: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.emissionprob_prior = emissionprob_prior
-        self.n_features = n_features
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.n_init = n_init
-        self.n_jobs = n_jobs
-        self.chunk_size = chunk_size
-        self.accelerate = accelerate
+    _parameters = (
+        *positional(N_STATES, STARTPROB_PRIOR, TRANSMAT_PRIOR),
+        EMISSIONPROB_PRIOR,
+        Param(
+            "n_features",
+            None,
+            "int",
+            """
+            Number of symbols; by default that of ``emissionprob_`` when it is set, else one
+            more than the largest symbol of the data. As in hmmlearn, a fit sets it when it
+            is None.
+            """,
+            optional(integer(1)),
+        ),
+        ALGORITHM,
+        *chain_tail("ste", "'s' startprob, 't' transmat, 'e' emissionprob"),
+        IMPLEMENTATION,
+        *EXTRAS,
+    )
 
     _fitted_arrays = ("startprob_", "transmat_", "emissionprob_", "lower_bounds_")
 
@@ -1125,21 +1037,10 @@ class MultinomialHMM(_FeaturesFromParameters, _DiscreteHMM):
 
     Observations are count vectors, shape (n_samples, n_features).
 
-    Parameters
-    ----------
-    n_components : int, default=1
-    n_trials : int, optional
-        When given, every row must sum to it (and :meth:`sample` draws rows of that total,
-        which needs it); None takes rows of any total.
-    startprob_prior, transmat_prior : float or array-like, default=1.0
-    emissionprob_prior : float, default=1.0
-        Concentration of a symmetric Dirichlet prior on every state's probabilities (1.0:
-        maximum likelihood, as hmmlearn's, which has no prior).
-    params, init_params : str or collection of str, default='ste'
-        Letters 's', 't', 'e' (emissionprob), or the names; a fresh ``emissionprob_`` is
-        random, as hmmlearn's.
+    Parameters left out of ``init_params`` start from the attributes set, and are
+    initialised when they are not set; fresh start and transition probabilities are uniform
+    (hmmlearn draws them at random), a fresh ``emissionprob_`` is random, as hmmlearn's.
     """
-        + _COMMON_DOC
         + """
     Attributes
     ----------
@@ -1153,43 +1054,34 @@ class MultinomialHMM(_FeaturesFromParameters, _DiscreteHMM):
     _attribute = "emissionprob_"
     _fitted_arrays = ("startprob_", "transmat_", "emissionprob_", "lower_bounds_")
 
-    def __init__(
-        self,
-        n_components: int = 1,
-        n_trials: int | None = None,
-        startprob_prior: Any = 1.0,
-        transmat_prior: Any = 1.0,
-        emissionprob_prior: float = 1.0,
-        algorithm: str = "viterbi",
-        random_state: Any = None,
-        n_iter: int = 10,
-        tol: float = 1e-2,
-        verbose: bool = False,
-        params: Any = "ste",
-        init_params: Any = "ste",
-        implementation: str = "log",
-        n_init: int = 1,
-        n_jobs: int | None = None,
-        chunk_size: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.n_trials = n_trials
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.emissionprob_prior = emissionprob_prior
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.n_init = n_init
-        self.n_jobs = n_jobs
-        self.chunk_size = chunk_size
-        self.accelerate = accelerate
+    _parameters = (
+        *positional(
+            N_STATES,
+            Param(
+                "n_trials",
+                None,
+                "int",
+                """
+                When given, every row must sum to it (and :meth:`sample` draws rows of that
+                total, which needs it); None takes rows of any total.
+                """,
+                anything,
+            ),
+            STARTPROB_PRIOR,
+            TRANSMAT_PRIOR,
+            ALGORITHM,
+            *chain_tail("ste", "'s' startprob, 't' transmat, 'e' emissionprob"),
+            IMPLEMENTATION,
+        ),
+        EMISSIONPROB_PRIOR.with_default(
+            1.0,
+            """
+            Concentration of a symmetric Dirichlet prior on every state's probabilities (1.0:
+            maximum likelihood, as hmmlearn's, which has no prior).
+            """,
+        ),
+        *EXTRAS,
+    )
 
     def _emission_family(self, fitted: frozenset[str]) -> Multinomial:
         n_trials = self.n_trials
@@ -1241,20 +1133,11 @@ class PoissonHMM(_FeaturesFromParameters, _DiscreteHMM):
 
     Observations are counts, shape (n_samples, n_features), independent given the state.
 
-    Parameters
-    ----------
-    n_components : int, default=1
-    startprob_prior, transmat_prior : float or array-like, default=1.0
-    lambdas_prior, lambdas_weight : float, default=0.0
-        A Gamma prior on the rates: the M-step is ``(lambdas_prior + sum of the state's
-        counts) / (lambdas_weight + the state's weight)`` (0, 0: maximum likelihood). hmmlearn
-        divides by the weight of all states together instead, which agrees for one state
-        and without a prior.
-    params, init_params : str or collection of str, default='stl'
-        Letters 's', 't', 'l' (lambdas), or the names; fresh rates are Gamma draws matched to
-        the data's mean and variance, as hmmlearn's.
+    Parameters left out of ``init_params`` start from the attributes set, and are
+    initialised when they are not set; fresh start and transition probabilities are uniform
+    (hmmlearn draws them at random), fresh rates are Gamma draws matched to the data's mean
+    and variance, as hmmlearn's.
     """
-        + _COMMON_DOC
         + """
     Attributes
     ----------
@@ -1268,43 +1151,30 @@ class PoissonHMM(_FeaturesFromParameters, _DiscreteHMM):
     _attribute = "lambdas_"
     _fitted_arrays = ("startprob_", "transmat_", "lambdas_", "lower_bounds_")
 
-    def __init__(
-        self,
-        n_components: int = 1,
-        startprob_prior: Any = 1.0,
-        transmat_prior: Any = 1.0,
-        lambdas_prior: float = 0.0,
-        lambdas_weight: float = 0.0,
-        algorithm: str = "viterbi",
-        random_state: Any = None,
-        n_iter: int = 10,
-        tol: float = 1e-2,
-        verbose: bool = False,
-        params: Any = "stl",
-        init_params: Any = "stl",
-        implementation: str = "log",
-        n_init: int = 1,
-        n_jobs: int | None = None,
-        chunk_size: int | None = None,
-        accelerate: str | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.lambdas_prior = lambdas_prior
-        self.lambdas_weight = lambdas_weight
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
-        self.n_init = n_init
-        self.n_jobs = n_jobs
-        self.chunk_size = chunk_size
-        self.accelerate = accelerate
+    _parameters = (
+        *positional(
+            N_STATES,
+            STARTPROB_PRIOR,
+            TRANSMAT_PRIOR,
+            Param(
+                "lambdas_prior",
+                0.0,
+                "float",
+                """
+                With ``lambdas_weight``, a Gamma prior on the rates: the M-step is
+                ``(lambdas_prior + sum of the state's counts) / (lambdas_weight + the state's
+                weight)`` (0, 0: maximum likelihood). hmmlearn divides by the weight of all
+                states together instead, which agrees for one state and without a prior.
+                """,
+                real(0.0),
+            ),
+            Param("lambdas_weight", 0.0, "float", "See ``lambdas_prior``.", real(0.0)),
+            ALGORITHM,
+            *chain_tail("stl", "'s' startprob, 't' transmat, 'l' lambdas"),
+            IMPLEMENTATION,
+        ),
+        *EXTRAS,
+    )
 
     def _emission_family(self, fitted: frozenset[str]) -> Poisson:
         frozen = frozenset() if "lambdas" in fitted else frozenset({"lambdas"})

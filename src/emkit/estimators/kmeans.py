@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,18 @@ from sklearn.utils.validation import validate_data
 
 from emkit.core.batches import map_rows
 from emkit.core.driver import ROUNDOFF, IterationInfo, fit_em
-from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.parameters import (
+    CHUNK_SIZE,
+    N_JOBS,
+    RANDOM_STATE,
+    DeclaredParameters,
+    Param,
+    boolean,
+    integer,
+    one_of,
+    real,
+)
 from emkit.exceptions import ConvergenceWarning, warn
 from emkit.models.csr_rows import OnCSRRows
 from emkit.models.kmeans import KMeansModel, assign, data_moments, tolerance
@@ -35,8 +45,27 @@ DEFAULT_N_INIT = 10
 """Restarts that ``n_init='auto'`` makes for ``init='random'`` or a callable ``init``."""
 
 
+def _init_check(init: Any) -> str | None:
+    if (isinstance(init, str) and init in INITS) or callable(init):
+        return None
+    if not isinstance(init, str) and np.ndim(init) == 2:
+        return None
+    return "must be 'k-means++', 'random', a callable or an array of shape (n_clusters, n_features)"
+
+
+def _n_init_check(n_init: Any) -> str | None:
+    if (isinstance(n_init, str) and n_init == "auto") or integer(1)(n_init) is None:
+        return None
+    return "must be 'auto' or an integer >= 1"
+
+
 class KMeans(
-    ClassNamePrefixFeaturesOutMixin, EMEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
+    DeclaredParameters,
+    ClassNamePrefixFeaturesOutMixin,
+    EMEstimatorMixin,
+    ClusterMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """k-means clustering: classification EM on a mixture of unit-variance Gaussians with
     equal weights.
@@ -47,40 +76,6 @@ class KMeans(
     results do not depend on their number. Dense data is read as it is (float32 or
     float64, never copied or altered), CSR data without densifying it; everything
     accumulates in float64.
-
-    Parameters
-    ----------
-    n_clusters : int, default=8
-    init : {'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features), \
-            default='k-means++'
-        'k-means++': greedy k-means++ seeds, drawn according to ``sample_weight``;
-        'random': ``n_clusters`` distinct rows drawn with probabilities proportional to
-        ``sample_weight``; a callable ``init(X, n_clusters, random_state=...)`` returning the
-        centres; or the centres themselves (one run).
-    n_init : 'auto' or int, default='auto'
-        Runs from different starts; the one with the lowest inertia is kept. 'auto': 10 for
-        ``init='random'`` or a callable, 1 otherwise.
-    max_iter : int, default=300
-        Largest number of Lloyd iterations in one run.
-    tol : float, default=1e-4
-        A run has converged when the squared distance the centres moved in one iteration,
-        summed over clusters, is at most ``tol`` times the mean per-feature variance of the
-        (weighted) data; it stops anyway once the labels no longer change.
-    verbose : int, default=0
-        Print scikit-learn's progress lines.
-    random_state : int, RandomState instance or None, default=None
-    copy_x : bool, default=True
-        Accepted for scikit-learn's signature. Where scikit-learn centres a copy of the data
-        (or, with False, the data itself) for precise distances, emkit takes its sums
-        about the data mean instead: ``X`` is neither copied nor altered, with either value.
-    algorithm : {'lloyd', 'elkan'}, default='lloyd'
-        Both run Lloyd's iterations: Elkan's algorithm only skips the distance computations
-        that the triangle inequality proves needless, so its results are Lloyd's.
-    chunk_size : int, optional
-        Rows per E-step batch.
-    n_jobs : int or None, default=None
-        Threads that run E-steps on chunks in parallel (None: every available core; -1 too;
-        1: none). Results do not depend on it, bit for bit.
 
     Attributes
     ----------
@@ -103,32 +98,71 @@ class KMeans(
         Defined when ``X`` has string feature names.
     """
 
-    def __init__(
-        self,
-        n_clusters: int = 8,
-        *,
-        init: Any = "k-means++",
-        n_init: int | str = "auto",
-        max_iter: int = 300,
-        tol: float = 1e-4,
-        verbose: int = 0,
-        random_state: Any = None,
-        copy_x: bool = True,
-        algorithm: str = "lloyd",
-        chunk_size: int | None = None,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
-        self.copy_x = copy_x
-        self.algorithm = algorithm
-        self.chunk_size = chunk_size
-        self.n_jobs = n_jobs
+    _parameters = (
+        Param("n_clusters", 8, "int", "Number of clusters.", integer(1), positional=True),
+        Param(
+            "init",
+            "k-means++",
+            "{'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features)",
+            """
+            'k-means++': greedy k-means++ seeds, drawn according to ``sample_weight``;
+            'random': ``n_clusters`` distinct rows drawn with probabilities proportional to
+            ``sample_weight``; a callable ``init(X, n_clusters, random_state=...)`` returning
+            the centres; or the centres themselves (one run).
+            """,
+            _init_check,
+        ),
+        Param(
+            "n_init",
+            "auto",
+            "'auto' or int",
+            """
+            Runs from different starts; the one with the lowest inertia is kept. 'auto': 10
+            for ``init='random'`` or a callable, 1 otherwise.
+            """,
+            _n_init_check,
+        ),
+        Param("max_iter", 300, "int", "Largest number of Lloyd iterations in one run.", integer(1)),
+        Param(
+            "tol",
+            1e-4,
+            "float",
+            """
+            A run has converged when the squared distance the centres moved in one
+            iteration, summed over clusters, is at most ``tol`` times the mean per-feature
+            variance of the (weighted) data; it stops anyway once the labels no longer
+            change.
+            """,
+            real(0.0),
+        ),
+        Param("verbose", 0, "int", "Print scikit-learn's progress lines.", integer(0)),
+        RANDOM_STATE,
+        Param(
+            "copy_x",
+            True,
+            "bool",
+            """
+            Accepted for scikit-learn's signature. Where scikit-learn centres a copy of the
+            data (or, with False, the data itself) for precise distances, emkit takes its sums
+            about the data mean instead: ``X`` is neither copied nor altered, with either
+            value.
+            """,
+            boolean,
+        ),
+        Param(
+            "algorithm",
+            "lloyd",
+            "{'lloyd', 'elkan'}",
+            """
+            Both run Lloyd's iterations: Elkan's algorithm only skips the distance
+            computations that the triangle inequality proves needless, so its results are
+            Lloyd's.
+            """,
+            one_of(*ALGORITHMS),
+        ),
+        CHUNK_SIZE.with_default(None, "Rows per E-step batch."),
+        N_JOBS,
+    )
 
     _fitted_scalars = (*EMEstimatorMixin._fitted_scalars, "inertia_")
     _fitted_arrays = ("cluster_centers_", "lower_bounds_")
@@ -260,33 +294,7 @@ class KMeans(
         )
 
     def _check_hyperparameters(self) -> None:
-        check_int(self.n_clusters, "n_clusters", 1)
-        if not (isinstance(self.n_init, str) and self.n_init == "auto"):
-            if isinstance(self.n_init, str):
-                raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}")
-            check_int(self.n_init, "n_init", 1)
-        check_int(self.max_iter, "max_iter", 1)
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size", 1)
-        tol = self.tol
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-            raise ValueError(f"tol must be a non-negative number, got {tol!r}")
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be 'lloyd' or 'elkan', got {self.algorithm!r}")
-        if not isinstance(self.copy_x, (bool, np.bool_)):
-            raise ValueError(f"copy_x must be True or False, got {self.copy_x!r}")
-        init = self.init
-        if isinstance(init, str) and init not in INITS:
-            raise ValueError(
-                "init must be 'k-means++', 'random', a callable or an array of shape "
-                f"(n_clusters, n_features), got {init!r}"
-            )
-        if not isinstance(init, str) and not callable(init) and np.ndim(init) != 2:
-            raise ValueError(
-                "init must be 'k-means++', 'random', a callable or an array of shape "
-                f"(n_clusters, n_features), got {type(init).__name__} of {np.ndim(init)} "
-                "dimension(s)"
-            )
+        self._check_parameters()
 
     def _resolve_n_init(self) -> int:
         """Runs to make: ``n_init``, with 'auto' resolved, and 1 for given centres."""
@@ -355,6 +363,8 @@ class KMeans(
         return centres
 
     def _restore(self) -> None:
+        # Hyperparameters are checked here too: an edited file must fail when it is read.
+        self._check_hyperparameters()
         centers = np.asarray(self.cluster_centers_)
         if centers.dtype not in (np.float32, np.float64):
             raise ValueError(f"cluster_centers_ has dtype {centers.dtype}, not float32/float64")

@@ -107,6 +107,32 @@ def real(minimum: float | None = None, *, strict: bool = False, finite: bool = T
     return check
 
 
+def reals(minimum: float | None = None, *, none: bool = False) -> Check:
+    """A real number or an array-like of them (a scalar or per-state prior), all finite and
+    at least ``minimum``; None too when ``none``."""
+    bound = "" if minimum is None else f" >= {minimum:g}"
+
+    def check(value: Any) -> str | None:
+        if value is None and none:
+            return None
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):
+            array = np.asarray([])
+        if (
+            array.size == 0
+            or array.dtype.kind not in "iuf"
+            or not np.all(np.isfinite(array))
+            or (minimum is not None and np.any(array < minimum))
+        ):
+            return f"must be a finite number{bound} or an array of them" + (
+                " or None" if none else ""
+            )
+        return None
+
+    return check
+
+
 def one_of(*choices: Any) -> Check:
     """One of ``choices`` (compared with ``==``, strings case-sensitively)."""
 
