@@ -425,7 +425,7 @@ def test_save_and_load(tmp_path):
         ({"covariance_type": "banded"}, "covariance_type must be one of"),
         ({"params": "stmx"}, "unknown letters"),
         ({"weights_prior": np.ones(5)}, "weights_prior must be a number or broadcast"),
-        ({"means_weight": -1.0}, "means_weight must be non-negative"),
+        ({"means_weight": -1.0}, "means_weight must be a finite number >= 0"),
         ({"covars_prior": np.ones(7)}, "covars_prior must broadcast"),
     ],
 )
