@@ -67,6 +67,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "PoissonHMM": lambda: emkit.PoissonHMM(2, random_state=0, n_iter=5).fit(
         _POISSON.astype(int), _LENGTHS
     ),
+    "HMM": lambda: emkit.HMM(Poisson(), 2, random_state=0, n_iter=5).fit(_POISSON, _LENGTHS),
 }
 # Registered classes that only other faces derive from.
 ABSTRACT = {"BaseMixture", "CovarianceFace", "BaseHMM", "_DiscreteHMM"}

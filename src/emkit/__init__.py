@@ -20,6 +20,7 @@ _LOCATIONS = {
     "BayesianGaussianMixture": "emkit.estimators.bayesian_gaussian_mixture",
     "GaussianMixture": "emkit.estimators.gaussian_mixture",
     "GMMHMM": "emkit.estimators.gmm_hmm",
+    "HMM": "emkit.estimators.generic_hmm",
     "CategoricalHMM": "emkit.estimators.hmm",
     "GaussianHMM": "emkit.estimators.hmm",
     "MultinomialHMM": "emkit.estimators.hmm",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from emkit.estimators.base import load
     from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
     from emkit.estimators.gaussian_mixture import GaussianMixture
+    from emkit.estimators.generic_hmm import HMM
     from emkit.estimators.gmm_hmm import GMMHMM
     from emkit.estimators.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
     from emkit.estimators.kmeans import KMeans
@@ -87,6 +89,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GMMHMM",
+    "HMM",
     "BayesianGaussianMixture",
     "BernoulliMixture",
     "CategoricalHMM",

@@ -117,6 +117,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     hooks at the bottom of this class.
     """
 
+    _abstract_face: ClassVar[bool] = True
     _chain_letters: ClassVar[dict[str, str]] = {"s": "startprob", "t": "transmat"}
     _emission_letters: ClassVar[dict[str, str]] = {}
     _emission_attributes: ClassVar[dict[str, str]] = {}
@@ -864,6 +865,8 @@ _FIT_DOC = """
 
 class _DiscreteHMM(BaseHMM):
     """Faces whose emission parameters are one array, set by a family from the data."""
+
+    _abstract_face = True
 
     _attribute: ClassVar[str]  # the fitted attribute of the emission parameters
 

@@ -67,7 +67,7 @@ class HMMStats(Additive):
     emissions: Any
 
 
-FROZEN_CHOICES = frozenset({"startprob", "transmat"})
+FROZEN_CHOICES = frozenset({"startprob", "transmat", "emissions"})
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,9 @@ class HMM:
         Concentrations of Dirichlet priors on the start distribution (shape (K,)) and on every
         row of the transition matrix (shape (K, K)); the M-step gives the posterior mode
         ``max(prior - 1 + counts, 0)``, normalised. 1.0 is maximum likelihood.
-    frozen : frozenset of {'startprob', 'transmat'}
-        Chain parameters the M-step keeps as they are (the family has its own).
+    frozen : frozenset of {'startprob', 'transmat', 'emissions'}
+        Parameters the M-step keeps as they are: chain parameters, and the emission
+        parameters as a whole (a family may also freeze some of its own).
     chunk_size : int, optional
         Rows per batch when initial emission parameters are computed.
     refuse_underflow : bool, default=False
@@ -123,8 +124,8 @@ class HMM:
         if unknown:
             raise ValueError(
                 f"unknown frozen HMM parameters {sorted(unknown)}; "
-                f"choose from {sorted(FROZEN_CHOICES)} (emission parameters are frozen in "
-                "the family)"
+                f"choose from {sorted(FROZEN_CHOICES)} (single emission parameters are frozen "
+                "in the family)"
             )
         k = self.n_components
         for name, shape in (("startprob_prior", (k,)), ("transmat_prior", (k, k))):
@@ -146,7 +147,8 @@ class HMM:
         maximises nothing), and an exact family M-step."""
         exact_start = "startprob" in self.frozen or np.all(np.asarray(self.startprob_prior) >= 1)
         exact_trans = "transmat" in self.frozen or np.all(np.asarray(self.transmat_prior) >= 1)
-        return bool(exact_start and exact_trans) and getattr(self.family, "monotone", True)
+        exact_emissions = "emissions" in self.frozen or getattr(self.family, "monotone", True)
+        return bool(exact_start and exact_trans and exact_emissions)
 
     def bound_offset(self, params: HMMParams) -> float:
         """Log prior density of ``params`` up to a constant, which the driver adds once to
@@ -260,7 +262,9 @@ class HMM:
             transmat = dirichlet_mode(
                 stats.trans, self.transmat_prior, params.transmat, keep_zeros=True
             )
-        emissions = self.family.m_step(stats.emissions, params.emissions)
+        emissions = params.emissions
+        if "emissions" not in self.frozen:
+            emissions = self.family.m_step(stats.emissions, params.emissions)
         return HMMParams(startprob, transmat, emissions)
 
     def log_prob(self, params: HMMParams, X: Sequences) -> np.ndarray:
@@ -325,7 +329,7 @@ class HMM:
         """Free parameters: the family's, plus K - 1 start and K (K - 1) transition
         probabilities (less those frozen; structural zeros are not counted as free)."""
         k = self.n_components
-        n = self.family.n_parameters(k, n_features)
+        n = 0 if "emissions" in self.frozen else self.family.n_parameters(k, n_features)
         if "startprob" not in self.frozen:
             n += k - 1
         if "transmat" not in self.frozen:
@@ -369,7 +373,8 @@ class HMM:
                 parts.append(np.log(np.asarray(params.startprob, dtype=np.float64)))
             if "transmat" not in self.frozen:
                 parts.append(np.log(np.asarray(params.transmat, dtype=np.float64)).ravel())
-        parts.append(np.asarray(self._family_method("to_unconstrained")(params.emissions)))
+        if "emissions" not in self.frozen:
+            parts.append(np.asarray(self._family_method("to_unconstrained")(params.emissions)))
         return np.concatenate(parts).astype(np.float64, copy=False)
 
     def from_unconstrained(self, vector: np.ndarray, like: HMMParams) -> HMMParams:
@@ -385,7 +390,9 @@ class HMM:
         if "transmat" not in self.frozen:
             transmat = softmax_rows(vector[taken : taken + k * k].reshape(k, k))
             taken += k * k
-        emissions = self._family_method("from_unconstrained")(vector[taken:], like.emissions)
+        emissions = like.emissions
+        if "emissions" not in self.frozen:
+            emissions = self._family_method("from_unconstrained")(vector[taken:], like.emissions)
         return HMMParams(startprob, transmat, emissions)
 
     def _family_method(self, name: str) -> Callable[..., Any]:
