@@ -268,7 +268,7 @@ def test_covariances_in_other_shapes_that_keep_their_meaning():
         ("spherical", [[1.0, 2.0], [1.0, 1.0]], "must repeat one variance per state"),
         ("spherical", [[[1.0, 0.1], [0.1, 1.0]]] * 2, "must be multiples of the identity"),
         ("spherical", [1.0, 2.0, 3.0], "one variance per state"),
-        ("diag", [[[1.0, 0.1], [0.1, 1.0]]] * 2, "must be diagonal matrices"),
+        ("diag", [[[1.0, 0.1], [0.1, 1.0]]] * 2, "must be diagonal; these have off-diagonal"),
         ("tied", [np.eye(2), 2 * np.eye(2)], "must repeat one matrix"),
     ],
 )

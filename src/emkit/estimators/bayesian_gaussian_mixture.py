@@ -324,23 +324,20 @@ class BayesianGaussianMixture(
         self.covariance_prior_ = self._covariance_prior(X, w, mean)
 
     def _covariance_prior(self, X: np.ndarray, w: np.ndarray | None, mean: np.ndarray) -> Any:
-        kind = self.covariance_type
-        n_features = X.shape[1]
         if self.covariance_prior is None:
-            # The data's covariance, as in scikit-learn. It is singular with fewer samples
-            # than features or with constant or collinear features: the Wishart prior is
-            # then improper, and lower_bound_ leaves out its normalising constant.
+            # The data's covariance, as in scikit-learn (its diagonal, or mean variance, for
+            # the narrower types). It is singular with fewer samples than features or with
+            # constant or collinear features: the Wishart prior is then improper, and
+            # lower_bound_ leaves out its normalising constant.
             covariance = _weighted_covariance(X, w, mean, self.chunk_size)
-            if kind in ("full", "tied"):
-                return covariance
-            if kind == "diag":
-                return np.diag(covariance).copy()
-            return float(np.diag(covariance).mean())
-        return self._given_covariance_prior(n_features)
+            prior = covariance_structure(self.covariance_type).from_matrix(covariance)
+            return float(prior) if prior.ndim == 0 else prior
+        return self._given_covariance_prior(X.shape[1])
 
     def _given_covariance_prior(self, n_features: int) -> Any:
         """The given ``covariance_prior``, checked against ``n_features``."""
         kind = self.covariance_type
+        structure = covariance_structure(kind)
         try:
             value = np.array(self.covariance_prior, dtype=np.float64)
         except (TypeError, ValueError):
@@ -348,9 +345,7 @@ class BayesianGaussianMixture(
                 f"covariance_prior must be a number or an array of numbers, got "
                 f"{self.covariance_prior!r}"
             ) from None
-        expected = {"full": (n_features, n_features), "tied": (n_features, n_features)}.get(
-            kind, (n_features,) if kind == "diag" else ()
-        )
+        expected = structure.component_shape(n_features)
         if value.shape != expected:
             raise ValueError(
                 f"The parameter '{kind} covariance_prior' should have the shape {expected}, "
@@ -358,14 +353,14 @@ class BayesianGaussianMixture(
             )
         if not np.all(np.isfinite(value)):
             raise ValueError("'covariance_prior' holds NaN or infinite values")
-        if kind in ("full", "tied"):
+        if structure.matrices:
             # Singular is allowed (an improper prior, as the default can be); negative
             # eigenvalues are not.
             semidefinite_log_det(value, f"'{kind} covariance_prior'")
             return value
         if np.any(value < 0.0) or not np.any(value > 0.0):
             raise ValueError(f"'{kind} covariance_prior' should be positive")
-        return value if kind == "diag" else float(value)
+        return value if value.ndim else float(value)
 
     def _model(self) -> VariationalGaussianMixture:
         prior = NormalWishartPrior(
@@ -417,14 +412,14 @@ class BayesianGaussianMixture(
             "weight_concentration_",
         )
         self.weight_concentration_ = (conc[0], conc[1]) if sticks else conc
-        tied = self.covariance_type == "tied"
-        dof = checked_array(self.degrees_of_freedom_, () if tied else (k,), "degrees_of_freedom_")
-        self.degrees_of_freedom_ = float(dof) if tied else dof
-        prior_shape = {"full": (d, d), "tied": (d, d), "diag": (d,)}.get(self.covariance_type, ())
+        structure = covariance_structure(self.covariance_type)
+        shared = structure.shared
+        dof = checked_array(self.degrees_of_freedom_, () if shared else (k,), "degrees_of_freedom_")
+        self.degrees_of_freedom_ = float(dof) if shared else dof
+        prior_shape = structure.component_shape(d)
         prior = checked_array(self.covariance_prior_, prior_shape, "covariance_prior_")
         self.covariance_prior_ = float(prior) if prior.ndim == 0 else prior
         self.mean_prior_ = checked_array(self.mean_prior_, (d,), "mean_prior_")
-        structure = covariance_structure(self.covariance_type)
         means = checked_array(self.means_, (k, d), "means_")
         covariances = structure.check(self.covariances_, k, d, "covariances_")
         model = self._model()  # checks the priors

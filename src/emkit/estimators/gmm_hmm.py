@@ -25,7 +25,7 @@ from emkit.estimators.hmm_parameters import (
     chain_tail,
     positional,
 )
-from emkit.estimators.hmm_start import data_covariance, kmeans_labels, spread, within_covariance
+from emkit.estimators.hmm_start import data_covariance, kmeans_labels, within_covariance
 from emkit.estimators.parameters import Param, integer, reals
 from emkit.exceptions import RegularisationWarning, warn
 from emkit.families.checks import dominant_regularisation
@@ -206,7 +206,7 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         prior = GMMHMMPrior(
             self.means_prior,
             self.means_weight,
-            _matrix_scale(self.covars_prior, self.covariance_type, n_features),
+            _matrix_scale(self.covars_prior, self._structure(), n_features),
             self.covars_weight,
             float(self.min_covar),
         )
@@ -249,8 +249,7 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
             cov = within_covariance(
                 X.X, w, means.reshape(k * m, d), float(self.min_covar), self.chunk_size
             )
-            kind = self.covariance_type
-            covariances = spread(cov, kind, k if kind == "tied" else k * m)
+            covariances = self._structure().repeated(cov, k * m)
         else:
             covariances = self._family_covariances(self._given("covars_"), d)
         return model.family.from_arrays(weights, means.reshape(k * m, d), covariances)

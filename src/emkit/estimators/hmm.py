@@ -36,7 +36,7 @@ from emkit.estimators.hmm_parameters import (
     chain_tail,
     positional,
 )
-from emkit.estimators.hmm_start import cluster_means, data_covariance, kmeans_labels, spread
+from emkit.estimators.hmm_start import cluster_means, data_covariance, kmeans_labels
 from emkit.estimators.parameters import (
     DeclaredParameters,
     Param,
@@ -50,7 +50,7 @@ from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, NotFit
 from emkit.execution.local import map_reduce, resolve_n_jobs
 from emkit.families.base import Family
 from emkit.families.categorical import Categorical, CategoricalParams
-from emkit.families.covariance import covariance_structure
+from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianPrior
 from emkit.families.multinomial import Multinomial, MultinomialParams
 from emkit.families.poisson import Poisson, PoissonParams
@@ -73,17 +73,13 @@ EMISSIONPROB_PRIOR = Param(
 _log = logging.getLogger(__name__)
 
 
-def _matrix_scale(covars_prior: Any, covariance_type: str, n_features: int) -> Any:
+def _matrix_scale(covars_prior: Any, structure: CovarianceStructure, n_features: int) -> Any:
     """``covars_prior`` as the scale matrix of an inverse-Wishart prior: a number ``c`` for
     'full' or 'tied' covariances is ``c`` times the identity. (hmmlearn adds ``c`` to every
     entry: a matrix of rank one, no scale of a proper prior, which leaves a covariance
     singular along every direction whose entries sum to zero.) Arrays, None (a face's
     default), and the scales of the other types are as given."""
-    if (
-        covars_prior is not None
-        and covariance_type in ("full", "tied")
-        and np.ndim(covars_prior) == 0
-    ):
+    if covars_prior is not None and structure.matrices and np.ndim(covars_prior) == 0:
         return float(covars_prior) * np.eye(n_features)
     return covars_prior
 
@@ -635,10 +631,9 @@ class _FeaturesFromParameters:
         self._n_features_given = int(value)
 
 
-def _spherical_variances(value: np.ndarray, k: int) -> np.ndarray:
-    """Spherical covariances given in any of the shapes hmmlearn takes, as (K,) variances:
-    K numbers in any shape ((K,), (K, 1), (K, 1, 1, 1), ...), one variance repeated per
-    feature (K, D), or multiples of the identity (K, D, D)."""
+def _one_variance_per_state(value: np.ndarray, k: int) -> np.ndarray:
+    """Spherical covariances as hmmlearn takes them: K numbers in any shape ((K,), (K, 1),
+    (K, 1, 1, 1), ...), or one variance repeated per feature (K, D)."""
     if value.ndim >= 1 and value.shape[0] == k and value.size == k:
         return value.reshape(k)
     if value.ndim == 2 and value.shape[0] == k:
@@ -648,45 +643,9 @@ def _spherical_variances(value: np.ndarray, k: int) -> np.ndarray:
             "spherical covars_ of shape (n_components, n_features) must repeat one variance "
             "per state; these differ between features (covariance_type='diag' takes them)"
         )
-    if value.ndim == 3 and value.shape[0] == k and value.shape[1] == value.shape[2]:
-        diagonal = np.diagonal(value, axis1=1, axis2=2)
-        if np.all(value == diagonal[:, :1, None] * np.eye(value.shape[1])):
-            return diagonal[:, 0].copy()
-        raise ValueError(
-            "spherical covars_ of shape (n_components, n_features, n_features) must be "
-            "multiples of the identity"
-        )
     raise ValueError(
         f"spherical covars_ must hold one variance per state ({k} numbers, e.g. shape "
         f"({k},)), got shape {value.shape}"
-    )
-
-
-def _diagonal_variances(value: np.ndarray) -> np.ndarray:
-    """Diagonal covariances given as (K, D) variances or as (K, D, D) diagonal matrices,
-    as (K, D) variances."""
-    if value.ndim != 3:
-        return value
-    diagonal = np.diagonal(value, axis1=1, axis2=2).copy()
-    if value.shape[1] == value.shape[2] and np.all(
-        value == diagonal[:, :, None] * np.eye(value.shape[1])
-    ):
-        return diagonal
-    raise ValueError(
-        "diag covars_ of shape (n_components, n_features, n_features) must be diagonal "
-        "matrices; these have off-diagonal entries (covariance_type='full' takes them)"
-    )
-
-
-def _tied_covariance(value: np.ndarray) -> np.ndarray:
-    """A tied covariance given as one (D, D) matrix, or as (K, D, D) copies of it."""
-    if value.ndim != 3:
-        return value
-    if np.all(value == value[:1]):
-        return value[0].copy()
-    raise ValueError(
-        "tied covars_ of shape (n_components, n_features, n_features) must repeat one "
-        "matrix; these differ between states (covariance_type='full' takes them)"
     )
 
 
@@ -785,13 +744,12 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
         hmmlearn takes for it, or from full matrices; shapes that would lose information
         are refused (checked against the features when the parameters are used)."""
         value = np.array(value, dtype=np.float64)
-        kind = self._structure().name
-        if kind == "spherical":
-            return _spherical_variances(value, int(self.n_components))
-        if kind == "diag":
-            return _diagonal_variances(value)
-        if kind == "tied":
-            return _tied_covariance(value)
+        structure = self._structure()
+        full_form = value.ndim == 3 and value.shape[1] == value.shape[2]
+        if full_form and (structure.shared or not structure.matrices):
+            return structure.from_full(value)
+        if structure.component_shape(1) == ():
+            return _one_variance_per_state(value, int(self.n_components))
         return value
 
     def _emission_features(self) -> int | None:
@@ -813,7 +771,7 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
         prior = GaussianPrior(
             self.means_prior,
             self.means_weight,
-            _matrix_scale(self.covars_prior, self.covariance_type, n_features),
+            _matrix_scale(self.covars_prior, self._structure(), n_features),
             float(self.covars_weight),
         )
         return Gaussian(self._structure(), 0.0, frozen, prior)
@@ -827,10 +785,9 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
             means = self._given("means_")
         if means.shape != (k, d):
             raise ValueError(f"means_ must have shape ({k}, {d}), got {means.shape}")
-        kind = self._structure().name
         if "covars" in fresh:
             cov = data_covariance(X.X, w, float(self.min_covar), self.chunk_size)[1]
-            covariances = cov if kind == "tied" else spread(cov, kind, k)
+            covariances = self._structure().repeated(cov, k)
         else:
             covariances = self._structure().check(self._given("_covars_"), k, d, "covars_")
         return model.family.from_covariances(means, covariances)

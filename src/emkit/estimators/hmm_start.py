@@ -141,14 +141,3 @@ def cluster_means(
     filled = totals > 0
     means[filled] = sums[filled] / totals[filled, None]
     return means
-
-
-def spread(cov: np.ndarray, kind: str, n: int) -> np.ndarray:
-    """One (D, D) covariance as ``n`` covariances of ``kind``: (n, D, D) 'full' and 'tied',
-    its diagonal (n, D) 'diag', its mean variance (n,) 'spherical' (hmmlearn takes the mean
-    of every entry of the matrix, off-diagonal ones included, which is no variance)."""
-    if kind in ("full", "tied"):
-        return np.repeat(cov[None], n, axis=0)
-    if kind == "diag":
-        return np.repeat(np.diag(cov)[None], n, axis=0)
-    return np.full(n, np.trace(cov) / cov.shape[0])

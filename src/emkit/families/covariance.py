@@ -69,6 +69,10 @@ class CovarianceStructure(ABC):
         return f"covariance_structure({self.name!r})"
 
     name: ClassVar[str]
+    matrices: ClassVar[bool]
+    """Whether a covariance parameter is a full (D, D) matrix (not variances)."""
+    shared: ClassVar[bool] = False
+    """Whether all components share one covariance parameter (no component axis)."""
     extrapolates: ClassVar[bool] = True
     """Whether every point of the family's unconstrained coordinates (Cholesky factors of
     covariance matrices, logs of variances) has this structure, so that SQUAREM can
@@ -227,6 +231,27 @@ class CovarianceStructure(ABC):
     ) -> np.ndarray:
         """Validate user-supplied covariances (or precisions); return them as float64."""
 
+    def component_shape(self, n_features: int) -> tuple[int, ...]:
+        """Shape of one component's covariance parameter: (D, D), (D,) or ()."""
+        return (n_features, n_features) if self.matrices else self.shape(1, n_features)[1:]
+
+    def from_matrix(self, covariance: np.ndarray) -> np.ndarray:
+        """One (D, D) covariance in the shape of one component's parameter: the matrix, its
+        diagonal, or its mean variance."""
+        return np.asarray(covariance, dtype=np.float64)
+
+    def repeated(self, covariance: np.ndarray, n_components: int) -> np.ndarray:
+        """Covariance parameters with every one of ``n_components`` components at the one
+        (D, D) ``covariance``, in :meth:`shape`."""
+        one = self.from_matrix(covariance)
+        shape = self.shape(n_components, np.shape(covariance)[0])
+        return np.broadcast_to(one, shape).copy()
+
+    def from_full(self, covariances: np.ndarray) -> np.ndarray:
+        """Covariance parameters from K full (D, D) matrices (the inverse of :meth:`full`);
+        ValueError when the matrices do not have the structure."""
+        return np.asarray(covariances, dtype=np.float64)
+
     def _log_norm(self, prec_chol: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """Log normalising constants ``log|P_k| - D/2 log(2 pi)`` of K components in D
         dimensions, shape (n_components,)."""
@@ -251,6 +276,7 @@ class Full(CovarianceStructure):
     """Every component has its own full covariance matrix, shape (K, D, D)."""
 
     name = "full"
+    matrices = True
 
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features, n_features)
@@ -326,6 +352,18 @@ class Tied(CovarianceStructure):
     """All components share one full covariance matrix, shape (D, D)."""
 
     name = "tied"
+    matrices = True
+    shared = True
+
+    def from_full(self, covariances: np.ndarray) -> np.ndarray:
+        covariances = np.asarray(covariances, dtype=np.float64)
+        if not np.all(covariances == covariances[:1]):
+            raise ValueError(
+                "tied covariances given as (n_components, n_features, n_features) matrices "
+                "must repeat one matrix; these differ between components (covariance_type="
+                "'full' takes them)"
+            )
+        return covariances[0].copy()
 
     def shape(self, n_components, n_features):
         return (n_features, n_features)
@@ -403,6 +441,21 @@ class Diag(CovarianceStructure):
     """Every component has its own diagonal covariance, shape (K, D)."""
 
     name = "diag"
+    matrices = False
+
+    def from_matrix(self, covariance: np.ndarray) -> np.ndarray:
+        return np.diag(np.asarray(covariance, dtype=np.float64)).copy()
+
+    def from_full(self, covariances: np.ndarray) -> np.ndarray:
+        covariances = np.asarray(covariances, dtype=np.float64)
+        diagonal = np.diagonal(covariances, axis1=1, axis2=2).copy()
+        if not np.all(covariances == diagonal[:, :, None] * np.eye(covariances.shape[1])):
+            raise ValueError(
+                "diag covariances given as (n_components, n_features, n_features) matrices "
+                "must be diagonal; these have off-diagonal entries (covariance_type='full' "
+                "takes them)"
+            )
+        return diagonal
 
     def shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -474,6 +527,21 @@ class Spherical(CovarianceStructure):
     """Every component has its own single variance, shape (K,)."""
 
     name = "spherical"
+    matrices = False
+
+    def from_matrix(self, covariance: np.ndarray) -> np.ndarray:
+        covariance = np.asarray(covariance, dtype=np.float64)
+        return np.asarray(np.trace(covariance) / covariance.shape[0])
+
+    def from_full(self, covariances: np.ndarray) -> np.ndarray:
+        covariances = np.asarray(covariances, dtype=np.float64)
+        diagonal = np.diagonal(covariances, axis1=1, axis2=2)
+        if not np.all(covariances == diagonal[:, :1, None] * np.eye(covariances.shape[1])):
+            raise ValueError(
+                "spherical covariances given as (n_components, n_features, n_features) "
+                "matrices must be multiples of the identity"
+            )
+        return diagonal[:, 0].copy()
 
     def shape(self, n_components, n_features):
         return (n_components,)

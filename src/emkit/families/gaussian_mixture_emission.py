@@ -61,6 +61,7 @@ class GroupTied(CovarianceStructure):
     """
 
     name = "tied"
+    matrices = True
 
     def __init__(self, group_size: int) -> None:
         if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)):
