@@ -218,3 +218,22 @@ def test_an_edited_product_model_file_names_the_part(tmp_path):
     write_model_file(path, model.kind, model.metadata, arrays)
     with pytest.raises(ModelFileError, match=r"parts\[2\] \(Poisson, column 3\).*non-negative"):
         emkit.load(path)
+
+
+@pytest.mark.parametrize(
+    ("face", "fit"),
+    [
+        (lambda: emkit.GaussianMixture(3, n_init=4, random_state=0), lambda e, X: e.fit(X)),
+        (lambda: emkit.KMeans(3, n_init=4, random_state=0), lambda e, X: e.fit(X)),
+        (
+            lambda: emkit.GaussianHMM(3, n_init=4, random_state=0, n_iter=20),
+            lambda e, X: e.fit(X, [100, 200]),
+        ),
+    ],
+    ids=["gmm", "kmeans", "hmm"],
+)
+def test_every_restart_leaves_its_final_bound(face, fit):
+    X = np.random.default_rng(5).normal(size=(300, 2)) + np.repeat(np.eye(3, 2) * 4, 100, 0)
+    est = fit(face(), X)
+    assert est.restart_lower_bounds_.shape == (4,)
+    assert est.lower_bound_ == est.restart_lower_bounds_.max()

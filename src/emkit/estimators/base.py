@@ -148,11 +148,19 @@ class EMEstimatorMixin:
         )
         if callback is not None:
             callback.finish(result)
-        self.converged_ = bool(result.converged)
+        self._record_result(result)
+        return result
+
+    def _record_result(self, result: EMResult, converged: bool | None = None) -> None:
+        """The fitted attributes every face keeps of a fit by the driver: ``converged_``
+        (the driver's verdict unless the face gives its own), ``n_iter_``, ``lower_bound_``,
+        ``lower_bounds_``, and ``restart_lower_bounds_``, the final bound of every
+        initialisation (shape (n_init,); not kept in model files)."""
+        self.converged_ = bool(result.converged if converged is None else converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = result.lower_bounds
-        return result
+        self.restart_lower_bounds_ = np.asarray(result.run_lower_bounds, dtype=np.float64)
 
     def _check_fitted(self) -> None:
         check_is_fitted(self)

@@ -195,10 +195,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         feed.finish(result)
         self._set_params(result.params)
         tol = float(getattr(monitor, "tol", self.tol))
-        self.converged_ = self._converged(result, total, tol)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = result.lower_bounds
+        self._record_result(result, self._converged(result, total, tol))
         # A run that degenerated part way has been reported by the driver.
         if not self.converged_ and not result.degenerated and result.n_iter > 0 and tol > 0:
             change = float(np.diff(result.lower_bounds[-2:]).sum()) * total

@@ -226,10 +226,7 @@ class KMeans(
         self.cluster_centers_ = centres
         self.labels_ = found.labels.astype(np.int32)
         self.inertia_ = _weighted_sum(found.sq_dist, w)
-        self.n_iter_ = int(result.n_iter)
-        self.converged_ = bool(result.converged or result.stopped)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = result.lower_bounds
+        self._record_result(result, result.converged or result.stopped)
         self._n_features_out = k
         distinct = np.unique(self.labels_).size
         if distinct < k:
