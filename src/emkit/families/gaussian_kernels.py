@@ -340,7 +340,10 @@ def _normalise_block(
     """Turn joint log-probabilities ``lj[:, :m]`` (K, m) into responsibilities in place;
     ``top + log(norm)`` is then the log-likelihood of every row."""
     n_comp = lj.shape[0]
-    top[:m] = lj[0, :m]
+    # Element by element: an array copy would compile a shape check with its error message,
+    # seconds of compilation on first use.
+    for i in range(m):
+        top[i] = lj[0, i]
     for k in range(1, n_comp):
         for i in range(m):
             top[i] = max(top[i], lj[k, i])

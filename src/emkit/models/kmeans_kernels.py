@@ -114,8 +114,11 @@ def _dense_nearest(
                 nearer = acc[i] < best[i]
                 best[i] = acc[i] if nearer else best[i]
                 label[i] = c if nearer else label[i]
-        labels[start : start + m] = label[:m]
-        sq_dist[start : start + m] = best[:m]
+        # Element by element: an array copy would compile a shape check with its error
+        # message, seconds of compilation on first use.
+        for i in range(m):
+            labels[start + i] = label[i]
+            sq_dist[start + i] = best[i]
 
 
 def sq_distances(X: np.ndarray | sp.sparray, centres: np.ndarray) -> np.ndarray:
