@@ -447,13 +447,22 @@ def test_squarem_asks_the_monitor_after_em_steps_only():
             return False
 
     monitor = Recording(0.0, 100, False)
-    feed = MonitorFeed(monitor, 10.0, extrapolates=True)
+    feed = MonitorFeed(monitor, 10.0)
     for n_iter in range(7):
-        assert feed(IterationInfo(0, n_iter, None, -1.0 / (n_iter + 1), math.nan)) is False
+        # SQUAREM's points: an EM step, then an extrapolation, in every cycle.
+        em_step = n_iter % 2 == 1
+        info = IterationInfo(0, n_iter, None, -1.0 / (n_iter + 1), math.nan, em_step=em_step)
+        assert feed(info) is False
     assert monitor.asked == [2, 4, 6]
     assert_allclose(list(monitor.history), [-10.0 / (i + 1) for i in range(6)])
+    # A rejected extrapolation makes the second point of a cycle an EM step: asked too.
+    rejected = Recording(0.0, 100, False)
+    feed = MonitorFeed(rejected, 10.0)
+    for n_iter, em_step in enumerate([True, True, True, False, True]):
+        feed(IterationInfo(0, n_iter, None, -1.0, math.nan, em_step=em_step))
+    assert rejected.asked == [1, 2, 3]
     plain = Recording(0.0, 100, False)
-    feed = MonitorFeed(plain, 10.0, extrapolates=False)
+    feed = MonitorFeed(plain, 10.0)
     for n_iter in range(4):
         feed(IterationInfo(0, n_iter, None, -1.0, math.nan))
     assert plain.asked == [1, 2, 3]

@@ -63,6 +63,9 @@ class IterationInfo:
         E-steps (passes over the data) done so far in this run, this one included; under
         acceleration it also counts those of rejected trial points, which the callback does
         not see.
+    em_step : bool
+        Whether ``params`` are one EM step from the previous point; False for an accepted
+        SQUAREM extrapolation, whose ``change`` says nothing of the distance to a fixed point.
     """
 
     run: int
@@ -71,6 +74,7 @@ class IterationInfo:
     lower_bound: float
     change: float
     n_e_steps: int = 0
+    em_step: bool = True
 
 
 @dataclass(frozen=True)
@@ -402,7 +406,7 @@ class _Path:
                 )
         self.params, self.stats, self.bound = params, stats, bound
         self.history.append(bound)
-        if self._call_back(change):
+        if self._call_back(change, em_step):
             self.stopped = True
         # Hard EM moves through a finite set of partitions: once the bound is unchanged up
         # to round-off, the partition is, and the run is at its fixed point whatever tol.
@@ -430,11 +434,13 @@ class _Path:
             n_e_steps=self.n_e_steps,
         )
 
-    def _call_back(self, change: float) -> bool:
+    def _call_back(self, change: float, em_step: bool = True) -> bool:
         callback = self.settings.callback
         if callback is None:
             return False
-        info = IterationInfo(self.run, self.n_iter, self.params, self.bound, change, self.n_e_steps)
+        info = IterationInfo(
+            self.run, self.n_iter, self.params, self.bound, change, self.n_e_steps, em_step
+        )
         return bool(callback(info))
 
     def _e_pass(

@@ -174,7 +174,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         model = self._model(seqs.X.shape[1])
         total = float(seqs.X.shape[0] if row_weights is None else row_weights.sum())
         monitor = self._monitor_for_fit()
-        feed = MonitorFeed(monitor, total, self.accelerate == "squarem")
+        feed = MonitorFeed(monitor, total)
         result = fit_em(
             model,
             seqs,

@@ -139,19 +139,18 @@ class MonitorFeed:
         ``converged``).
     total : float
         Number of samples (or sum of their weights): the driver's bounds are per sample.
-    extrapolates : bool
-        Whether the run uses SQUAREM. The driver then records two points per cycle, one EM
-        step and then an accepted extrapolation (or a second EM step); the change of an
-        extrapolation says nothing about the distance to a fixed point, so the monitor is
-        asked only after the changes made by the first EM step of every cycle.
+
+    Under SQUAREM the driver also records accepted extrapolations, whose change says
+    nothing about the distance to a fixed point: the monitor is asked only after the
+    changes made by EM steps (``IterationInfo.em_step``).
     """
 
-    def __init__(self, monitor: Any, total: float, extrapolates: bool) -> None:
+    def __init__(self, monitor: Any, total: float) -> None:
         self.monitor = monitor
         self.total = total
-        self.extrapolates = extrapolates
         self.histories: list[list[float]] = []
         self._before = math.nan
+        self._before_em_step = True
 
     def __call__(self, info: IterationInfo) -> bool:
         objective = info.lower_bound * self.total
@@ -159,16 +158,14 @@ class MonitorFeed:
             # A run (one restart) begins.
             self.monitor._reset()
             self.histories.append([])
-            self._before = objective
+            self._before, self._before_em_step = objective, True
             return False
         reported, self._before = self._before, objective
         self.monitor.report(reported)
         self.histories[-1].append(reported)
-        # The change just reported was made by the point recorded at n_iter - 1, an
-        # extrapolation when that index is even under SQUAREM.
-        if self.extrapolates and info.n_iter % 2 == 1:
-            return False
-        return bool(self.monitor.converged)
+        # The change just reported is the one the previous point made.
+        made_by_em_step, self._before_em_step = self._before_em_step, info.em_step
+        return made_by_em_step and bool(self.monitor.converged)
 
     def finish(self, result: EMResult) -> list[float]:
         """Bring the monitor to the best run's history and return that history.
