@@ -431,8 +431,9 @@ def test_verbose_prints_hmmlearns_lines_to_stderr(capsys):
 
 def test_squarem_asks_the_monitor_after_em_steps_only():
     """Under SQUAREM the driver records an EM step, then an extrapolation, per cycle: the
-    monitor hears of every point, and is asked for its verdict on the changes made by the
-    EM steps (points 1, 3, 5, ...), which it has just been told of after points 2, 4, 6."""
+    monitor hears of every point, and is asked for its verdict on the start (after point 1,
+    as in plain EM) and on the changes made by the EM steps (points 1, 3, 5, ...), which it
+    has just been told of after points 2, 4, 6; never on an extrapolation's."""
     from emkit.core.driver import IterationInfo
     from emkit.estimators.hmm_monitor import MonitorFeed
 
@@ -453,7 +454,7 @@ def test_squarem_asks_the_monitor_after_em_steps_only():
         em_step = n_iter % 2 == 1
         info = IterationInfo(0, n_iter, None, -1.0 / (n_iter + 1), math.nan, em_step=em_step)
         assert feed(info) is False
-    assert monitor.asked == [2, 4, 6]
+    assert monitor.asked == [1, 2, 4, 6]
     assert_allclose(list(monitor.history), [-10.0 / (i + 1) for i in range(6)])
     # A rejected extrapolation makes the second point of a cycle an EM step: asked too.
     rejected = Recording(0.0, 100, False)
