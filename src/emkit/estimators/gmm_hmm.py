@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
-from emkit.estimators.hmm import BaseHMM, _FeaturesFromParameters, _matrix_scale
+from emkit.estimators.hmm import BaseHMM, _FeaturesFromParameters, _matrix_scale, features_of
 from emkit.estimators.hmm_parameters import (
     ALGORITHM,
     COVARIANCE_TYPE,
@@ -220,13 +220,7 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
 
     def _emission_features(self) -> int | None:
         means = self.__dict__.get("means_")
-        if means is None:
-            return None
-        if np.ndim(means) != 3:
-            raise ValueError(
-                f"means_ must have shape (n_components, n_mix, n_features), got {np.shape(means)}"
-            )
-        return int(np.shape(means)[2])
+        return features_of(means, "means_", "(n_components, n_mix, n_features)")
 
     def _initial_emissions(
         self,

@@ -605,6 +605,17 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         raise NotImplementedError
 
 
+def features_of(value: Any, name: str, shape: str) -> int | None:
+    """The features (last axis) of the emission parameter ``value`` set as attribute
+    ``name``, which must have the dimensions of ``shape`` (e.g. '(n_components, n_features)');
+    None when it is not set."""
+    if value is None:
+        return None
+    if np.ndim(value) != shape.count(",") + 1:
+        raise ValueError(f"{name} must have shape {shape}, got {np.shape(value)}")
+    return int(np.shape(value)[-1])
+
+
 class _FeaturesFromParameters:
     """hmmlearn's ``n_features`` attribute for faces whose emission parameters give it."""
 
@@ -750,14 +761,7 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
         return value
 
     def _emission_features(self) -> int | None:
-        means = self.__dict__.get("means_")
-        if means is None:
-            return None
-        if np.ndim(means) != 2:
-            raise ValueError(
-                f"means_ must have shape (n_components, n_features), got {np.shape(means)}"
-            )
-        return int(np.shape(means)[1])
+        return features_of(self.__dict__.get("means_"), "means_", "(n_components, n_features)")
 
     def _family(self, n_features: int, fitted: frozenset[str]) -> Gaussian:
         frozen = frozenset(
@@ -838,14 +842,7 @@ class _DiscreteHMM(BaseHMM):
 
     def _emission_features(self) -> int | None:
         value = self.__dict__.get(self._attribute)
-        if value is None:
-            return None
-        if np.ndim(value) != 2:
-            raise ValueError(
-                f"{self._attribute} must have shape (n_components, n_features), got "
-                f"{np.shape(value)}"
-            )
-        return int(np.shape(value)[1])
+        return features_of(value, self._attribute, "(n_components, n_features)")
 
     def _emission_name(self) -> str:
         return next(iter(self._emission_letters.values()))
