@@ -797,3 +797,11 @@ def test_a_singular_covariance_prior_given_by_the_user_is_an_improper_prior():
     assert given.lower_bound_ == default.lower_bound_
     with pytest.raises(ValueError, match="positive-definite"):
         BayesianGaussianMixture(2, covariance_prior=-np.cov(X.T)).fit(X)
+
+
+def test_structure_without_wishart_update_is_refused():
+    from emkit.families.gaussian_mixture_emission import GroupTied
+
+    prior = NormalWishartPrior(np.zeros(2), 1.0, 3.0, np.eye(2))
+    with pytest.raises(ValueError, match="Wishart updates .* not GroupTied\\(2\\)"):
+        VariationalGaussianMixture(2, prior, covariance=GroupTied(2))

@@ -230,15 +230,10 @@ class GMMHMMPrior:
         if isinstance(floor, bool) or not (isinstance(floor, (int, float)) and 0 <= floor < np.inf):
             raise ValueError(f"variance_floor must be a finite number >= 0, got {floor!r}")
 
-    def defaults(self, kind: str, n_mix: int, n_features: int) -> tuple[Any, Any]:
-        """``(covars_prior, covars_weight)`` with hmmlearn's defaults in place of None, for
-        covariance type ``kind`` ('full', 'tied', 'diag' or 'spherical')."""
-        prior, weight = {
-            "full": (0.0, -(1.0 + n_features + 1.0)),
-            "tied": (0.0, -(n_mix + n_features + 1.0)),
-            "diag": (-1.5, 0.0),
-            "spherical": (-(n_mix + 2.0) / 2.0, 0.0),
-        }[kind]
+    def defaults(self, rule: _GMMHMMRule, n_mix: int, n_features: int) -> tuple[Any, Any]:
+        """``(covars_prior, covars_weight)`` with hmmlearn's defaults for ``rule``'s
+        covariance type in place of None."""
+        prior, weight = rule.defaults(n_mix, n_features)
         return (
             prior if self.covars_prior is None else self.covars_prior,
             weight if self.covars_weight is None else self.covars_weight,
@@ -273,14 +268,97 @@ def _floored(covariances: np.ndarray, matrices: bool, floor: float) -> np.ndarra
     return out
 
 
-def _structure_kind(structure: CovarianceStructure, n_mix: int) -> str | None:
-    """Which of hmmlearn's GMMHMM covariance types a structure is, or None."""
-    if isinstance(structure, GroupTied):
-        return "tied" if structure.group_size == n_mix else None
-    for cls, kind in ((Full, "full"), (Diag, "diag"), (Spherical, "spherical")):
-        if isinstance(structure, cls):
-            return kind
-    return None
+class _GMMHMMRule:
+    """hmmlearn's GMMHMM covariance update for one covariance type (see
+    :class:`GMMHMMPrior`): the prior's defaults, and the numerator and denominator of the
+    update from the second moments about the prior's means."""
+
+    def defaults(self, n_mix: int, n_features: int) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def keep(self, empty: np.ndarray, n_mix: int) -> np.ndarray:
+        """Which covariance entries keep their value: those of Gaussians with no weight."""
+        return empty
+
+    def terms(
+        self,
+        numerator: np.ndarray,
+        nk: np.ndarray,
+        covars_prior: Any,
+        covars_weight: Any,
+        n_mix: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class _FullRule(_GMMHMMRule):
+    def defaults(self, n_mix, n_features):
+        return 0.0, -(1.0 + n_features + 1.0)
+
+    def terms(self, numerator, nk, covars_prior, covars_weight, n_mix):
+        n_gauss, d = numerator.shape[:2]
+        shape = (n_gauss // n_mix, n_mix)
+        psi = _broadcast(covars_prior, (*shape, d, d), "covars_prior")
+        nu = _broadcast(covars_weight, shape, "covars_weight").ravel()
+        numerator = numerator + np.swapaxes(psi, -1, -2).reshape(n_gauss, d, d)
+        return numerator, (nk + nu + d + 2.0)[:, None, None]
+
+
+class _TiedRule(_GMMHMMRule):
+    def defaults(self, n_mix, n_features):
+        return 0.0, -(n_mix + n_features + 1.0)
+
+    def keep(self, empty, n_mix):
+        return empty.reshape(-1, n_mix).all(axis=1)
+
+    def terms(self, numerator, nk, covars_prior, covars_weight, n_mix):
+        n_states, d = numerator.shape[:2]
+        psi = _broadcast(covars_prior, (n_states, d, d), "covars_prior")
+        nu = _broadcast(covars_weight, (n_states,), "covars_weight")
+        state_nk = nk.reshape(n_states, n_mix).sum(axis=1)
+        numerator = numerator + np.swapaxes(psi, -1, -2)
+        return numerator, (state_nk + n_mix + nu + d + 1.0)[:, None, None]
+
+
+class _DiagRule(_GMMHMMRule):
+    def defaults(self, n_mix, n_features):
+        return -1.5, 0.0
+
+    def terms(self, numerator, nk, covars_prior, covars_weight, n_mix):
+        n_gauss, d = numerator.shape
+        shape = (n_gauss // n_mix, n_mix, d)
+        alpha = _broadcast(covars_prior, shape, "covars_prior").reshape(n_gauss, d)
+        beta = _broadcast(covars_weight, shape, "covars_weight").reshape(n_gauss, d)
+        return numerator + 2.0 * beta, nk[:, None] + 2.0 * alpha + 3.0
+
+
+class _SphericalRule(_GMMHMMRule):
+    def defaults(self, n_mix, n_features):
+        return -(n_mix + 2.0) / 2.0, 0.0
+
+    def terms(self, numerator, nk, covars_prior, covars_weight, n_mix):
+        n_gauss, d = numerator.shape
+        shape = (n_gauss // n_mix, n_mix)
+        alpha = _broadcast(covars_prior, shape, "covars_prior").ravel()
+        beta = _broadcast(covars_weight, shape, "covars_weight").ravel()
+        return numerator.sum(axis=1) + 2.0 * beta, d * (nk + 1.0) + 2.0 * (alpha + 1.0)
+
+
+# hmmlearn defines its update for exactly these structures; a structure of another class
+# (or another group size) has none.
+_GMMHMM_RULES: dict[type[CovarianceStructure], _GMMHMMRule] = {
+    Full: _FullRule(),
+    GroupTied: _TiedRule(),
+    Diag: _DiagRule(),
+    Spherical: _SphericalRule(),
+}
+
+
+def _gmmhmm_rule(structure: CovarianceStructure, n_mix: int) -> _GMMHMMRule | None:
+    """hmmlearn's GMMHMM update for ``structure``, or None when it has none."""
+    if isinstance(structure, GroupTied) and structure.group_size != n_mix:
+        return None
+    return _GMMHMM_RULES.get(type(structure))
 
 
 # -- the family ----------------------------------------------------------------------------
@@ -373,7 +451,7 @@ class GaussianMixtureEmission:
         if self.prior is not None:
             if self.gaussian.prior is not None:
                 raise ValueError("give either the Gaussian family's prior or a GMMHMMPrior")
-            if _structure_kind(self.gaussian.covariance, int(n_mix)) is None:
+            if _gmmhmm_rule(self.gaussian.covariance, int(n_mix)) is None:
                 raise ValueError(
                     "a GMMHMMPrior needs a 'full', 'diag' or 'spherical' covariance, or "
                     f"GroupTied({n_mix}); got {self.gaussian.covariance!r}"
@@ -443,8 +521,8 @@ class GaussianMixtureEmission:
         assert prior is not None
         family, structure = self.gaussian, self.gaussian.covariance
         n_mix = int(self.n_mix)
-        kind = _structure_kind(structure, n_mix)
-        assert kind is not None
+        rule = _gmmhmm_rule(structure, n_mix)
+        assert rule is not None
         nk, centres = stats.sum_w, params.means
         n_gauss, d = centres.shape
         n_states = n_gauss // n_mix
@@ -464,37 +542,17 @@ class GaussianMixtureEmission:
         deviation = means - mean_prior
         # Second moments about the E-step's means, as hmmlearn takes them.
         numerator = stats.scatter + structure.outer(deviation, deviation, mean_weight)
-        covars_prior, covars_weight = prior.defaults(kind, n_mix, d)
-        keep = empty.reshape(n_states, n_mix).all(axis=1) if kind == "tied" else empty
-        if kind == "full":
-            psi = _broadcast(covars_prior, (n_states, n_mix, d, d), "covars_prior")
-            nu = _broadcast(covars_weight, (n_states, n_mix), "covars_weight").ravel()
-            numerator = numerator + np.swapaxes(psi, -1, -2).reshape(n_gauss, d, d)
-            denominator = (nk + nu + d + 2.0)[:, None, None]
-        elif kind == "tied":
-            psi = _broadcast(covars_prior, (n_states, d, d), "covars_prior")
-            nu = _broadcast(covars_weight, (n_states,), "covars_weight")
-            state_nk = nk.reshape(n_states, n_mix).sum(axis=1)
-            numerator = numerator + np.swapaxes(psi, -1, -2)
-            denominator = (state_nk + n_mix + nu + d + 1.0)[:, None, None]
-        elif kind == "diag":
-            alpha = _broadcast(covars_prior, (n_states, n_mix, d), "covars_prior")
-            beta = _broadcast(covars_weight, (n_states, n_mix, d), "covars_weight")
-            numerator = numerator + 2.0 * beta.reshape(n_gauss, d)
-            denominator = nk[:, None] + 2.0 * alpha.reshape(n_gauss, d) + 3.0
-        else:
-            alpha = _broadcast(covars_prior, (n_states, n_mix), "covars_prior").ravel()
-            beta = _broadcast(covars_weight, (n_states, n_mix), "covars_weight").ravel()
-            numerator = numerator.sum(axis=1) + 2.0 * beta
-            denominator = d * (nk + 1.0) + 2.0 * (alpha + 1.0)
+        covars_prior, covars_weight = prior.defaults(rule, n_mix, d)
+        keep = rule.keep(empty, n_mix)
+        numerator, denominator = rule.terms(numerator, nk, covars_prior, covars_weight, n_mix)
         # The defaults make the denominator of an empty Gaussian zero; it keeps its covariance.
         keep_shape = (-1,) + (1,) * (np.ndim(denominator) - 1)
         covariances = numerator / np.where(keep.reshape(keep_shape), 1.0, denominator)
-        if kind in ("full", "tied"):
+        if structure.matrices:
             _add_to_diagonal(covariances, family.reg_covar)
         else:
             covariances = covariances + family.reg_covar
-        covariances = _floored(covariances, kind in ("full", "tied"), prior.variance_floor)
+        covariances = _floored(covariances, structure.matrices, prior.variance_floor)
         covariances[keep] = params.covariances[keep]
         return family.from_covariances(means, covariances)
 

@@ -42,7 +42,14 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from emkit.families.covariance import CovarianceStructure, covariance_structure
+from emkit.families.covariance import (
+    CovarianceStructure,
+    Diag,
+    Full,
+    Spherical,
+    Tied,
+    covariance_structure,
+)
 from emkit.families.gaussian import GaussianStats
 from emkit.models.mixture import Initializer, initial_assignment, weighted_chunks
 from emkit.numerics.linalg import semidefinite_log_det
@@ -285,11 +292,11 @@ class _SphericalWishart(_WishartShape):
         return prior * np.eye(n_features)
 
 
-_WISHART_SHAPES: dict[str, type[_WishartShape]] = {
-    "full": _FullWishart,
-    "tied": _TiedWishart,
-    "diag": _DiagWishart,
-    "spherical": _SphericalWishart,
+_WISHART_SHAPES: dict[type[CovarianceStructure], type[_WishartShape]] = {
+    Full: _FullWishart,
+    Tied: _TiedWishart,
+    Diag: _DiagWishart,
+    Spherical: _SphericalWishart,
 }
 
 
@@ -352,6 +359,11 @@ class VariationalGaussianMixture:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariance", covariance_structure(self.covariance))
+        if type(self.covariance) not in _WISHART_SHAPES:
+            raise ValueError(
+                "the variational mixture has Wishart updates for the 'full', 'tied', 'diag' "
+                f"and 'spherical' covariances, not {self.covariance!r}"
+            )
         if self.weight_prior not in _WEIGHT_PRIORS:
             raise ValueError(
                 f"weight_concentration_prior_type must be one of {list(WEIGHT_PRIOR_TYPES)}, "
@@ -397,7 +409,7 @@ class VariationalGaussianMixture:
 
     @property
     def _shape(self) -> _WishartShape:
-        return _WISHART_SHAPES[self.covariance.name]()
+        return _WISHART_SHAPES[type(self.covariance)]()
 
     @property
     def _weights(self) -> type[_DirichletWeights] | type[_StickBreakingWeights]:
