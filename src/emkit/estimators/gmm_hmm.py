@@ -284,13 +284,11 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         return means
 
     def _covars_shape(self, n_features: int) -> tuple[int, ...]:
-        k, m, d = int(self.n_components), int(self.n_mix), n_features
-        return {
-            "spherical": (k, m),
-            "diag": (k, m, d),
-            "full": (k, m, d, d),
-            "tied": (k, d, d),
-        }[self.covariance_type]
+        """hmmlearn's shape of ``covars_``: the structure's, with per-Gaussian entries laid
+        out (n_components, n_mix, ...)."""
+        k, m = int(self.n_components), int(self.n_mix)
+        shape = self._structure().shape(k * m, n_features)
+        return (k, m, *shape[1:]) if shape[0] == k * m else shape
 
     def _family_covariances(self, covars: Any, n_features: int) -> np.ndarray:
         """``covars_`` (hmmlearn's shape) validated, in the covariance structure's shape."""
@@ -302,9 +300,9 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
                 f"{self.covariance_type!r}, got {covars.shape}"
             )
         k, m = int(self.n_components), int(self.n_mix)
-        if self.covariance_type != "tied":
-            covars = covars.reshape(k * m, *covars.shape[2:])
-        return self._structure().check(covars, k * m, n_features, "covars_")
+        structure = self._structure()
+        covars = covars.reshape(structure.shape(k * m, n_features))
+        return structure.check(covars, k * m, n_features, "covars_")
 
     def _checked_weights(self, weights: np.ndarray) -> np.ndarray:
         shape = (int(self.n_components), int(self.n_mix))
