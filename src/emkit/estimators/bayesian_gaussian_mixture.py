@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.description import COVARIANCE, FaceDescription, Phrase
 from emkit.estimators.gaussian_mixture import REG_COVAR
 from emkit.estimators.mixtures import (
     MAX_ITER,
@@ -38,6 +39,7 @@ from emkit.exceptions import RegularisationWarning, warn
 from emkit.families.checks import checked_array, dominant_regularisation, real_data
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
+from emkit.families.tables import Columns, CovarianceTables, ParameterTable
 from emkit.models.initialization import initializer
 from emkit.models.variational_mixture import (
     WEIGHT_PRIOR_TYPES,
@@ -101,6 +103,25 @@ class BayesianGaussianMixture(
         Only when X has string feature names.
     """
 
+    description = FaceDescription(
+        "variational",
+        "component",
+        title="variational Bayesian Gaussian mixture",
+        tables=(
+            ParameterTable("means by {unit}", (Columns("means_"),)),
+            CovarianceTables("covariances_", "covariance_type"),
+        ),
+        words=(
+            COVARIANCE,
+            Phrase(
+                "weight_concentration_prior_type",
+                words={
+                    "dirichlet_process": "Dirichlet process weight prior",
+                    "dirichlet_distribution": "Dirichlet distribution weight prior",
+                },
+            ),
+        ),
+    )
     _parameters = (
         N_COMPONENTS.with_default(
             1,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
+from emkit.estimators.description import COVARIANCE
 from emkit.estimators.mixtures import (
     MIXTURE_PARAMETERS,
     N_COMPONENTS,
@@ -74,6 +75,9 @@ class CovarianceFace(BaseMixture):
     fitted ``means_``, ``covariances_``, ``precisions_cholesky_`` and ``precisions_``."""
 
     _abstract_face = True
+    # The covariance type as the user named it (the family holds its strategy, under which
+    # mclust's VVV is 'full').
+    description = replace(BaseMixture.description, words=(COVARIANCE,))
     covariance_type: str
     reg_covar: float
 

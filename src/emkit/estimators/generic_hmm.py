@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from emkit.estimators.description import HIDDEN_MARKOV
 from emkit.estimators.hmm import BaseHMM
 from emkit.estimators.hmm_parameters import (
     ALGORITHM,
@@ -32,6 +33,11 @@ from emkit.families.checks import data_array
 from emkit.models.mixture import weighted_chunks
 
 _RESERVED = frozenset({"startprob", "transmat", "lower_bound", "lower_bounds", "n_iter"})
+
+
+def _family_of(face: HMM) -> Family:
+    """The emission family, which reads the data."""
+    return face._emission_family()
 
 
 class HMM(BaseHMM):
@@ -64,6 +70,7 @@ class HMM(BaseHMM):
     """
 
     _emission_letters: ClassVar[dict[str, str]] = {"e": "emissions"}
+    description = replace(HIDDEN_MARKOV, family=_family_of, emissions="{family}")
     _parameters = (
         Param(
             "family",

@@ -7,11 +7,13 @@ with the one EM driver, as :class:`emkit.estimators.hmm.GaussianHMM` does.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
+from emkit.estimators.description import COVARIANCE, HIDDEN_MARKOV, Phrase
 from emkit.estimators.hmm import BaseHMM, _FeaturesFromParameters, _matrix_scale, features_of
 from emkit.estimators.hmm_parameters import (
     ALGORITHM,
@@ -28,7 +30,7 @@ from emkit.estimators.hmm_parameters import (
 from emkit.estimators.hmm_start import data_covariance, kmeans_labels, within_covariance
 from emkit.estimators.parameters import Param, integer, reals
 from emkit.exceptions import RegularisationWarning, warn
-from emkit.families.checks import dominant_regularisation
+from emkit.families.checks import check_magnitude, dominant_regularisation
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian
 from emkit.families.gaussian_mixture_emission import (
@@ -37,6 +39,7 @@ from emkit.families.gaussian_mixture_emission import (
     GMMHMMPrior,
     GroupTied,
 )
+from emkit.families.tables import Columns, ParameterTable
 from emkit.models.hmm import HMM
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
@@ -87,6 +90,26 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
     weights (hmmlearn counts ``n_mix - 1``).
     """
 
+    description = replace(
+        HIDDEN_MARKOV,
+        tables=(
+            ParameterTable(
+                "means by {unit} and mixture component",
+                (Columns("weights_", "value", "weight"), Columns("means_")),
+                inner="mix",
+                inner_count="n_mix",
+            ),
+            ParameterTable(
+                "variances by {unit} and mixture component",
+                (Columns("covars_", "variances", covariance="covariance_type"),),
+                inner="mix",
+                inner_count="n_mix",
+            ),
+        ),
+        emissions="Gaussian-mixture",
+        emission_words=(Phrase("n_mix", "({} per state)", noun="Gaussian"),),
+        words=(COVARIANCE,),
+    )
     _emission_letters: ClassVar[dict[str, str]] = {"m": "means", "c": "covars", "w": "weights"}
     _emission_attributes: ClassVar[dict[str, str]] = {
         "means": "means_",
@@ -180,6 +203,8 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
             ) from None
 
     def _check_fit_data(self, X: np.ndarray) -> None:
+        # The moments of the data square it.
+        check_magnitude(X, "GMMHMM")
         block = self.chunk_size or DEFAULT_CHUNK_SIZE
         message = dominant_regularisation(X, float(self.min_covar), "min_covar", block)
         if message is not None:

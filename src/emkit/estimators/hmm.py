@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import numbers
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.utils import check_random_state
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.core.driver import EMResult, fit_em
 from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.estimators.description import COVARIANCE, HIDDEN_MARKOV, Phrase
 from emkit.estimators.hmm_monitor import ConvergenceMonitor, MonitorFeed
 from emkit.estimators.hmm_parameters import (
     ALGORITHM,
@@ -50,10 +52,12 @@ from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, NotFit
 from emkit.execution.local import map_reduce, resolve_n_jobs
 from emkit.families.base import Family
 from emkit.families.categorical import Categorical, CategoricalParams
+from emkit.families.checks import check_magnitude
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianPrior
 from emkit.families.multinomial import Multinomial, MultinomialParams
 from emkit.families.poisson import Poisson, PoissonParams
+from emkit.families.tables import Columns, ParameterTable
 from emkit.models.hmm import HMM, HMMParams
 from emkit.models.initialization import initializer
 
@@ -574,8 +578,8 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         raise NotImplementedError
 
     def _check_fit_data(self, X: np.ndarray) -> None:
-        """Warnings about the data to fit (n_samples, n_features) that only some faces
-        give; none by default."""
+        """Refusals of, and warnings about, the data to fit (n_samples, n_features) that
+        only some faces give; none by default."""
 
     def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
         """Finite float data (the Gaussian faces); discrete faces ask their family."""
@@ -686,6 +690,15 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
     probabilities are uniform (hmmlearn draws them at random).
     """
 
+    description = replace(
+        HIDDEN_MARKOV,
+        tables=(
+            ParameterTable("means by {unit}", (Columns("means_"),)),
+            ParameterTable("variances by {unit}", (Columns("covars_", "diagonal"),)),
+        ),
+        emissions="Gaussian",
+        words=(COVARIANCE,),
+    )
     _emission_letters: ClassVar[dict[str, str]] = {"m": "means", "c": "covars"}
     _emission_attributes: ClassVar[dict[str, str]] = {"means": "means_", "covars": "_covars_"}
 
@@ -746,6 +759,10 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
 
     def _structure(self) -> Any:
         return covariance_structure(self.covariance_type)
+
+    def _check_fit_data(self, X: np.ndarray) -> None:
+        # The moments of the data square it.
+        check_magnitude(X, "GaussianHMM")
 
     def _covars_from_user(self, value: Any) -> np.ndarray:
         """Covariances in the shape of the covariance type's parameters, from any shape
@@ -911,6 +928,17 @@ class CategoricalHMM(_DiscreteHMM):
         + _FIT_DOC
     )
 
+    description = replace(
+        HIDDEN_MARKOV,
+        tables=(
+            ParameterTable(
+                "symbol probabilities by {unit}", (Columns("emissionprob_", "symbols"),)
+            ),
+        ),
+        emissions="categorical",
+        emission_words=(Phrase("n_features", "({})", noun="symbol"),),
+        words=(),
+    )
     _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
     _emission_attributes: ClassVar[dict[str, str]] = {"emissionprob": "emissionprob_"}
     _attribute = "emissionprob_"
@@ -948,13 +976,14 @@ class CategoricalHMM(_DiscreteHMM):
         return Categorical(self._symbols(), float(self.emissionprob_prior), frozen)
 
     def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
-        X = super()._check_emission_data(X, reset=reset)
-        if X.shape[1] != 1:
+        # The number of columns first: columns of other data are no symbols either.
+        width = np.shape(X)[1] if np.ndim(X) == 2 else 1
+        if width != 1:
             raise ValueError(
                 f"CategoricalHMM takes one column of integer symbols, shape (n_samples, 1); "
-                f"got {X.shape[1]} columns"
+                f"got {width} columns"
             )
-        return X
+        return super()._check_emission_data(X, reset=reset)
 
     def _emission_features(self) -> int | None:
         # One column of symbols, whatever the number of symbols.
@@ -1003,6 +1032,12 @@ class MultinomialHMM(_FeaturesFromParameters, _DiscreteHMM):
         + _FIT_DOC
     )
 
+    description = replace(
+        HIDDEN_MARKOV,
+        tables=(ParameterTable("emission probabilities by {unit}", (Columns("emissionprob_"),)),),
+        emissions="multinomial",
+        words=(),
+    )
     _emission_letters: ClassVar[dict[str, str]] = {"e": "emissionprob"}
     _emission_attributes: ClassVar[dict[str, str]] = {"emissionprob": "emissionprob_"}
     _attribute = "emissionprob_"
@@ -1100,6 +1135,12 @@ class PoissonHMM(_FeaturesFromParameters, _DiscreteHMM):
         + _FIT_DOC
     )
 
+    description = replace(
+        HIDDEN_MARKOV,
+        tables=(ParameterTable("rates by {unit}", (Columns("lambdas_"),)),),
+        emissions="Poisson",
+        words=(),
+    )
     _emission_letters: ClassVar[dict[str, str]] = {"l": "lambdas"}
     _emission_attributes: ClassVar[dict[str, str]] = {"lambdas": "lambdas_"}
     _attribute = "lambdas_"

@@ -19,6 +19,7 @@ from sklearn.utils.validation import validate_data
 from emkit.core.batches import map_rows
 from emkit.core.driver import ROUNDOFF, IterationInfo, fit_em
 from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     N_JOBS,
@@ -31,6 +32,8 @@ from emkit.estimators.parameters import (
     real,
 )
 from emkit.exceptions import ConvergenceWarning, warn
+from emkit.families.checks import check_magnitude
+from emkit.families.tables import Columns, ParameterTable
 from emkit.models.csr_rows import OnCSRRows
 from emkit.models.kmeans import KMeansModel, assign, data_moments, tolerance
 from emkit.models.kmeans_kernels import sq_distances
@@ -98,6 +101,14 @@ class KMeans(
         Defined when ``X`` has string feature names.
     """
 
+    description = FaceDescription(
+        "clustering",
+        "cluster",
+        title="k-means",
+        components="n_clusters",
+        tables=(ParameterTable("cluster centres", (Columns("cluster_centers_"),), weights=False),),
+        words=(),
+    )
     _parameters = (
         Param("n_clusters", 8, "int", "Number of clusters.", integer(1), positional=True),
         Param(
@@ -195,6 +206,9 @@ class KMeans(
                 RuntimeWarning,
             )
         sparse = sp.issparse(X)
+        if not sparse:
+            # Squared distances sum the squares of differences over the features.
+            check_magnitude(X, "KMeans", squares_per_row=4 * X.shape[1])
         moments = data_moments(X, w, self.chunk_size, variance=self.tol > 0)
         # Dense sums are taken about the data mean (see KMeansModel.origin); CSR rows keep
         # their zeros, so theirs are taken about zero.

@@ -22,6 +22,7 @@ from sklearn.utils.validation import validate_data
 
 from emkit.core.batches import Labelled, map_rows
 from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     N_INIT,
@@ -301,6 +302,11 @@ class MixtureScoring:
 
 
 # -- the shared base ---------------------------------------------------------------------------
+def _family_of(face: BaseMixture) -> Family:
+    """The family that reads a mixture face's data: as fitted, once the face is fitted."""
+    return face._fitted_family() if hasattr(face, "converged_") else face._family()
+
+
 class BaseMixture(
     DeclaredParameters, MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator
 ):
@@ -312,6 +318,9 @@ class BaseMixture(
     """
 
     _abstract_face: ClassVar[bool] = True
+    description: ClassVar[FaceDescription] = FaceDescription(
+        "mixture", "component", family=_family_of
+    )
     # Whether the face's data can never be negative (scikit-learn's positive_only tag).
     _non_negative: ClassVar[bool] = False
 

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from emkit.families.tables import Columns, ParameterTable, Table
+
 FAMILIES: dict[str, type] = {}
 """Families by class name, as their modules are imported."""
 
@@ -38,10 +40,15 @@ class Family:
     """
 
     params_class: ClassVar[type]
+    title: ClassVar[str]
+    """What summaries call the family ('Poisson': a 'Poisson mixture', 'Poisson emissions');
+    by default its class name."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         FAMILIES[cls.__name__] = cls
+        if "title" not in cls.__dict__:
+            cls.title = cls.__name__
 
     # -- what a family may declare -------------------------------------------------------
     @property
@@ -93,6 +100,21 @@ class Family:
         params = self.params_from_arrays(arrays)
         self.check_params(params, n_components, n_features)
         return params
+
+    # -- the family in summaries -------------------------------------------------------------
+    def summary_words(self) -> tuple[str, ...]:
+        """What a summary says of the family's hyperparameters after its title ('diagonal
+        covariance'); nothing by default."""
+        return ()
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        """The tables of fitted parameters a summary shows, naming the family's arrays (see
+        :mod:`emkit.families.tables`). By default one table per stored array, titled by its
+        name and laid out by its shape, the first with the weights."""
+        return tuple(
+            ParameterTable(f"{name} by {{unit}}", (Columns(name, "auto"),), weights=i == 0)
+            for i, name in enumerate(self.stored_names())
+        )
 
     # -- the family as data ------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

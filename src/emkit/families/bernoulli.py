@@ -21,6 +21,7 @@ from emkit.families.checks import (
     take_vector,
 )
 from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.tables import Columns, ParameterTable, Table
 from emkit.numerics.simplex import dirichlet_mode
 
 
@@ -67,6 +68,10 @@ class Bernoulli(Family):
     frozen: frozenset[str] = frozenset()
 
     params_class = BernoulliParams
+    title = "Bernoulli"
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        return (ParameterTable("probabilities of 1 by {unit}", (Columns("probs"),)),)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prior", check_prior(self.prior, "prior", positive=True))

@@ -23,6 +23,7 @@ from emkit.families.checks import (
     refuse,
     take_vector,
 )
+from emkit.families.tables import Columns, ParameterTable, Table
 from emkit.numerics.simplex import dirichlet_mode, softmax_rows
 
 # -- the categorical family ------------------------------------------------------------------
@@ -102,6 +103,11 @@ class Categorical(Family):
     frozen: frozenset[str] = frozenset()
 
     params_class = CategoricalParams
+    title = "categorical"
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        probs = Columns("probs", "categories", counts="n_categories")
+        return (ParameterTable("category probabilities by {unit} (feature=code)", (probs,)),)
 
     def __post_init__(self) -> None:
         n = self.n_categories

@@ -52,17 +52,33 @@ def real_data(X: ArrayLike, family: str) -> np.ndarray:
         Naming the largest magnitude, the limit, and what to do.
     """
     X = data_array(X, family)
-    if X.size:
-        largest = float(max(X.max(), -X.min()))  # no temporary the size of X
-        limit = float(np.sqrt(np.finfo(np.float64).max / (4.0 * max(X.shape[0], 1))))
-        if largest > limit:
-            raise ValueError(
-                f"{family} data hold values too large for float64 arithmetic: the largest "
-                f"magnitude is {largest:.3g}, and squares of values above {limit:.3g} "
-                f"overflow when summed over {X.shape[0]} rows. Rescale the data (divide it "
-                f"by a power of ten, or standardise it)."
-            )
+    check_magnitude(X, family)
     return X
+
+
+def check_magnitude(X: np.ndarray, family: str, squares_per_row: int = 4) -> None:
+    """Refuse values of the finite array ``X`` (n_samples, n_features) so large that
+    ``squares_per_row`` squares of them per row, summed over the rows, overflow float64 (4:
+    the square of a difference of two such values, one per row).
+
+    Raises
+    ------
+    ValueError
+        Naming the largest magnitude, the limit, the first value beyond it (its column and
+        row), and what to do.
+    """
+    if not X.size:
+        return
+    largest = float(max(X.max(), -X.min()))  # no temporary the size of X
+    limit = float(np.sqrt(np.finfo(np.float64).max / (squares_per_row * X.shape[0])))
+    if largest > limit:
+        row, col = np.unravel_index(int(np.argmax(np.abs(X) > limit)), X.shape)
+        raise ValueError(
+            f"{family} data hold values too large for float64 arithmetic: the largest "
+            f"magnitude is {largest:.3g}, and squares of values above {limit:.3g} overflow "
+            f"when summed over {X.shape[0]} rows; column {col} holds {number(X[row, col])} "
+            f"(row {row}). Rescale the data (divide it by a power of ten, or standardise it)."
+        )
 
 
 REGULARISATION_SHARE = 0.01

@@ -19,6 +19,7 @@ from emkit.families.checks import (
     take_vector,
 )
 from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.tables import Columns, ParameterTable, Table
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +54,10 @@ class Exponential(Family):
     frozen: frozenset[str] = frozenset()
 
     params_class = ExponentialParams
+    title = "exponential"
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        return (ParameterTable("rates by {unit}", (Columns("rates"),)),)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frozen", check_frozen(self.frozen, FROZEN_CHOICES, "Exponential"))

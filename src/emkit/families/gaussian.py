@@ -12,6 +12,13 @@ from emkit.core.stats import Additive
 from emkit.families.base import Family, describable
 from emkit.families.checks import check_frozen, check_prior, checked_array, real_data
 from emkit.families.covariance import CovarianceStructure, covariance_structure
+from emkit.families.tables import (
+    Columns,
+    CovarianceTables,
+    ParameterTable,
+    Table,
+    covariance_words,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +158,16 @@ class Gaussian(Family):
         )
 
     params_class = GaussianParams
+    title = "Gaussian"
+
+    def summary_words(self) -> tuple[str, ...]:
+        return (covariance_words(self.covariance.name),)
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        return (
+            ParameterTable("means by {unit}", (Columns("means"),)),
+            CovarianceTables("covariances", self.covariance),
+        )
 
     def stored_names(self) -> tuple[str, ...]:
         """Means and covariances; the Cholesky factors of the precisions follow from them."""

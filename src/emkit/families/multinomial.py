@@ -23,6 +23,7 @@ from emkit.families.checks import (
     take_vector,
 )
 from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.tables import Columns, ParameterTable, Table
 from emkit.numerics.simplex import dirichlet_mode, softmax_rows
 
 
@@ -76,6 +77,10 @@ class Multinomial(Family):
     frozen: frozenset[str] = frozenset()
 
     params_class = MultinomialParams
+    title = "multinomial"
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        return (ParameterTable("category probabilities by {unit}", (Columns("probs"),)),)
 
     def __post_init__(self) -> None:
         if self.n_trials is not None:

@@ -21,6 +21,7 @@ from emkit.families.checks import (
     take_vector,
 )
 from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.tables import Columns, ParameterTable, Table
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +71,10 @@ class Poisson(Family):
     frozen: frozenset[str] = frozenset()
 
     params_class = PoissonParams
+    title = "Poisson"
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        return (ParameterTable("rates by {unit}", (Columns("lambdas"),)),)
 
     def __post_init__(self) -> None:
         for name in ("lambdas_prior", "lambdas_weight"):

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from emkit.core.stats import Additive
 from emkit.families.base import Family
 from emkit.families.checks import data_array
+from emkit.families.tables import Table
 
 Columns = int | slice | range | Sequence[int] | np.ndarray
 """Columns of a part: one index, a slice or range with non-negative bounds, or a sequence of
@@ -188,6 +189,34 @@ class Product(Family):
     names: Sequence[str] | None = None
 
     params_class = ProductParams
+    title = "product"
+
+    def summary_words(self) -> tuple[str, ...]:
+        """The parts: their names, families and what these say of themselves."""
+        parts = []
+        for name, (family, _) in zip(self.names, self.parts, strict=True):
+            words = family.summary_words() if isinstance(family, Family) else ()
+            what = ", ".join([getattr(family, "title", type(family).__name__), *words])
+            parts.append(f"{name} ({what})")
+        return (f"parts {', '.join(parts)}",)
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        """Every part's tables, titled and named by the part, over its columns; the first
+        shows the weights."""
+        tables: list[Table] = []
+        for name, (family, columns) in zip(self.names, self.parts, strict=True):
+            if not isinstance(family, Family):
+                continue
+            for table in family.summary_tables():
+                tables.append(
+                    table.renamed(
+                        lambda array, name=name: f"{name}_{array}",
+                        part=name,
+                        features=columns,
+                        weights=not tables and table.weights,
+                    )
+                )
+        return tuple(tables)
 
     def __post_init__(self) -> None:
         try:

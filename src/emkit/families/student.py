@@ -47,6 +47,7 @@ from emkit.families.checks import (
 )
 from emkit.families.covariance import LOG_2PI, CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
+from emkit.families.tables import Columns, CovarianceTables, ParameterTable, Table, covariance_words
 from emkit.numerics.logspace import responsibilities
 
 DOF_MAX = 1000.0
@@ -190,6 +191,25 @@ class StudentT(Family):
         return self.reg_covar == 0 or "covariances" in self.frozen
 
     params_class = StudentParams
+    title = "Student-t"
+
+    def summary_words(self) -> tuple[str, ...]:
+        return (covariance_words(self.covariance.name),)
+
+    def summary_tables(self) -> tuple[Table, ...]:
+        return (
+            ParameterTable(
+                "degrees of freedom (dof) and locations by {unit}",
+                (Columns("dof", "value", "dof"), Columns("means")),
+            ),
+            CovarianceTables(
+                "covariances",
+                self.covariance,
+                matrix="scale matrix of {unit} {j}",
+                shared="scale matrix of every {unit}",
+                diagonal="scale matrix diagonals by {unit}",
+            ),
+        )
 
     def stored_names(self) -> tuple[str, ...]:
         """Locations, scale matrices and degrees of freedom; the Cholesky factors of the
