@@ -501,7 +501,10 @@ def test_error_gmm_option_with_kmeans(capsys):
     err = _fail(
         capsys, "fit", FAITHFUL, "--model", "kmeans", "--components", 2, "--covariance-type", "diag"
     )
-    assert "emkit: error: --covariance-type applies to --model gmm, student or bayesian-gmm" in err
+    assert err == (
+        "emkit: error: --covariance-type applies to --model bayesian-gmm, gmm or student and to "
+        "--model hmm --emission gaussian or gmm only\n"
+    )
 
 
 def test_error_unknown_column(capsys):

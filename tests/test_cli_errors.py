@@ -49,18 +49,29 @@ def _fit_must_not_run(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("model", "extra"),
-    [("gmm", []), ("kmeans", []), ("student", []), ("hmm", []), ("bayesian-gmm", [])],
+    ("model", "family"),
+    [
+        ("gmm", "Gaussian"),
+        ("kmeans", "KMeans"),
+        ("student", "Student-t"),
+        ("hmm", "GaussianHMM"),
+        ("bayesian-gmm", "Gaussian"),
+    ],
 )
-def test_values_too_large_to_square(tmp_path, capsys, model, extra):
+def test_values_too_large_to_square(tmp_path, capsys, model, family):
+    # The family (or face) refuses them, naming the column and row by their positions; the
+    # command line names them as the file does.
     rows = np.random.default_rng(0).normal(size=(30, 2)) * 1e300
+    rows[0, 0] = 1.5
     data = _write_csv(tmp_path / "huge.csv", ["a", "b"], rows.tolist())
-    message = _fail(capsys, "fit", data, "--model", model, "-k", 2, "-o", tmp_path / "m", *extra)
+    message = _fail(capsys, "fit", data, "--model", model, "-k", 2, "-o", tmp_path / "m")
     assert message.startswith(
-        f"{str(data)!r}: column 'a' holds {rows[0, 0]:.6g} at data row 1: values beyond "
+        f"{str(data)!r}: {family} data hold values too large for float64 arithmetic: the "
+        "largest magnitude is "
     )
     assert message.endswith(
-        "are too large to square: rescale the data (divide the column by a power of ten)"
+        f"; column 'b' holds {float(rows[0, 1])!r} (data row 1). Rescale the data (divide it by a "
+        "power of ten, or standardise it)."
     )
 
 
@@ -74,7 +85,9 @@ def test_large_values_that_square_are_fitted(tmp_path, capsys):
 def test_select_refuses_values_too_large_to_square(tmp_path, capsys):
     rows = np.random.default_rng(1).normal(size=(30, 2)) * 1e300
     data = _write_csv(tmp_path / "huge.csv", ["a", "b"], rows.tolist())
-    assert "too large to square" in _fail(capsys, "select", data, "-k", "1-2")
+    message = _fail(capsys, "select", data, "-k", "1-2")
+    assert message.startswith(f"{str(data)!r}: Gaussian data hold values too large for float64")
+    assert f"column 'a' holds {float(rows[0, 0])!r} (data row 1)" in message
 
 
 def test_singular_covariance_names_the_option(tmp_path, capsys):

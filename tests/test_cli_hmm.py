@@ -486,49 +486,50 @@ def test_error_text_sequence_ids(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    ("rolls", "shown", "row"),
-    [("0,2.5,1", "2.5", 2), ("0,1,-1", "-1", 3)],
+    ("rolls", "problem", "shown", "row"),
+    [("0,2.5,1", "integer", "2.5", 2), ("0,1,-1", "non-negative", "-1", 3)],
 )
-def test_error_categorical_symbols_not_codes(tmp_path, capsys, rolls, shown, row):
+def test_error_categorical_symbols_not_codes(tmp_path, capsys, rolls, problem, shown, row):
     data = _write(
         tmp_path / "bad.csv",
         "sequence,roll\n" + "".join(f"1,{v}\n" for v in rolls.split(",")),
     )
     argv = ("--model", "hmm", "--emission", "categorical", "-k", 1, "--sequence-column", "sequence")
     err = _fail(capsys, "fit", data, *argv)
-    assert (
-        f"{str(data)!r}: column 'roll' holds {shown} at data row {row}; categorical emissions "
-        "take integer symbol codes 0, 1, 2, ..."
-    ) in err
+    assert err == (
+        f"emkit: error: {str(data)!r}: Categorical data must be {problem} category codes; "
+        f"column 'roll' holds {shown} (data row {row})\n"
+    )
 
 
 def test_error_count_emissions_not_counts(tmp_path, capsys):
     data = _write(tmp_path / "bad.csv", "a,b\n1,2\n3,0.5\n")
-    for emission, words in (("poisson", "Poisson"), ("multinomial", "multinomial")):
+    for emission, family in (("poisson", "Poisson"), ("multinomial", "Multinomial")):
         err = _fail(capsys, "fit", data, "--model", "hmm", "--emission", emission, "-k", 1)
-        assert (
-            f"column 'b' holds 0.5 at data row 2; {words} emissions take counts "
-            "(whole numbers >= 0)"
-        ) in err
+        assert err == (
+            f"emkit: error: {str(data)!r}: {family} counts must be integers; column 'b' holds "
+            "0.5 (data row 2)\n"
+        )
 
 
 def test_error_categorical_needs_one_column(gaussian_csv, capsys):
     argv = ("--model", "hmm", "--emission", "categorical", "-k", 2, "--sequence-column", "seq")
     err = _fail(capsys, "fit", gaussian_csv, *argv)
-    assert (
-        "categorical emissions take one column of integer symbol codes; "
-        f"{str(gaussian_csv)!r} has 2 feature columns (x, y): choose one with --columns"
-    ) in err
+    # Before the symbols: columns of other data are no symbols either.
+    assert err == (
+        "emkit: error: CategoricalHMM takes one column of integer symbols, shape (n_samples, "
+        "1); got 2 columns\n"
+    )
 
 
 def test_error_symbol_unknown_to_the_model(casino_fit, tmp_path, capsys):
     path, _ = casino_fit
     data = _write(tmp_path / "d8.csv", "sequence,roll\n1,0\n1,7\n")
     err = _fail(capsys, "predict", path, data, "--sequence-column", "sequence")
-    assert (
-        f"{str(data)!r}: column 'roll' holds symbol 7 at data row 2, but the model knows "
-        "symbols 0 to 5 only"
-    ) in err
+    assert err == (
+        f"emkit: error: {str(data)!r}: Categorical column 'roll' has 6 categories (codes "
+        "0..5); data row 2 holds 7\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -545,8 +546,8 @@ def test_error_symbol_unknown_to_the_model(casino_fit, tmp_path, capsys):
         (
             "hmm",
             ["--emission", "categorical", "--covariance-type", "full"],
-            "--covariance-type applies to --model gmm, student or bayesian-gmm only (and to "
-            "--model hmm with --emission gaussian or gmm)",
+            "--covariance-type applies to --model bayesian-gmm, gmm or student and to --model "
+            "hmm --emission gaussian or gmm only",
         ),
         (
             "hmm",
@@ -556,13 +557,19 @@ def test_error_symbol_unknown_to_the_model(casino_fit, tmp_path, capsys):
         (
             "hmm",
             ["--reg-covar", "1e-3"],
-            "--reg-covar applies to --model gmm, student or bayesian-gmm only",
+            "--reg-covar applies to --model bayesian-gmm, gmm or student only",
         ),
         (
             "hmm",
-            ["--init-params", "random", "--reg-covar", "0"],
-            "--reg-covar applies to --model gmm, student or bayesian-gmm only; --init-params "
-            "applies to the mixtures only (every --model but kmeans and hmm)",
+            ["--reg-covar", "0", "--weight-prior", "dirichlet-process", "--prior", "2"],
+            "--reg-covar applies to --model bayesian-gmm, gmm or student only; --prior applies "
+            "to --model bernoulli, categorical or multinomial only; --weight-prior applies to "
+            "--model bayesian-gmm only",
+        ),
+        (
+            "gmm",
+            ["--bogus", "2"],
+            "unrecognized arguments: --bogus (see 'emkit models gmm')",
         ),
     ],
 )

@@ -1,20 +1,24 @@
-"""The command line's parser imports no estimator, and its table of models agrees with the
-estimators it names."""
+"""The command line's parser imports no estimator (nor NumPy); its models are the entry points,
+their options the parameters their faces declare, read by declared type."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
+import re
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import pytest
 
-from emkit.cli import models
-from emkit.cli.fit import build_estimator
-from emkit.cli.parser import build_parser
-from emkit.families.covariance import COVARIANCE_STRUCTURES
+from emkit.cli import models, options, parser
+from emkit.cli.errors import CommandError
+from emkit.cli.options import build_estimator
+from emkit.cli.parser import build_parser, parse_arguments
+from emkit.estimators.description import description_of
+from emkit.models.initialization import INITIALIZERS
 from emkit.selection import DEFAULT_MAX_ITER, DEFAULT_TOL
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src"
@@ -33,8 +37,8 @@ for argv in (["--help"], ["fit", "--help"], ["select", "--help"], ["fit", "x.csv
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         code = main(argv)
     assert code in (0, 2), code
-heavy = ("sklearn", "scipy", "numba", "emkit.estimators", "emkit.families", "emkit.selection",
-         "emkit.models", "emkit.core", "pyarrow")
+heavy = ("numpy", "sklearn", "scipy", "numba", "emkit.estimators", "emkit.families",
+         "emkit.selection", "emkit.models", "emkit.core", "pyarrow")
 print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in heavy
                         or name.startswith(heavy))))
 """
@@ -53,33 +57,66 @@ def test_parser_and_help_import_no_estimator():
     assert json.loads(proc.stdout) == []
 
 
-def test_covariance_types_are_the_families():
-    assert models.COVARIANCE_TYPES == tuple(COVARIANCE_STRUCTURES)
-    assert set(models.DIAGONAL_COVARIANCES) | set(models.SHARED_COVARIANCES) < set(
-        models.COVARIANCE_TYPES
+def test_defaults_the_help_states_are_the_commands():
+    assert (parser.SELECT_MAX_ITER, parser.SELECT_TOL) == (DEFAULT_MAX_ITER, DEFAULT_TOL)
+    assert parser.SELECT_INITS == tuple(INITIALIZERS)
+    assert (parser.DEFAULT_N_INIT, parser.MIN_ITERATIONS) == (
+        options.DEFAULT_N_INIT,
+        options.MIN_ITERATIONS,
     )
 
 
-def test_select_defaults_are_select_models():
-    assert (models.SELECT_MAX_ITER, models.SELECT_TOL) == (DEFAULT_MAX_ITER, DEFAULT_TOL)
+def test_models_are_the_entry_points():
+    names = {entry.name: entry.value for entry in entry_points(group=models.GROUP)}
+    assert models.model_names() == sorted({name.split(".")[0] for name in names})
+    # 'hmm' names the default emission's face.
+    assert models.emission_names()[0] == "gaussian"
+    assert names["hmm"] == names["hmm.gaussian"]
+    assert set(models.emission_names()) == {
+        name.removeprefix("hmm.") for name in names if name.startswith("hmm.")
+    }
 
 
-def test_every_face_names_its_class():
-    for name, face in models.FACES.items():
-        cls = models.estimator_class(face)
-        assert cls.__name__ == name
-        assert face.components in cls().get_params()
+def test_every_model_and_emission_builds_its_face():
+    built = set()
+    for model in models.all_models():
+        face = description_of(model.face)
+        argv = ["--model", *model.name.split(), "-k", 2]
+        estimator = build_estimator(_args(*argv), model)
+        assert type(estimator) is model.face
+        assert getattr(estimator, face.components) == 2
+        built.add(type(estimator).__name__)
+    # Every face the entry points name, and none besides.
+    assert built == {entry.value.split(":")[1] for entry in entry_points(group=models.GROUP)}
+
+
+def test_no_model_is_named_in_the_command_line():
+    """The command line reads its models from the entry points: no face's class name, no
+    name of --model or --emission in its source (but emkit select's, which chooses among
+    Gaussian mixtures and names the face select_model fits)."""
+    names = {entry.value.split(":")[1] for entry in entry_points(group=models.GROUP)}
+    names |= {entry.name.removeprefix("hmm.") for entry in entry_points(group=models.GROUP)}
+    names.discard("hmm")  # the naming scheme of the emissions
+    names -= set(INITIALIZERS)  # 'kmeans' is a start of emkit select too
+    for path in sorted((SRC / "emkit" / "cli").glob("*.py")):
+        text = path.read_text()
+        for name in names - ({"GaussianMixture"} if path.name == "select.py" else set()):
+            if name[0].isupper():
+                assert not re.search(rf"\b{name}\b", text), f"{path.name} names {name}"
+            else:
+                quoted = rf"[\"']{re.escape(name)}[\"']"
+                assert not re.search(quoted, text), f"{path.name} names the model {name!r}"
 
 
 def _args(*argv):
-    return build_parser().parse_args(["fit", "data.csv", *map(str, argv)])
+    return parse_arguments(build_parser(), ["fit", "data.csv", *map(str, argv)])
 
 
 @pytest.mark.parametrize(
     ("argv", "name", "params"),
     [
         (["--model", "gmm", "-k", 2], "GaussianMixture", {"n_components": 2, "n_init": 3}),
-        (["--model", "kmeans", "-k", 4], "KMeans", {"n_clusters": 4, "n_init": 3}),
+        (["--model", "kmeans", "-k", 4], "KMeans", {"n_clusters": 4, "n_init": 3, "max_iter": 300}),
         (["--model", "hmm", "-k", 2], "GaussianHMM", {"n_iter": 100, "n_init": 3}),
         (
             ["--model", "hmm", "-k", 2, "--emission", "gmm", "--n-mix", 3, "--max-iter", 7],
@@ -102,20 +139,97 @@ def _args(*argv):
             "GaussianMixture",
             {"n_init": 5, "tol": 1e-5, "reg_covar": 0.1},
         ),
+        # Any declared parameter with a value an option can give is an option.
+        (
+            ["--model", "hmm", "-k", 2, "--min-covar=0.01", "--algorithm", "map"],
+            "GaussianHMM",
+            {"min_covar": 0.01, "algorithm": "map"},
+        ),
+        (
+            ["--model", "gmm", "-k", 2, "--hard", "--accelerate", "none", "--chunk-size", 64],
+            "GaussianMixture",
+            {"hard": True, "accelerate": None, "chunk_size": 64},
+        ),
+        (
+            ["--model", "bernoulli", "-k", 2, "--prior", 2, "--init-params", "random-from-data"],
+            "BernoulliMixture",
+            {"prior": 2.0, "init_params": "random_from_data"},
+        ),
+        (["--model", "kmeans", "-k", 2, "--init", "random"], "KMeans", {"init": "random"}),
+        (
+            ["--model", "hmm", "--emission", "poisson", "-k", 2, "--lambdas-prior", "0.5"],
+            "PoissonHMM",
+            {"lambdas_prior": 0.5, "n_iter": 100},
+        ),
     ],
 )
 def test_options_become_hyperparameters(argv, name, params):
-    estimator = build_estimator(_args(*argv))
+    args = _args(*argv)
+    estimator = build_estimator(args, models.load(args.model, args.emission))
     assert type(estimator).__name__ == name
     got = estimator.get_params()
     assert {key: got[key] for key in params} == params
 
 
-def test_every_model_and_emission_builds_its_face():
-    for model, entry in models.MODELS.items():
-        for emission, name in entry.faces.items():
-            argv = ["--model", model, "-k", 2] + (["--emission", emission] if emission else [])
-            assert type(build_estimator(_args(*argv))).__name__ == name
+def test_parameters_are_set_aside_before_the_parser_reads_the_rest():
+    args = _args(
+        "--reg-covar", "-1e-3", "--hard", "--quiet", "--model", "gmm", "-k", 2, "--x=a=b", "--y"
+    )
+    assert args.parameters == [
+        ("--reg-covar", "-1e-3"),
+        ("--hard", None),
+        ("--x", "a=b"),
+        ("--y", None),
+    ]
+    assert (args.model, args.components, args.quiet, args.data) == ("gmm", 2, True, "data.csv")
+    # Other commands take no parameters: argparse refuses what it does not know.
+    with pytest.raises(SystemExit):
+        parse_arguments(build_parser(), ["info", "m.emkit", "--reg-covar", "1"])
+
+
+@pytest.mark.parametrize(
+    ("type_text", "default", "texts", "values"),
+    [
+        ("float", 1e-6, ["0.5", "1"], [0.5, 1.0]),
+        ("int or None", None, ["3", "none"], [3, None]),
+        ("{'squarem'} or None", None, ["squarem", "None"], ["squarem", None]),
+        ("'auto' or int", "auto", ["auto", "10"], ["auto", 10]),
+        ("bool", False, ["true", "no", None], [True, False, True]),
+        (
+            "{'dirichlet_process', 'dirichlet_distribution'}",
+            "x",
+            ["dirichlet-process"],
+            ["dirichlet_process"],
+        ),
+        ("float or array-like of shape (n_components,)", 1.0, ["2"], [2.0]),
+        ("int | Sequence[int] | None", None, ["4"], [4]),
+    ],
+)
+def test_values_are_read_by_declared_type(type_text, default, texts, values):
+    conversion = options.Conversion.of(type_text, default)
+    assert [conversion.read(text, "--x") for text in texts] == values
+
+
+@pytest.mark.parametrize(
+    "type_text",
+    ["array-like of int", "Family", "callable", "frozenset[str]"],
+)
+def test_types_no_option_can_give(type_text):
+    assert options.Conversion.of(type_text, None) is None
+
+
+@pytest.mark.parametrize(
+    ("type_text", "text", "message"),
+    [
+        ("int", "2.5", "argument --x: expected a whole number, got '2.5'"),
+        ("float", "abc", "argument --x: expected a number, got 'abc'"),
+        ("{'a', 'b'}", "c", "argument --x: expected one of 'a', 'b', got 'c'"),
+        ("float", None, "argument --x: expected a value (a number)"),
+    ],
+)
+def test_values_of_the_wrong_type(type_text, text, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        options.Conversion.of(type_text, 0).read(text, "--x")
 
 
 def test_version_is_read_only_when_asked(capsys):

@@ -276,8 +276,10 @@ def test_select_reports_failures_and_non_convergence(tmp_path, capsys):
         1,
     )
     assert code == 0, err
-    assert err.count("emkit: warning:") == 1
+    assert err.count("emkit: warning:") == 2
     assert "candidates did not converge within 1 iterations (VII K=2)" in err
+    # The best K is the largest tried.
+    assert "emkit: warning: the best number of components, 2, is the largest tried" in err
     _, rows = _table_rows(out, TITLE)
     assert "no" in [row[-1] for row in rows]
 
@@ -341,3 +343,27 @@ def test_fit_with_the_hierarchical_start(tmp_path, capsys):
     del est.feature_names_in_  # scored on a plain array below
     # mclust's EEE model with 3 components on these data: BIC -2314.316 (its sign).
     assert -est.bic(read_table(FAITHFUL).values) >= -2314.316 - 0.1
+
+
+@pytest.mark.parametrize(
+    ("components", "note"),
+    [
+        (
+            "1-2",
+            "the best number of components, 2, is the largest tried: the best model may "
+            "have more; widen --components",
+        ),
+        (
+            "3-5",
+            "the best number of components, 3, is the smallest tried: the best model may "
+            "have fewer; widen --components",
+        ),
+        ("2-4", None),
+    ],
+)
+def test_select_says_when_the_best_is_at_the_edge_of_the_range(capsys, components, note):
+    code, out, err = _run(
+        capsys, "select", FAITHFUL, "-k", components, "--covariance-types", "EEE", "-q"
+    )
+    assert (code, out) == (0, "")
+    assert err == ("" if note is None else f"emkit: warning: {note}\n")

@@ -165,3 +165,19 @@ def test_kmeans_clustering_table(tmp_path, capsys):
     labels = est.predict(read_table(FAITHFUL).values)
     assert [int(r[1]) for r in rows] == np.bincount(labels, minlength=3).tolist()
     assert "uncertainty" not in out and "BIC" not in out
+
+
+def test_hmm_restarts_show_their_final_objectives(tmp_path, capsys):
+    path = tmp_path / "h.emkit"
+    argv = ["fit", FAITHFUL, "--model", "hmm", "-k", 2, "--random-state", 0, "-o", path]
+    code, out, err = _run(capsys, *argv, "--n-init", 3, "--init-params", "stmc")
+    assert code == 0, err
+    X = read_table(FAITHFUL).values
+    expected = emkit.GaussianHMM(2, n_iter=100, n_init=3, random_state=0).fit(X)
+    # The face's restart_lower_bounds_, per sample, as totals over the data.
+    finals = np.sort(expected.restart_lower_bounds_ * X.shape[0])[::-1]
+    count, rest = _field(out, "restarts").split(": final objectives (log-likelihood + log prior) ")
+    assert count == "3"
+    shown, reached = rest.split("; ")
+    assert shown == ", ".join(f"{v:.6g}" for v in finals)
+    assert reached.endswith(" of 3 reached the best")

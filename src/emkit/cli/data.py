@@ -1,24 +1,20 @@
-"""Reading the data of a command and checking it before any fit: the columns a model was
-fitted on, sequences of a hidden Markov model, values a family cannot read, values too large
-to square, and a row index written as a column."""
+"""Reading the data of a command: the columns a model was fitted on, sequences of a hidden
+Markov model, a row index written as a column; and the check of the family that reads it."""
 
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from emkit.cli.errors import CommandError, warn
-from emkit.cli.models import Face, face_of
 from emkit.cli.summary import count, default_names, model_columns, names, quote
 from emkit.io.readers import DataError, Table, read_table
 
 __all__ = [
-    "check_family_data",
-    "check_magnitude",
+    "check_data",
     "read_features",
     "read_for_model",
     "read_lengths",
@@ -59,75 +55,16 @@ def _warn_index_column(table: Table, data: str) -> None:
     )
 
 
-def check_magnitude(face: Face, values: np.ndarray, columns: Sequence[str], data: str) -> None:
-    """Refuse values whose squares, summed over the data, overflow a float (Gaussian
-    families and k-means square the data)."""
-    if not face.squares:
-        return
-    n, d = values.shape
-    # Squares summed over n rows and d features: on 30 rows of 2 features a Gaussian mixture
-    # fails from 3e153, 1.7 times this limit.
-    limit = math.sqrt(float(np.finfo(np.float64).max) / (n * d))
-    if max(float(values.max()), -float(values.min())) <= limit:
-        return
-    row, col = _first(np.abs(values) > limit)
-    raise CommandError(
-        f"{quote(data)}: column {columns[col]!r} holds {values[row, col]:.6g} at data row "
-        f"{row + 1}: values beyond {limit:.3g} in absolute value are too large to square: "
-        "rescale the data (divide the column by a power of ten)"
-    )
+def check_data(estimator: Any, values: np.ndarray) -> None:
+    """Refuse data that the family reading ``estimator``'s data cannot read (as fitted, once
+    fitted: codes it never saw), before the estimator's own checks, which may name no
+    position (raise it within :func:`emkit.cli.errors.speaking` for the file's terms)."""
+    from emkit.estimators.description import description_of
 
-
-def check_family_data(
-    estimator: Any, values: np.ndarray, columns: Sequence[str], data: str
-) -> None:
-    """Refuse data that a discrete or non-negative family cannot read, naming the column and
-    the row (the estimators name positions only)."""
-    face = face_of(estimator)
-    if face.one_column and len(columns) != 1:
-        raise CommandError(
-            f"{face.emissions} emissions take one column of {face.one_column}; {quote(data)} "
-            f"has {len(columns)} feature columns ({names(columns)}): choose one with --columns"
-        )
-    rule = face.data_rule
-    if rule is None:
-        return
-    where = _first_or_none(rule.invalid(values))
-    if where is not None:
-        row, col = where
-        raise CommandError(
-            f"{quote(data)}: column {columns[col]!r} holds {_id_text(values[row, col])} at "
-            f"data row {row + 1}; {rule.words}"
-        )
-    known_codes = face.known_codes
-    # A fitted model knows the codes of its training data only.
-    if known_codes is None or not _is_fitted(estimator):
-        return
-    known = np.asarray(known_codes.codes(estimator))
-    where = _first_or_none(values >= known)
-    if where is not None:
-        row, col = where
-        raise CommandError(
-            f"{quote(data)}: column {columns[col]!r} holds {known_codes.word} "
-            f"{_id_text(values[row, col])} at data row {row + 1}, but the model knows "
-            f"{known_codes.words} 0 to {int(known[col]) - 1} only"
-        )
-
-
-def _is_fitted(estimator: Any) -> bool:
-    return hasattr(estimator, "n_features_in_")
-
-
-def _first_or_none(bad: np.ndarray) -> tuple[int, int] | None:
-    """Row and column of the first True of ``bad``, row by row; None when there is none."""
-    if not bad.any():
-        return None
-    return _first(bad)
-
-
-def _first(bad: np.ndarray) -> tuple[int, int]:
-    row, col = np.unravel_index(int(np.argmax(bad)), bad.shape)
-    return int(row), int(col)
+    family = description_of(estimator).family_of(estimator)
+    check = getattr(family, "check_data", None)
+    if check is not None:
+        check(values)
 
 
 def _id_text(value: float) -> str:

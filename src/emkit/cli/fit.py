@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from emkit.cli import models
-from emkit.cli.data import check_family_data, check_magnitude, read_features, read_sequences
-from emkit.cli.errors import CommandError, warn, with_options
+from emkit.cli.data import check_data, read_features, read_sequences
+from emkit.cli.errors import CommandError, in_file_terms, speaking, warn, with_options
+from emkit.cli.options import DETERMINISTIC_STARTS, build_estimator, option_names
 from emkit.cli.parser import MODEL_SUFFIX
 from emkit.cli.summary import Restarts, count, fit_summary, quote
 
-__all__ = ["build_estimator", "run"]
+__all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> None:
+    from emkit.estimators.description import description_of
     from emkit.io.model_file import check_writable
 
-    estimator = build_estimator(args)
-    face = models.face_of(estimator)
+    model = models.load(args.model, args.emission)
+    estimator = build_estimator(args, model)
+    face = description_of(estimator)
+    names = option_names(model)
     output = args.output or Path(args.data).stem + MODEL_SUFFIX
     # A save that cannot succeed is reported now, not after a long fit.
     check_writable(output)
@@ -35,8 +37,6 @@ def run(args: argparse.Namespace) -> None:
     else:
         table = read_features(args.data, args.columns, args.delimiter)
     X = table.values
-    check_family_data(estimator, X, table.columns, args.data)
-    check_magnitude(face, X, table.columns, args.data)
     k = args.components
     if X.shape[0] < k:
         raise CommandError(
@@ -44,18 +44,19 @@ def run(args: argparse.Namespace) -> None:
             f"than the {count(k, face.unit)} asked for"
         )
     if face.kind in ("mixture", "variational") and X.shape[0] < 2:
-        article = "an" if face.title[0] in "aeiou" else "a"
-        raise CommandError(
-            f"{quote(args.data)} has 1 sample; {article} {face.title} needs at least 2"
-        )
+        title = face.title_of(estimator)
+        article = "an" if title[0] in "aeiou" else "a"
+        raise CommandError(f"{quote(args.data)} has 1 sample; {article} {title} needs at least 2")
 
     extra = (lengths,) if face.kind == "hmm" else ()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, speaking(names, table.columns, args.data):
         warnings.simplefilter("always")
-        finals = _fit_recording_restarts(estimator, lambda: estimator.fit(X, *extra))
+        check_data(estimator, X)
+        estimator.fit(X, *extra)
         restarts = Restarts(
-            finals * X.shape[0],  # totals over the data, as the summary prints them
-            deterministic=getattr(estimator, "init_params", None) in models.DETERMINISTIC_INITS,
+            # Totals over the data, as the summary prints them.
+            np.asarray(estimator.restart_lower_bounds_) * X.shape[0],
+            deterministic=getattr(estimator, "init_params", None) in DETERMINISTIC_STARTS,
         )
         lines = (
             []
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
         )
     for warning in caught:
         if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
-            warn(with_options(str(warning.message), models.REGULARISATION_OPTION.get(args.model)))
+            warn(in_file_terms(with_options(str(warning.message), names), table.columns))
 
     # Stored so that 'emkit predict' can pick the same columns out of other data files.
     estimator.feature_names_in_ = np.asarray(table.columns, dtype=object)
@@ -74,70 +75,3 @@ def run(args: argparse.Namespace) -> None:
     if not args.quiet:
         lines.append(f"model written to {output}")
         print("\n".join(lines))
-
-
-def _fit_recording_restarts(estimator: Any, fit: Callable[[], Any]) -> np.ndarray:
-    """Run ``fit`` and return the final mean bound of every restart of ``estimator``, shape
-    (n_init,) (empty if the fit does not run the driver).
-
-    The faces keep the best restart only; the driver's result, which every face obtains
-    through its ``_run_em``, holds them all.
-    """
-    results: list[Any] = []
-    run_em = estimator._run_em
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        result = run_em(*args, **kwargs)
-        results.append(result)
-        return result
-
-    estimator._run_em = recording
-    try:
-        fit()
-    finally:
-        del estimator._run_em
-    if not results:
-        return np.empty(0)
-    return np.asarray(results[-1].run_lower_bounds, dtype=np.float64)
-
-
-def build_estimator(args: argparse.Namespace) -> Any:
-    """The estimator that the options of ``emkit fit`` ask for, not fitted."""
-    model = models.MODELS[args.model]
-    emission = models.model_key(args.model, args.emission)
-    _check_scoped_options(args, emission)
-    four_only = models.FOUR_COVARIANCE_MODELS.get(args.model)
-    if four_only and args.covariance_type not in (None, *models.FOUR_COVARIANCE_TYPES):
-        raise CommandError(
-            f"--covariance-type {args.covariance_type} applies to --model gmm or student only; "
-            f"{four_only} takes one of {', '.join(models.FOUR_COVARIANCE_TYPES)}"
-        )
-    face = models.model_face(args.model, args.emission)
-    params: dict[str, Any] = {face.components: args.components, "random_state": args.random_state}
-    if args.max_iter is not None or model.max_iter is not None:
-        params[model.iterations] = args.max_iter or model.max_iter
-    if args.tol is not None:
-        params["tol"] = args.tol
-    for option in models.OPTIONS:
-        value = getattr(args, option.dest)
-        if value is not None:
-            params.update(option.params(value))
-    n_init = args.n_init
-    if n_init is None:
-        deterministic = params.get("init_params") in models.DETERMINISTIC_INITS
-        n_init = 1 if deterministic else models.DEFAULT_N_INIT
-    params["n_init"] = n_init
-    return models.estimator_class(face)(**params)
-
-
-def _check_scoped_options(args: argparse.Namespace, emission: str) -> None:
-    """Refuse the options that do not apply to the chosen model (and emission)."""
-    refused: dict[str, list[str]] = {}
-    for option in models.OPTIONS:
-        if getattr(args, option.dest) is not None and not option.scope.applies(
-            args.model, emission
-        ):
-            refused.setdefault(option.scope.text, []).append(option.flag)
-    if refused:
-        parts = [f"{', '.join(flags)} applies to {text}" for text, flags in refused.items()]
-        raise CommandError("; ".join(parts))

@@ -2,21 +2,23 @@
 
 ::
 
-    emkit fit DATA --model gmm|kmeans|student|bayesian-gmm --components K [-o MODEL] [options]
-    emkit fit DATA --model bernoulli|categorical|multinomial|poisson|exponential
-              --components K [-o MODEL] [options]
+    emkit fit DATA --model MODEL --components K [-o MODEL] [options] [--PARAMETER VALUE ...]
     emkit fit DATA --model hmm --components K [--sequence-column COLUMN]
-              [--emission gaussian|gmm|categorical|poisson|multinomial] [-o MODEL] [options]
+              [--emission EMISSION] [-o MODEL] [options] [--PARAMETER VALUE ...]
     emkit select DATA [--components 1-9] [--covariance-types EII,VVV,...]
               [--criterion bic|icl|aic] [--output TABLE.csv] [--save MODEL] [options]
     emkit predict MODEL DATA [--sequence-column COLUMN] [-o OUT.csv] [--proba]
     emkit info MODEL
+    emkit models [MODEL] [--emission EMISSION]
 
 Each command is a module of :mod:`emkit.cli` (:mod:`~emkit.cli.fit`, :mod:`~emkit.cli.select`,
-:mod:`~emkit.cli.predict`, :mod:`~emkit.cli.info`) with a function ``run(args)``, imported
-when the command runs; :mod:`~emkit.cli.parser` reads the arguments,
-:mod:`~emkit.cli.models` holds what the command line knows about each model,
-:mod:`~emkit.cli.data` reads and checks data, :mod:`~emkit.cli.summary` prints.
+:mod:`~emkit.cli.predict`, :mod:`~emkit.cli.info`, :mod:`~emkit.cli.models`) with a function
+``run(args)``, imported when the command runs; :mod:`~emkit.cli.parser` reads the arguments.
+The command line knows no model by name: the models are entry points
+(:mod:`~emkit.cli.models`), their options the parameters their faces declare
+(:mod:`~emkit.cli.options`), their summaries what the faces and families describe
+(:mod:`emkit.estimators.description`); :mod:`~emkit.cli.data` reads data,
+:mod:`~emkit.cli.summary` prints.
 
 Every failure a user can cause (unreadable or invalid data, bad options, a corrupt model file,
 a model that does not match the data, a fit the data cannot support, a file that cannot be
@@ -41,8 +43,7 @@ from emkit.cli.errors import (
     report,
     with_options,
 )
-from emkit.cli.models import REGULARISATION_OPTION
-from emkit.cli.parser import build_parser
+from emkit.cli.parser import build_parser, parse_arguments
 
 __all__ = ["main"]
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(argv)
+            args = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
         except SystemExit as exc:  # --help, --version and usage errors
             return exc.code if isinstance(exc.code, int) else EXIT_ERROR
         return _run(args)
@@ -70,11 +71,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     command = importlib.import_module(f"emkit.cli.{args.command}")
-    # The option that the estimators' hints to raise reg_covar refer to, if the command has it.
-    option = {
-        "fit": REGULARISATION_OPTION.get(getattr(args, "model", "")),
-        "select": REGULARISATION_OPTION["gmm"],
-    }.get(args.command)
     try:
         command.run(args)
     except CommandError as exc:
@@ -82,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     except (ValueError, ArithmeticError) as exc:
         # Data the reader refuses, model files, and fits the data cannot support (singular
         # covariances, overflow): ValueError, numpy's LinAlgError, FloatingPointError.
-        return report(_message(exc, option))
+        return report(_message(exc))
     except BrokenPipeError:
         # The reader of our output went away (``emkit predict ... | head``): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -95,10 +91,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _message(exc: Exception, option: str | None) -> str:
+def _message(exc: Exception) -> str:
     from numpy.linalg import LinAlgError
 
-    message = with_options(one_line(str(exc)), option)
+    # The commands name the options of the hyperparameters they set (emkit.cli.errors.speaking);
+    # hints to raise reg_covar that remain refer to no option.
+    message = with_options(one_line(str(exc)), {})
     delimiter = getattr(exc, "delimiter", None)
     if delimiter is not None:
         message += f": use --delimiter {delimiter!r}"

@@ -15,13 +15,22 @@ from typing import Any
 from emkit.cli import models
 from emkit.cli.errors import PROG
 
-__all__ = ["MODEL_SUFFIX", "build_parser"]
+__all__ = ["MODEL_SUFFIX", "SELECT_INITS", "build_parser", "parse_arguments"]
 
 MODEL_SUFFIX = ".emkit"
 _CRITERIA = ("bic", "icl", "aic")
 _DEFAULT_COMPONENTS = "1-9"
 # Names of the field separators --delimiter takes besides one character.
 _DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "bar": "|"}
+# emkit.models.initialization.INITIALIZERS and emkit.selection's DEFAULT_MAX_ITER and
+# DEFAULT_TOL (a test keeps them equal), for 'emkit select', which reads no estimator to
+# answer --help.
+SELECT_INITS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
+SELECT_MAX_ITER = 1000
+SELECT_TOL = 1e-6
+# emkit.cli.options's DEFAULT_N_INIT and MIN_ITERATIONS (a test keeps them equal).
+DEFAULT_N_INIT = 3
+MIN_ITERATIONS = 100
 
 
 def _positive_int(text: str) -> int:
@@ -135,7 +144,7 @@ def _add_delimiter(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_fit(commands: Any) -> None:
+def _add_fit(commands: Any) -> argparse.ArgumentParser:
     fit = commands.add_parser(
         "fit",
         help="fit a model to a data file and write a model file",
@@ -144,13 +153,23 @@ def _add_fit(commands: Any) -> None:
         "its sequences from the table: the rows of one sequence are consecutive rows with the "
         "same --sequence-column value, in time order. The summary prints BIC, ICL and AIC in "
         "mclust's sign, larger is better.",
+        epilog="Every parameter of the model's estimator that takes a number, true or false, "
+        "a text or one of some names is an option too, spelled with hyphens: --reg-covar 1e-4, "
+        "--covariance-type diag, --init-params random, --n-mix 3, --min-covar 0.01, --hard "
+        "true; a family model's hyperparameters likewise. 'emkit models MODEL' lists the "
+        "options of a model, with their values and defaults.",
+        # A parameter's option is known once the model is: no prefix may stand for another.
+        allow_abbrev=False,
     )
     fit.add_argument("data", metavar="DATA", help="data file, one row per sample")
+    names = models.model_names()
     fit.add_argument(
         "--model",
         required=True,
-        choices=tuple(models.MODELS),
-        help="; ".join(f"{name}: {model.help}" for name, model in models.MODELS.items()),
+        choices=names,
+        metavar="MODEL",
+        help=f"the model: {', '.join(names) or 'none registered (install emkit)'}; 'emkit "
+        "models' says what each is",
     )
     fit.add_argument(
         "--components",
@@ -158,7 +177,7 @@ def _add_fit(commands: Any) -> None:
         required=True,
         type=_positive_int,
         metavar="K",
-        help="number of mixture components (clusters for kmeans, hidden states for hmm)",
+        help="number of components: mixture components, clusters, or the hidden states of an hmm",
     )
     fit.add_argument(
         "-o",
@@ -166,12 +185,12 @@ def _add_fit(commands: Any) -> None:
         metavar="MODEL",
         help=f"model file to write (default: <DATA stem>{MODEL_SUFFIX} in the current directory)",
     )
+    emissions = models.emission_names()
     fit.add_argument(
         "--emission",
-        choices=models.EMISSIONS,
-        help="what every state of an hmm emits: gaussian; gmm, a mixture of --n-mix Gaussians; "
-        "categorical, one column of integer symbol codes 0, 1, 2, ...; poisson or multinomial, "
-        f"counts (default: {models.DEFAULT_EMISSION})",
+        metavar="EMISSION",
+        help=f"what every state of an hmm emits: {', '.join(emissions)}, or a family model "
+        f"(default: {emissions[0] if emissions else 'none registered'})",
     )
     fit.add_argument(
         "--sequence-column",
@@ -180,62 +199,38 @@ def _add_fit(commands: Any) -> None:
         "sequence are consecutive and in time order (default: the whole table is one sequence)",
     )
     fit.add_argument(
-        "--covariance-type",
-        choices=models.COVARIANCE_TYPES,
-        help="covariance structure of a gmm or student (scale matrices), of a bayesian-gmm "
-        "(full, tied, diag or spherical), or of the Gaussians of an hmm with --emission "
-        "gaussian or gmm (full, tied, diag or spherical) (default: full, diag for hmm)",
-    )
-    fit.add_argument(
-        "--n-mix",
-        type=_positive_int,
-        metavar="M",
-        help="Gaussians in the mixture of every state of an hmm with --emission gmm (default: 1)",
-    )
-    fit.add_argument(
         "--n-init",
         type=_positive_int,
         metavar="N",
         help="number of initialisations; the best fit is kept (default: "
-        f"{models.DEFAULT_N_INIT}, 1 with --init-params hc)",
+        f"{DEFAULT_N_INIT}, 1 with --init-params hc)",
     )
     fit.add_argument(
         "--max-iter",
         type=_positive_int,
         metavar="N",
-        help="most EM iterations per initialisation (default: 100, 300 for kmeans)",
+        help="most EM iterations per initialisation (default: the estimator's, at least "
+        f"{MIN_ITERATIONS})",
     )
     fit.add_argument(
         "--tol",
         type=_non_negative_float,
         metavar="T",
-        help="convergence threshold on the change of the mean log-likelihood "
-        "per sample (default: 0.001 for the mixtures, 0.0001 for kmeans); for hmm, on the "
-        "change of the total log-likelihood (default: 0.01)",
-    )
-    fit.add_argument(
-        "--reg-covar",
-        type=_non_negative_float,
-        metavar="R",
-        help="added to the variances of a gmm, student or bayesian-gmm at every step "
-        "(default: 1e-06)",
-    )
-    fit.add_argument(
-        "--init-params",
-        choices=models.INIT_PARAMS,
-        help="initialisation of a mixture (default: kmeans; random for categorical)",
+        help="the estimator's convergence threshold (default: its own; for the mixtures "
+        "0.001, on the change of the mean log-likelihood per sample)",
     )
     fit.add_argument(
         "--fixed-dof",
         type=_positive_float,
         metavar="NU",
-        help="degrees of freedom of every component of a student, kept fixed (default: "
-        "estimated from the data)",
+        help="degrees of freedom of every component, kept fixed: dof_init=NU and "
+        "fixed_dof=true, for a model whose estimator takes both (default: estimated)",
     )
     fit.add_argument(
         "--weight-prior",
-        choices=tuple(models.WEIGHT_PRIORS),
-        help="prior on the weights of a bayesian-gmm (default: dirichlet-process)",
+        choices=("dirichlet-process", "dirichlet-distribution"),
+        help="weight_concentration_prior_type, spelled with hyphens, for a model whose "
+        "estimator takes it",
     )
     fit.add_argument(
         "--random-state",
@@ -251,6 +246,21 @@ def _add_fit(commands: Any) -> None:
     )
     _add_delimiter(fit)
     fit.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    return fit
+
+
+def _add_models(commands: Any) -> None:
+    listing = commands.add_parser(
+        "models",
+        help="list the models of emkit fit, or the options of one",
+        description="Without MODEL, print every model of 'emkit fit --model' (and every "
+        "emission of --model hmm), one line each; with MODEL, its options. Models are the "
+        "entry points of the group 'emkit.models': a package adds one by naming its estimator "
+        "face, or its family (a subclass of emkit.families.Family, fitted as emkit.Mixture and "
+        "emkit.HMM), in its pyproject.toml.",
+    )
+    listing.add_argument("model", metavar="MODEL", nargs="?", help="a model of --model")
+    listing.add_argument("--emission", metavar="EMISSION", help="an emission of --model hmm")
 
 
 def _add_select(commands: Any) -> None:
@@ -299,7 +309,7 @@ def _add_select(commands: Any) -> None:
     )
     select.add_argument(
         "--init-params",
-        choices=models.INIT_PARAMS,
+        choices=SELECT_INITS,
         default="hc",
         help="initialisation of every fit (default: hc, model-based hierarchical clustering, "
         "computed once and cut at every number of components)",
@@ -315,14 +325,14 @@ def _add_select(commands: Any) -> None:
         "--max-iter",
         type=_positive_int,
         metavar="N",
-        help=f"most EM iterations per candidate (default: {models.SELECT_MAX_ITER})",
+        help=f"most EM iterations per candidate (default: {SELECT_MAX_ITER})",
     )
     select.add_argument(
         "--tol",
         type=_non_negative_float,
         metavar="T",
         help="convergence threshold on the change of the mean log-likelihood per sample "
-        f"(default: {models.SELECT_TOL:g})",
+        f"(default: {SELECT_TOL:g})",
     )
     select.add_argument(
         "--reg-covar",
@@ -399,8 +409,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _add_fit(commands)
+    parser.set_defaults(fit_flags=_flags(_add_fit(commands)))
     _add_select(commands)
     _add_predict(commands)
     _add_info(commands)
+    _add_models(commands)
     return parser
+
+
+def _flags(command: argparse.ArgumentParser) -> frozenset[str]:
+    return frozenset(flag for action in command._actions for flag in action.option_strings)
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments of ``argv``. For ``emkit fit``, options the parser does not know are
+    the model's parameters (:mod:`emkit.cli.options`), known once the model is: they are set
+    aside as ``parameters``, ``(flag, text)`` pairs (text None for an option given without a
+    value), and the rest parsed."""
+    argv = list(argv)
+    command = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if command is None or argv[command] != "fit":
+        args = parser.parse_args(argv)
+        args.parameters = []
+        return args
+    known = parser.get_default("fit_flags")
+    rest, parameters = argv[: command + 1], []
+    i = command + 1
+    while i < len(argv):
+        token = argv[i]
+        i += 1
+        if token == "--":
+            rest += argv[i - 1 :]
+            break
+        flag, equals, text = token.partition("=")
+        if not flag.startswith("--") or flag in known:
+            rest.append(token)
+            continue
+        if not equals:
+            # The next argument is the value, unless it is an option.
+            given = i < len(argv) and not argv[i].startswith("--")
+            text = argv[i] if given else None
+            i += given
+        parameters.append((flag, text))
+    args = parser.parse_args(rest)
+    args.parameters = parameters
+    return args

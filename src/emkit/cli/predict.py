@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from emkit.cli.data import check_family_data, read_for_model, read_lengths
-from emkit.cli.errors import CommandError
-from emkit.cli.models import face_of
+from emkit.cli.data import check_data, read_for_model, read_lengths
+from emkit.cli.errors import CommandError, speaking
+from emkit.cli.models import import_all
 from emkit.cli.summary import model_columns, quote
 
 __all__ = ["run"]
@@ -20,7 +20,10 @@ __all__ = ["run"]
 
 def run(args: argparse.Namespace) -> None:
     from emkit import load
+    from emkit.estimators.description import description_of
 
+    # The registered models' faces and families, so that their model files can be read.
+    import_all()
     estimator = load(args.model)
     if args.proba and not hasattr(estimator, "predict_proba"):
         raise CommandError(
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> None:
             f"a {type(estimator).__name__}, which assigns each sample to one "
             "cluster"
         )
-    is_hmm = face_of(estimator).kind == "hmm"
+    is_hmm = description_of(estimator).kind == "hmm"
     if args.sequence_column is not None and not is_hmm:
         raise CommandError(
             f"--sequence-column applies to hidden Markov models only; {quote(args.model)} "
@@ -43,17 +46,18 @@ def run(args: argparse.Namespace) -> None:
     # Read first: a bad sequence column is reported before any mismatch of the features.
     lengths = read_lengths(args.data, args.sequence_column, args.delimiter) if is_hmm else None
     X = read_for_model(estimator, args.data, args.sequence_column, args.delimiter)
-    check_family_data(estimator, X, columns, args.data)
     # The columns are matched by name above; the estimator then sees a plain array, and
     # scikit-learn would warn that it lacks the names the model was fitted with.
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     extra = (lengths,) if is_hmm else ()
-    labels = estimator.predict(X, *extra)
+    with speaking({}, columns, args.data):
+        check_data(estimator, X)
+        labels = estimator.predict(X, *extra)
+        proba = estimator.predict_proba(X, *extra) if args.proba else None
     header = ["state" if is_hmm else "label"]
     values = labels.astype(np.float64)[:, np.newaxis]
-    if args.proba:
-        proba = estimator.predict_proba(X, *extra)
+    if proba is not None:
         header += [f"p{j}" for j in range(proba.shape[1])]
         values = np.column_stack([values, proba])
     if args.output:

@@ -10,15 +10,23 @@ from typing import Any
 
 import numpy as np
 
-from emkit.cli.data import check_magnitude, read_features
-from emkit.cli.errors import CommandError, warn
-from emkit.cli.models import FACES
+from emkit.cli.data import check_data, read_features
+from emkit.cli.errors import CommandError, speaking, warn, with_options
+from emkit.cli.options import flag_of
 from emkit.cli.summary import names, quote, select_summary
 
 __all__ = ["run"]
 
 
+# The options of emkit select, by the hyperparameters of select_model they set.
+_NAMES = {
+    name: flag_of(name)
+    for name in ("n_init", "max_iter", "reg_covar", "random_state", "init_params", "n_jobs")
+} | {"n_components": "--components", "covariance_types": "--covariance-types"}
+
+
 def run(args: argparse.Namespace) -> None:
+    from emkit import GaussianMixture
     from emkit.families.covariance import covariance_structure
     from emkit.io.model_file import check_writable
     from emkit.selection import select_model
@@ -42,14 +50,16 @@ def run(args: argparse.Namespace) -> None:
     X = table.values
     if X.shape[0] < 2:
         raise CommandError(f"{quote(args.data)} has 1 sample; a Gaussian mixture needs at least 2")
-    check_magnitude(FACES["GaussianMixture"], X, table.columns, args.data)
     options = {
         name: getattr(args, name)
         for name in ("n_init", "max_iter", "tol", "reg_covar")
         if getattr(args, name) is not None
     }
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, speaking(_NAMES, table.columns, args.data):
         warnings.simplefilter("always")
+        # The data the candidates' family cannot read (values too large to square) are
+        # refused before any fit; select_model fits Gaussian mixtures.
+        check_data(GaussianMixture(), X)
         result = select_model(
             X,
             n_components=args.components,
@@ -63,7 +73,9 @@ def run(args: argparse.Namespace) -> None:
         lines = [] if args.quiet else select_summary(result, X, table.columns, args.data)
     for warning in caught:
         if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
-            warn(str(warning.message))
+            warn(with_options(str(warning.message), _NAMES))
+    if result.boundary_note is not None:
+        warn(with_options(result.boundary_note, _NAMES))
     unconverged = [c for c in result.candidates if not c.failed and not c.converged]
     # With tol=0 every fit runs max_iter iterations by request, as 'emkit fit' keeps quiet.
     if unconverged and result.best_estimator_.tol > 0:

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from emkit.cli import models
 from emkit.cli.errors import PROG
-from emkit.cli.models import Face, ParameterTable, face_of
+from emkit.estimators.description import FaceDescription, description_of
+from emkit.families.tables import Columns, CovarianceTables, ParameterTable
 
 __all__ = [
     "Restarts",
@@ -100,32 +100,24 @@ def model_columns(estimator: Any) -> tuple[str, ...]:
 
 
 def n_components(estimator: Any) -> int:
-    return int(getattr(estimator, face_of(estimator).components))
+    return int(getattr(estimator, description_of(estimator).components))
 
 
 def describe(estimator: Any) -> str:
-    """``Gaussian mixture, 2 components, full covariance`` and the like."""
-    face = face_of(estimator)
-    text = f"{face.title}, {count(n_components(estimator), face.unit)}"
-    if face.emissions:
-        text += f", {face.emissions} emissions"
-        if hasattr(estimator, "n_mix"):
-            text += f" ({count(int(estimator.n_mix), 'Gaussian')} per state)"
-        if face.symbols:
-            text += f" ({count(np.shape(estimator.emissionprob_)[1], 'symbol')})"
-    covariance_type = getattr(estimator, "covariance_type", None)
-    if covariance_type is not None:
-        text += f", {models.COVARIANCE_WORDS.get(covariance_type, covariance_type)} covariance"
-    prior = getattr(estimator, "weight_concentration_prior_type", None)
-    if prior is not None:
-        text += f", {models.WEIGHT_PRIOR_WORDS[prior]}"
-    return text
+    """``Gaussian mixture, 2 components, full covariance`` and the like, from the face's
+    description (:mod:`emkit.estimators.description`)."""
+    face = description_of(estimator)
+    parts = [f"{face.title_of(estimator)}, {count(n_components(estimator), face.unit)}"]
+    emissions = face.emissions_of(estimator)
+    if emissions:
+        parts.append(" ".join([f"{emissions} emissions", *face.emission_words_of(estimator)]))
+    return ", ".join([*parts, *face.words_of(estimator)])
 
 
 def convergence(estimator: Any) -> str:
     state = "yes" if estimator.converged_ else "no"
     # An hmm's tol applies to the total log-likelihood, not to the mean per sample.
-    scale = " on the total log-likelihood" if face_of(estimator).kind == "hmm" else ""
+    scale = " on the total log-likelihood" if description_of(estimator).kind == "hmm" else ""
     text = f"{state}, after {count(estimator.n_iter_, 'iteration')} (tol {estimator.tol:g}{scale})"
     if estimator.n_init > 1:
         text += f", best of {estimator.n_init} initialisations"
@@ -142,38 +134,77 @@ def _data_line(data: str, values: np.ndarray, columns: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------- #
 
 
+def _structure(estimator: Any, covariance: Any) -> Any:
+    """A table's covariance structure: itself, or named by the estimator's attribute."""
+    from emkit.families.covariance import covariance_structure
+
+    if isinstance(covariance, str):
+        covariance = getattr(estimator, covariance)
+    return covariance_structure(covariance)
+
+
 def _column_group(
-    estimator: Any, attribute: str, layout: str, columns: Sequence[str]
+    estimator: Any, group: Columns, columns: Sequence[str], rows: tuple[int, ...]
 ) -> tuple[list[str], np.ndarray]:
-    """The names and values (n_components, width) of one group of table columns."""
-    values = np.asarray(getattr(estimator, attribute))
-    if layout.startswith("="):
-        return [layout[1:]], values[:, np.newaxis]
+    """The names and values, shape (*rows, width), of one group of table columns."""
+    values = np.asarray(getattr(estimator, group.attribute))
+    layout = group.layout
+    if layout == "auto":
+        if values.ndim == len(rows):
+            layout = "value"
+        elif values.ndim == len(rows) + 1 and values.shape[-1] == len(columns):
+            layout = "features"
+        else:
+            width = values[(0,) * len(rows)].size
+            indices = np.ndindex(values.shape[len(rows) :])
+            header = [f"{group.attribute}[{','.join(map(str, i))}]" for i in indices]
+            return header, values.reshape(*rows, width)
+    if layout == "value":
+        return [group.name or group.attribute.rstrip("_")], values[..., np.newaxis]
     if layout == "diagonal":
-        return list(columns), np.diagonal(values, axis1=1, axis2=2)
+        return list(columns), np.diagonal(values, axis1=-2, axis2=-1)
     if layout == "symbols":
-        return [str(s) for s in range(values.shape[1])], values
+        return [str(s) for s in range(values.shape[-1])], values
     if layout == "categories":
-        counts = [int(n) for n in estimator.n_categories_]
+        counts = [int(n) for n in np.asarray(getattr(estimator, group.counts))]
         header = [
             f"{name}={code}" for name, n in zip(columns, counts, strict=True) for code in range(n)
         ]
-        return header, np.concatenate([values[:, c, :n] for c, n in enumerate(counts)], axis=1)
+        blocks = [values[..., c, :n] for c, n in enumerate(counts)]
+        return header, np.concatenate(blocks, axis=-1)
+    if layout == "variances":
+        # Every row holds the covariances of its inner rows in the structure's layout.
+        structure = _structure(estimator, group.covariance)
+        m, d = rows[1], len(columns)
+        full = [structure.full(np.asarray(block, np.float64), m, d) for block in values]
+        return list(columns), np.diagonal(np.stack(full), axis1=-2, axis2=-1)
     return list(columns), values
 
 
-def _table(estimator: Any, face: Face, spec: ParameterTable, columns: Sequence[str]) -> list[str]:
-    header, blocks = [face.unit], []
-    if spec.weights:
+def _table(
+    estimator: Any, face: FaceDescription, spec: ParameterTable, columns: Sequence[str]
+) -> list[str]:
+    k = n_components(estimator)
+    header = [face.unit]
+    if spec.inner:
+        m = int(getattr(estimator, spec.inner_count))
+        rows: tuple[int, ...] = (k, m)
+        header.append(spec.inner)
+        labels = [[str(i), str(j)] for i in range(k) for j in range(m)]
+    else:
+        rows = (k,)
+        labels = [[str(j)] for j in range(k)]
+    blocks = []
+    if spec.weights and face.kind in ("mixture", "variational"):
         header.append("weight")
-        blocks.append(np.asarray(estimator.weights_)[:, np.newaxis])
-    for attribute, layout in spec.columns:
-        group_names, values = _column_group(estimator, attribute, layout, columns)
+        blocks.append(np.asarray(estimator.weights_).reshape(k, 1))
+    for group in spec.columns:
+        group_names, values = _column_group(estimator, group, columns, rows)
         header += group_names
-        blocks.append(values)
+        blocks.append(np.asarray(values).reshape(int(np.prod(rows)), -1))
     values = np.concatenate(blocks, axis=1)
-    rows = [[str(j), *map(num, row)] for j, row in enumerate(values)]
-    return [spec.title, *align(header, rows)]
+    body = [[*label, *map(num, row)] for label, row in zip(labels, values, strict=True)]
+    return [spec.title.format(unit=face.unit), *align(header, body)]
 
 
 def _matrix(title: str, matrix: np.ndarray, columns: Sequence[str]) -> list[str]:
@@ -181,21 +212,23 @@ def _matrix(title: str, matrix: np.ndarray, columns: Sequence[str]) -> list[str]
     return [title, *align(["", *columns], rows, left=1)]
 
 
-def _covariance_tables(estimator: Any, face: Face, columns: Sequence[str]) -> list[str]:
-    """The covariances of a Gaussian (or scale matrices of a Student-t) mixture: variances by
-    component when they are diagonal, else one matrix per component or the shared one."""
-    covariances = np.asarray(estimator.covariances_)
-    k, d = n_components(estimator), len(columns)
-    matrix_title, shared_title, diagonal_title = face.spread
-    if estimator.covariance_type in models.DIAGONAL_COVARIANCES:
+def _covariance_tables(
+    estimator: Any, face: FaceDescription, spec: CovarianceTables, columns: Sequence[str]
+) -> list[str]:
+    """Variances by component when the covariances are diagonal, else the matrix every
+    component shares or one matrix per component."""
+    covariances = np.asarray(getattr(estimator, spec.attribute))
+    structure = _structure(estimator, spec.covariance)
+    k, d, unit = n_components(estimator), len(columns), face.unit
+    if not structure.matrices:
         variances = np.broadcast_to(covariances.reshape(k, -1), (k, d))
         rows = [[str(j), *map(num, row)] for j, row in enumerate(variances)]
-        return [diagonal_title, *align([face.unit, *columns], rows)]
-    if estimator.covariance_type in models.SHARED_COVARIANCES:
-        return _matrix(shared_title, covariances, columns)
+        return [spec.diagonal.format(unit=unit), *align([unit, *columns], rows)]
+    if structure.shared:
+        return _matrix(spec.shared.format(unit=unit), covariances, columns)
     lines: list[str] = []
     for j, matrix in enumerate(covariances):
-        lines += _matrix(matrix_title.format(j=j), matrix, columns)
+        lines += _matrix(spec.matrix.format(unit=unit, j=j), matrix, columns)
     return lines
 
 
@@ -212,49 +245,16 @@ def _hmm_tables(estimator: Any) -> list[str]:
     return ["start and transition probabilities (->j: to state j)", *align(header, rows)]
 
 
-def _mixture_emission_tables(estimator: Any, columns: Sequence[str]) -> list[str]:
-    """Weights, means and variances of every Gaussian of every state of a GMMHMM."""
-    k, m = int(estimator.n_components), int(estimator.n_mix)
-    pairs = [(i, j) for i in range(k) for j in range(m)]
-    rows = [
-        [str(i), str(j), num(estimator.weights_[i, j]), *map(num, estimator.means_[i, j])]
-        for i, j in pairs
-    ]
-    lines = ["means by state and mixture component"]
-    lines += align(["state", "mix", "weight", *columns], rows)
-    variances = _mixture_emission_variances(estimator)
-    rows = [[str(i), str(j), *map(num, variances[i, j])] for i, j in pairs]
-    lines += ["variances by state and mixture component"]
-    lines += align(["state", "mix", *columns], rows)
-    return lines
-
-
-def _mixture_emission_variances(estimator: Any) -> np.ndarray:
-    """Variances of every Gaussian of a GMMHMM, shape (n_components, n_mix, n_features),
-    from hmmlearn's layout of ``covars_`` for each covariance type."""
-    _, m, d = np.shape(estimator.means_)
-    covars = np.asarray(estimator.covars_)
-    if covars.ndim == 2:  # spherical: (n_components, n_mix)
-        return np.repeat(covars[:, :, np.newaxis], d, axis=2)
-    if covars.ndim == 4:  # full: (n_components, n_mix, d, d)
-        return np.diagonal(covars, axis1=2, axis2=3)
-    if estimator.covariance_type == "tied":  # (n_components, d, d): shared within a state
-        return np.repeat(np.diagonal(covars, axis1=1, axis2=2)[:, np.newaxis, :], m, axis=1)
-    return covars  # diag: (n_components, n_mix, d)
-
-
 def parameter_lines(estimator: Any, columns: Sequence[str]) -> list[str]:
     """The tables of a model's fitted parameters."""
-    face = face_of(estimator)
-    lines: list[str] = []
-    if face.kind == "hmm":
-        lines += _hmm_tables(estimator)
-        if hasattr(estimator, "n_mix"):
-            lines += _mixture_emission_tables(estimator, columns)
-    for spec in face.tables:
-        lines += _table(estimator, face, spec, columns)
-    if face.kind != "hmm" and hasattr(estimator, "covariances_"):
-        lines += _covariance_tables(estimator, face, columns)
+    face = description_of(estimator)
+    lines = _hmm_tables(estimator) if face.kind == "hmm" else []
+    for spec in face.tables_of(estimator):
+        shown = list(columns) if spec.features is None else [columns[i] for i in spec.features]
+        if isinstance(spec, CovarianceTables):
+            lines += _covariance_tables(estimator, face, spec, shown)
+        else:
+            lines += _table(estimator, face, spec, shown)
     return lines
 
 
@@ -265,31 +265,37 @@ def parameter_lines(estimator: Any, columns: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Restarts:
-    """The final bound of every restart of a fit, in total over the data (log-likelihoods,
-    or evidence lower bounds), shape (n_init,); empty where the fit does not record them."""
+    """The final bound of every restart of a fit (the face's ``restart_lower_bounds_``), in
+    total over the data (log-likelihoods, or evidence lower bounds), shape (n_init,)."""
 
     finals: np.ndarray
     deterministic: bool = False
 
 
-def _restart_line(estimator: Any, face: Face, restarts: Restarts, tol_total: float) -> str:
+def _restart_line(
+    estimator: Any, face: FaceDescription, restarts: Restarts, tol_total: float
+) -> str:
     n_init = int(estimator.n_init)
     if n_init == 1:
         if restarts.deterministic:
             return "1 (its start is deterministic)"
         return "1: a single start may end at a local maximum; try more with --n-init 10"
     finals = restarts.finals
-    if face.kind == "clustering" or finals.size == 0:
+    if face.kind == "clustering":
         return f"{n_init}, the best kept"
     best = float(finals.max())
     # Equal within the convergence tolerance, or within what six digits can show.
     reached = int(np.sum(best - finals <= max(tol_total, 1e-6 * abs(best))))
-    what = "ELBOs" if face.kind == "variational" else "log-likelihoods"
+    # A hidden Markov model's bound is its MAP objective: the priors of its faces are on
+    # by default.
+    what = {"variational": "ELBOs", "hmm": "objectives (log-likelihood + log prior)"}.get(
+        face.kind, "log-likelihoods"
+    )
     shown = names([num(v) for v in np.sort(finals)[::-1]])
     return f"{n_init}: final {what} {shown}; {reached} of {n_init} reached the best"
 
 
-def _clustering_lines(estimator: Any, face: Face, labels: np.ndarray) -> list[str]:
+def _clustering_lines(estimator: Any, face: FaceDescription, labels: np.ndarray) -> list[str]:
     k = n_components(estimator)
     taken = np.bincount(labels, minlength=k)
     how = {
@@ -311,7 +317,7 @@ def fit_summary(
 ) -> list[str]:
     """The summary of a fit of ``estimator`` to ``values`` (n_samples, n_features), read
     from the file ``data`` with the feature names ``columns``."""
-    face = face_of(estimator)
+    face = description_of(estimator)
     n = values.shape[0]
     shape = _data_line(data, values, columns)
     extra: tuple[Any, ...] = ()
@@ -390,7 +396,7 @@ def _param(value: Any) -> str:
 
 def info_lines(estimator: Any, path: str) -> list[str]:
     """What ``emkit info`` prints of the model read from ``path``."""
-    face = face_of(estimator)
+    face = description_of(estimator)
     columns = model_columns(estimator)
     lines = [
         f"{PROG} info: {path}",
