@@ -60,10 +60,6 @@ def test_parser_and_help_import_no_estimator():
 def test_defaults_the_help_states_are_the_commands():
     assert (parser.SELECT_MAX_ITER, parser.SELECT_TOL) == (DEFAULT_MAX_ITER, DEFAULT_TOL)
     assert parser.SELECT_INITS == tuple(INITIALIZERS)
-    assert (parser.DEFAULT_N_INIT, parser.MIN_ITERATIONS) == (
-        options.DEFAULT_N_INIT,
-        options.MIN_ITERATIONS,
-    )
 
 
 def test_models_are_the_entry_points():

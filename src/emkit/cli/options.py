@@ -18,8 +18,10 @@ hyphens). No model is named here.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import dataclasses
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,12 +75,35 @@ description names)."""
 @dataclass(frozen=True)
 class Shorthand:
     """An option that sets the declared parameters ``sets`` its own way: it applies to the
-    models whose faces declare them all."""
+    models whose faces declare them all.
+
+    Attributes
+    ----------
+    flag, dest : str
+        The option, and its attribute in the parsed arguments.
+    sets : tuple of str
+        The parameters it sets.
+    params : callable
+        The parsed value to the parameters' values.
+    argument : dict
+        The rest of its ``argparse`` declaration (type or choices, metavar, help).
+    """
 
     flag: str
     dest: str
     sets: tuple[str, ...]
     params: Callable[[Any], dict[str, Any]]
+    argument: dict[str, Any]
+
+
+def _degrees_of_freedom(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
 
 
 SHORTHANDS = (
@@ -87,14 +112,27 @@ SHORTHANDS = (
         "fixed_dof",
         ("dof_init", "fixed_dof"),
         lambda nu: {"dof_init": nu, "fixed_dof": True},
+        {
+            "type": _degrees_of_freedom,
+            "metavar": "NU",
+            "help": "degrees of freedom of every component, kept fixed: dof_init=NU and "
+            "fixed_dof=true, for a model whose estimator takes both (default: estimated)",
+        },
     ),
     Shorthand(
         "--weight-prior",
         "weight_prior",
         ("weight_concentration_prior_type",),
         lambda prior: {"weight_concentration_prior_type": prior.replace("-", "_")},
+        {
+            "choices": ("dirichlet-process", "dirichlet-distribution"),
+            "help": "weight_concentration_prior_type, spelled with hyphens, for a model whose "
+            "estimator takes it",
+        },
     ),
 )
+"""The shorthands of earlier versions, kept: every other option of a face's parameter has
+its name."""
 
 
 def flag_of(name: str) -> str:

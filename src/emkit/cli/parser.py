@@ -1,8 +1,9 @@
 """The arguments of ``emkit`` and its commands.
 
-Building the parser imports the standard library and :mod:`emkit.cli.models` alone (no
-estimator, scikit-learn, SciPy or Numba), so that ``emkit --help`` and a usage error answer at
-once; each command imports what it needs when it runs.
+Building the parser imports the standard library, :mod:`emkit.cli.models` and
+:mod:`emkit.cli.options` alone (no estimator, NumPy, scikit-learn, SciPy or Numba), so that
+``emkit --help`` and a usage error answer at once; each command imports what it needs when it
+runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from emkit.cli import models
 from emkit.cli.errors import PROG
+from emkit.cli.options import DEFAULT_N_INIT, MIN_ITERATIONS, SHORTHANDS
 
 __all__ = ["MODEL_SUFFIX", "SELECT_INITS", "build_parser", "parse_arguments"]
 
@@ -28,9 +30,6 @@ _DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "b
 SELECT_INITS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 SELECT_MAX_ITER = 1000
 SELECT_TOL = 1e-6
-# emkit.cli.options's DEFAULT_N_INIT and MIN_ITERATIONS (a test keeps them equal).
-DEFAULT_N_INIT = 3
-MIN_ITERATIONS = 100
 
 
 def _positive_int(text: str) -> int:
@@ -60,16 +59,6 @@ def _non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 
@@ -219,19 +208,8 @@ def _add_fit(commands: Any) -> argparse.ArgumentParser:
         help="the estimator's convergence threshold (default: its own; for the mixtures "
         "0.001, on the change of the mean log-likelihood per sample)",
     )
-    fit.add_argument(
-        "--fixed-dof",
-        type=_positive_float,
-        metavar="NU",
-        help="degrees of freedom of every component, kept fixed: dof_init=NU and "
-        "fixed_dof=true, for a model whose estimator takes both (default: estimated)",
-    )
-    fit.add_argument(
-        "--weight-prior",
-        choices=("dirichlet-process", "dirichlet-distribution"),
-        help="weight_concentration_prior_type, spelled with hyphens, for a model whose "
-        "estimator takes it",
-    )
+    for shorthand in SHORTHANDS:
+        fit.add_argument(shorthand.flag, dest=shorthand.dest, **shorthand.argument)
     fit.add_argument(
         "--random-state",
         type=_seed,
