@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from typing import Optional
 
 import pytest
 
@@ -199,6 +200,11 @@ def test_parameters_are_set_aside_before_the_parser_reads_the_rest():
         ),
         ("float or array-like of shape (n_components,)", 1.0, ["2"], [2.0]),
         ("int | Sequence[int] | None", None, ["4"], [4]),
+        # Annotations of families whose module does not postpone them.
+        (options.type_text(float), 0.0, ["1e-3"], [1e-3]),
+        (options.type_text(int | None), None, ["2", "none"], [2, None]),
+        # A type no option reads, with a default one does: the default's type.
+        (options.type_text(Optional[int]), 3, ["5"], [5]),  # noqa: UP045
     ],
 )
 def test_values_are_read_by_declared_type(type_text, default, texts, values):

@@ -162,7 +162,8 @@ class Conversion:
     @classmethod
     def of(cls, type_text: str, default: Any) -> Conversion | None:
         """The conversion of a type such as ``"int or None"``, ``"{'a', 'b'}"`` or
-        ``"float or array-like"``; None when no alternative is a value an option can give
+        ``"float or array-like"`` (the type of a default that is a bool, a number or a text
+        where the type names none); None when no alternative is a value an option can give
         (arrays, callables, random states, families)."""
         choices: list[Any] = []
         for group in _CHOICES.findall(type_text):
@@ -179,7 +180,10 @@ class Conversion:
             elif len(word) > 1 and word[0] == word[-1] == "'":
                 choices.append(word[1:-1])
         if not choices and not kinds:
-            return None
+            scalar = next((k for k in (bool, int, float, str) if isinstance(default, k)), None)
+            if scalar is None:
+                return None
+            kinds.append(scalar.__name__)
         return cls(tuple(choices), tuple(kinds), none)
 
     def read(self, text: str | None, flag: str) -> Any:
@@ -270,6 +274,16 @@ class Option:
         return value
 
 
+def type_text(annotation: Any) -> str:
+    """A dataclass field's annotation as text: a string as it is (postponed annotations), a
+    class by its name, any other annotation as Python writes it (``int | None``)."""
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
 def declared(face: type) -> tuple[Any, ...]:
     """The parameters ``face`` declares (:class:`emkit.estimators.parameters.Param`)."""
     return tuple(getattr(face, "_parameters", ()))
@@ -297,7 +311,7 @@ def model_options(model: Model) -> dict[str, Option]:
     if model.family is not None:
         for field in dataclasses.fields(model.family):
             default = None if field.default is dataclasses.MISSING else field.default
-            conversion = Conversion.of(str(field.type), default)
+            conversion = Conversion.of(type_text(field.type), default)
             if conversion is None or not field.init:
                 continue
             flag = flag_of(field.name)
