@@ -1,6 +1,6 @@
 """A family written outside emkit, registered by one entry point, is a model of the command
-line: ``emkit fit --model geometric`` fits ``emkit.Mixture(Geometric(), K)``, ``--model hmm
---emission geometric`` fits ``emkit.HMM(Geometric(), K)``, its hyperparameters are options,
+line: ``emkit fit --model geometric`` fits ``emkit.Mixture(GeometricCounts(), K)``, ``--model hmm
+--emission geometric`` fits ``emkit.HMM(GeometricCounts(), K)``, its hyperparameters are options,
 its check refuses data in the file's terms, and ``emkit info`` and ``emkit predict`` read its
 model files back. No other code names it."""
 
@@ -33,7 +33,7 @@ class GeometricParams:
 
 
 @dataclass(frozen=True)
-class Geometric(Family):
+class GeometricCounts(Family):
     """Geometric counts: failures before the first success, independent given the component.
 
     ``log p(x | k) = sum_d x_d log(1 - p_kd) + log p_kd``; ``smoothing`` pseudo-failures and
@@ -43,6 +43,7 @@ class Geometric(Family):
     smoothing: float = 0.0
 
     params_class = GeometricParams
+    title = "geometric"
 
     def __post_init__(self) -> None:
         if not self.smoothing >= 0:
@@ -77,7 +78,7 @@ class Geometric(Family):
         return n_components * n_features
 
 
-ENTRY = EntryPoint("geometric", f"{__name__}:Geometric", models.GROUP)
+ENTRY = EntryPoint("geometric", f"{__name__}:GeometricCounts", models.GROUP)
 
 
 @pytest.fixture
@@ -121,9 +122,9 @@ def test_fit_a_mixture_of_the_family(registered, tmp_path, capsys):
     argv = ["fit", data, "--model", "geometric", "-k", 2, "--columns", "a,b"]
     code, out, err = _run(capsys, *argv, "--random-state", 0, "-o", path)
     assert (code, err) == (0, "")
-    expected = emkit.Mixture(Geometric(), 2, n_init=3, random_state=0).fit(X)
+    expected = emkit.Mixture(GeometricCounts(), 2, n_init=3, random_state=0).fit(X)
     lines = out.splitlines()
-    assert lines[0] == "emkit fit: Geometric mixture, 2 components"
+    assert lines[0] == "emkit fit: geometric mixture, 2 components"
     assert f"log-likelihood  {expected.score(X) * 160:.6g}" in out
     assert f"BIC             {-expected.bic(X):.6g} (2 log L - df log n)" in out
     # The family's default table: its array, by component, with the weights.
@@ -140,11 +141,11 @@ def test_fit_a_mixture_of_the_family(registered, tmp_path, capsys):
     )
 
     loaded = emkit.load(path)
-    assert isinstance(loaded, emkit.Mixture) and loaded.family == Geometric()
+    assert isinstance(loaded, emkit.Mixture) and loaded.family == GeometricCounts()
     np.testing.assert_array_equal(loaded.probs_, expected.probs_)
     code, info, err = _run(capsys, "info", path)
     assert (code, err) == (0, "")
-    assert "model           Mixture: Geometric mixture, 2 components\n" in info
+    assert "model           Mixture: geometric mixture, 2 components\n" in info
     assert _table_rows(info, "probs by component") == (header, rows)
     code, predicted, _ = _run(capsys, "predict", path, data)
     assert code == 0
@@ -160,8 +161,10 @@ def test_fit_a_hidden_markov_model_of_the_family(registered, tmp_path, capsys):
         capsys, *argv, "--sequence-column", "run", "--random-state", 0, "-o", path
     )
     assert (code, err) == (0, "")
-    expected = emkit.HMM(Geometric(), 2, n_iter=100, n_init=3, random_state=0).fit(X, _lengths())
-    assert out.splitlines()[0] == "emkit fit: hidden Markov model, 2 states, Geometric emissions"
+    expected = emkit.HMM(GeometricCounts(), 2, n_iter=100, n_init=3, random_state=0).fit(
+        X, _lengths()
+    )
+    assert out.splitlines()[0] == "emkit fit: hidden Markov model, 2 states, geometric emissions"
     assert "160 samples x 2 features (a, b), 4 sequences (column 'run')" in out
     assert f"log-likelihood  {expected.score(X, _lengths()):.6g}" in out
     header, rows = _table_rows(out, "probs by state")
@@ -171,7 +174,7 @@ def test_fit_a_hidden_markov_model_of_the_family(registered, tmp_path, capsys):
     ]
     code, info, err = _run(capsys, "info", path)
     assert (code, err) == (0, "")
-    assert "model           HMM: hidden Markov model, 2 states, Geometric emissions\n" in info
+    assert "model           HMM: hidden Markov model, 2 states, geometric emissions\n" in info
     assert _table_rows(info, "probs by state") == (header, rows)
     code, predicted, _ = _run(capsys, "predict", path, data, "--sequence-column", "run")
     assert code == 0
@@ -185,7 +188,7 @@ def test_the_familys_hyperparameters_are_options(registered, tmp_path, capsys):
     argv = ["fit", data, "--model", "geometric", "-k", 2, "--columns", "a,b", "-q", "-o", path]
     assert _run(capsys, *argv, "--smoothing", "0.5", "--init-params", "random") == (0, "", "")
     loaded = emkit.load(path)
-    assert loaded.family == Geometric(smoothing=0.5)
+    assert loaded.family == GeometricCounts(smoothing=0.5)
     assert loaded.init_params == "random"
     code, _, err = _run(capsys, *argv, "--smoothing", "-1")
     assert (code, err) == (2, "emkit: error: --model geometric: smoothing must be >= 0, got -1.0\n")
@@ -216,7 +219,7 @@ def test_emkit_models_lists_it(registered, capsys):
     assert any(
         line.startswith("geometric ")
         and line.endswith(
-            "mixture of the family Geometric: Geometric counts: failures before the first "
+            "mixture of the family GeometricCounts: Geometric counts: failures before the first "
             "success, independent given the component."
         )
         for line in lines
@@ -236,7 +239,7 @@ def test_emkit_models_lists_it(registered, capsys):
 
 def test_a_products_tables_are_its_parts_over_their_columns():
     family = emkit.families.Product(
-        [(Geometric(), [2]), (emkit.families.Categorical(), [0, 1])], names=["waits", "codes"]
+        [(GeometricCounts(), [2]), (emkit.families.Categorical(), [0, 1])], names=["waits", "codes"]
     )
     face = description_of(emkit.Mixture(family, 2))
     tables = face.tables_of(emkit.Mixture(family, 2))
@@ -250,7 +253,7 @@ def test_a_products_tables_are_its_parts_over_their_columns():
     assert tables[1].columns[0].counts == "codes_n_categories_"
     assert face.title_of(emkit.Mixture(family, 2)) == "product mixture"
     assert face.words_of(emkit.Mixture(family, 2)) == [
-        "parts waits (Geometric), codes (categorical)"
+        "parts waits (geometric), codes (categorical)"
     ]
 
 
@@ -316,9 +319,14 @@ def test_categorical_hmm_counts_its_columns_before_reading_symbols():
         emkit.CategoricalHMM(2).fit(np.array([[0.5, 1.0], [1.0, 2.0]]))
 
 
-def test_a_family_without_tables_gets_one_per_array():
-    tables = Geometric().summary_tables()
+def test_a_family_without_tables_or_title_gets_defaults():
+    tables = GeometricCounts().summary_tables()
     assert [(t.title, t.columns[0].attribute, t.columns[0].layout) for t in tables] == [
         ("probs by {unit}", "probs", "auto")
     ]
-    assert Geometric.title == "Geometric"
+
+    @dataclass(frozen=True)
+    class Untitled(GeometricCounts):
+        pass
+
+    assert (GeometricCounts.title, Untitled.title) == ("geometric", "Untitled")
