@@ -128,6 +128,13 @@ def test_every_emkit_family_registers_itself():
     assert all(issubclass(FAMILIES[name], Family) for name in names)
 
 
+def test_a_second_family_of_a_registered_name_is_refused():
+    """Model files name a family by class name: another class of that name would read them."""
+    with pytest.raises(TypeError, match="a family named 'Poisson' is already registered"):
+        type("Poisson", (Family,), {})
+    assert FAMILIES["Poisson"] is Poisson
+
+
 @pytest.mark.parametrize(
     ("description", "match"),
     [

@@ -19,7 +19,7 @@ import numpy as np
 from emkit.families.tables import Columns, ParameterTable, Table
 
 FAMILIES: dict[str, type] = {}
-"""Families by class name, as their modules are imported."""
+"""Families by class name, as their modules are imported: the name model files store."""
 
 DESCRIBABLE: dict[str, type] = {}
 """Dataclasses a family's hyperparameters may hold (priors), by class name."""
@@ -30,6 +30,10 @@ def describable(cls: type) -> type:
     description (e.g. a prior)."""
     DESCRIBABLE[cls.__name__] = cls
     return cls
+
+
+def _origin(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class Family:
@@ -46,6 +50,16 @@ class Family:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        known = FAMILIES.get(cls.__name__)
+        # A model file names its family by class name alone, so two families of one name
+        # would read each other's files. The same class defined again (a module reloaded, a
+        # dataclass rebuilt with slots) takes its place.
+        if known is not None and _origin(known) != _origin(cls):
+            raise TypeError(
+                f"a family named {cls.__name__!r} is already registered "
+                f"({_origin(known)}); model files name families by class name, so give "
+                f"{_origin(cls)} another name"
+            )
         FAMILIES[cls.__name__] = cls
         if "title" not in cls.__dict__:
             cls.title = cls.__name__
