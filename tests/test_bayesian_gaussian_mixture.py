@@ -803,5 +803,5 @@ def test_structure_without_wishart_update_is_refused():
     from emkit.families.gaussian_mixture_emission import GroupTied
 
     prior = NormalWishartPrior(np.zeros(2), 1.0, 3.0, np.eye(2))
-    with pytest.raises(ValueError, match="Wishart updates .* not GroupTied\\(2\\)"):
+    with pytest.raises(ValueError, match=r"Wishart updates .* not GroupTied\(2\)"):
         VariationalGaussianMixture(2, prior, covariance=GroupTied(2))
