@@ -15,6 +15,7 @@ import pytest
 import emkit
 from cli_support import run_cli as _run
 from cli_support import table_rows as _table_rows
+from emkit import plugins
 from emkit.cli import models
 from emkit.estimators.description import description_of
 from emkit.families.base import Family
@@ -89,6 +90,7 @@ def registered(monkeypatch):
         return [*entry_points(group=group), ENTRY]
 
     monkeypatch.setattr(models, "entry_points", with_geometric)
+    monkeypatch.setattr(plugins, "entry_points", with_geometric)
 
 
 def _counts(directory, seed=0):

@@ -353,3 +353,51 @@ def test_saved_files_load_again_with_their_feature_names(name, saved, tmp_path):
         model.arrays,
     )
     assert list(emkit.load(path).feature_names_in_) == names
+
+
+PLUGIN = '''
+from dataclasses import dataclass
+
+from emkit.families.poisson import Poisson
+
+
+@dataclass(frozen=True)
+class PluginCounts(Poisson):
+    """Poisson counts, as a package outside emkit would define a family."""
+'''
+
+
+def test_a_family_of_another_package_is_found_through_its_entry_point(tmp_path, monkeypatch):
+    """A model file of a family whose module nobody has imported loads once the family's
+    package registers it as an entry point of ``emkit.models``; without one it is refused,
+    naming the family."""
+    import sys
+    from importlib.metadata import EntryPoint
+
+    from emkit import plugins
+    from emkit.families.base import FAMILIES
+
+    (tmp_path / "plugin_counts.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import plugin_counts
+
+    X = np.random.default_rng(0).poisson([[1.0, 6.0]], size=(60, 2))
+    fitted = emkit.Mixture(plugin_counts.PluginCounts(), 2, random_state=0).fit(X)
+    path = tmp_path / "counts.emkit"
+    fitted.save(path)
+
+    def forget() -> None:
+        # As in a new process: neither the module nor its family is known.
+        monkeypatch.delitem(sys.modules, "plugin_counts")
+        monkeypatch.delitem(FAMILIES, "PluginCounts")
+
+    forget()
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [])
+    with pytest.raises(ModelFileError, match="unknown family 'PluginCounts'"):
+        emkit.load(path)
+
+    entry = EntryPoint("plugin-counts", "plugin_counts:PluginCounts", plugins.GROUP)
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [entry])
+    loaded = emkit.load(path)
+    assert type(loaded.family).__module__ == "plugin_counts"
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))

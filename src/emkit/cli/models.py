@@ -26,6 +26,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from emkit.cli.errors import CommandError
+from emkit.plugins import GROUP, import_plugins
 
 __all__ = [
     "GROUP",
@@ -40,7 +41,6 @@ __all__ = [
     "run",
 ]
 
-GROUP = "emkit.models"
 HMM = "hmm"
 """The ``--model`` of hidden Markov models, whose ``--emission`` choose among the entry points
 named ``hmm.EMISSION`` and the families."""
@@ -162,11 +162,7 @@ def all_models() -> list[Model]:
 def import_all() -> None:
     """Import every registered model, so that model files of its faces and families can be
     read; those that cannot be imported are left out (a command that names one says why)."""
-    for entry in registered().values():
-        try:
-            entry.load()
-        except Exception:  # a broken plug-in must not keep other files from being read
-            continue
+    import_plugins()
 
 
 def _loadable(model: str, emission: str | None = None) -> list[Model]:

@@ -37,6 +37,10 @@ def load(path: str | os.PathLike) -> Any:
     """
     model_file = read_model_file(path)
     faces = all_faces()
+    if model_file.kind not in faces:
+        from emkit.plugins import import_plugins
+
+        import_plugins()
     cls = faces.get(model_file.kind)
     if cls is None:
         raise ModelFileError(

@@ -153,7 +153,12 @@ def family_from_description(description: Any) -> Any:
         raise ValueError(f"a family is described by a mapping with 'family', got {description!r}")
     _import_families()
     fields = dict(description)
-    cls = FAMILIES.get(fields.pop("family"))
+    name = fields.pop("family")
+    if name not in FAMILIES:
+        from emkit.plugins import import_plugins
+
+        import_plugins()
+    cls = FAMILIES.get(name)
     if cls is None:
         raise ValueError(f"unknown family {description['family']!r}; known: {sorted(FAMILIES)}")
     try:
