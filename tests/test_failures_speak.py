@@ -25,8 +25,10 @@ def _two_blobs(scale: float = 1.0, n: int = 200, seed: int = 0) -> np.ndarray:
         lambda: emkit.GaussianMixture(2),
         lambda: emkit.StudentMixture(2),
         lambda: emkit.BayesianGaussianMixture(n_components=2),
+        lambda: emkit.KMeans(2, n_init=1),
+        lambda: emkit.GaussianHMM(2),
     ],
-    ids=["gmm", "student", "bayesian"],
+    ids=["gmm", "student", "bayesian", "kmeans", "hmm"],
 )
 def test_values_whose_squares_overflow_are_a_value_error_naming_them(make):
     X = _two_blobs() * 1e300
@@ -34,6 +36,13 @@ def test_values_whose_squares_overflow_are_a_value_error_naming_them(make):
         ValueError, match=r"too large for float64.*magnitude is \d\.\d+e\+300.*Rescale"
     ):
         make().fit(X)
+
+
+@pytest.mark.parametrize("init_params", ["hc", "kmeans"])
+def test_model_selection_refuses_values_whose_squares_overflow(init_params):
+    X = _two_blobs() * 1e160
+    with pytest.raises(ValueError, match=r"too large for float64.*column 0 .*\(row 0\)"):
+        emkit.select_model(X, n_components=[1, 2], init_params=init_params)
 
 
 def test_large_values_that_do_not_overflow_fit():

@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.execution.local import resolve_n_jobs
+from emkit.families.checks import check_magnitude
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian
 from emkit.models.hierarchical import Agglomeration, agglomerate
@@ -384,6 +385,8 @@ def select_model(
     )._check_hyperparameters()
     workers = min(resolve_n_jobs(n_jobs), len(ks) * len(types))
     Xa = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    # Before the hierarchical start, whose merge costs would overflow less legibly.
+    check_magnitude(Xa, "Gaussian")
     w = _check_sample_weight(sample_weight, Xa.shape[0])
     n_eff = float(Xa.shape[0] if w is None else w.sum())
 
