@@ -123,8 +123,7 @@ class BayesianGaussianMixture(
         ),
     )
     _parameters = (
-        N_COMPONENTS.with_default(
-            1,
+        N_COMPONENTS.with_doc(
             """
             Number of components K; with the Dirichlet process prior an upper bound that the
             fit may leave partly unused.
@@ -137,15 +136,13 @@ class BayesianGaussianMixture(
             "",
             one_of("full", "tied", "diag", "spherical"),
         ),
-        TOL.with_default(
-            1e-3,
+        TOL.with_doc(
             """
             Convergence threshold on the change of the ELBO per sample (scikit-learn applies
             it to its un-normalised bound, which omits constants).
             """,
         ),
-        REG_COVAR.with_default(
-            1e-6,
+        REG_COVAR.with_doc(
             """
             Non-negative value added, times every component's weight, to the diagonal of the
             posterior Wishart's inverse scale matrix at every M-step. With ``reg_covar > 0``
@@ -154,9 +151,7 @@ class BayesianGaussianMixture(
             """,
         ),
         MAX_ITER,
-        N_INIT.with_default(
-            1, "Number of initialisations; the one with the highest final ELBO is kept."
-        ),
+        N_INIT.with_doc("Number of initialisations; the one with the highest final ELBO is kept."),
         init_params(
             "kmeans",
             "'random' draws the same responsibilities as scikit-learn from the same seed.",
@@ -208,8 +203,7 @@ class BayesianGaussianMixture(
             anything,
         ),
         RANDOM_STATE,
-        WARM_START.with_default(
-            False,
+        WARM_START.with_doc(
             """
             Start from the previous fit's parameters (``n_init`` is then ignored); the priors
             are computed again from the new data.

@@ -121,8 +121,7 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         *positional(
             N_STATES,
             Param("n_mix", 1, "int", "Gaussians in the mixture of every state.", integer(1)),
-            MIN_COVAR.with_default(
-                1e-3,
+            MIN_COVAR.with_doc(
                 """
                 Added to the variances of the initial covariances, as hmmlearn does, and the
                 floor of every variance (every eigenvalue of a full or tied covariance) at
@@ -176,8 +175,7 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
                 reals(none=True),
             ),
             ALGORITHM,
-            COVARIANCE_TYPE.with_default(
-                "diag",
+            COVARIANCE_TYPE.with_doc(
                 """
                 'tied': the Gaussians of a state share one full covariance matrix (every
                 state has its own).

@@ -706,8 +706,7 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
         *positional(
             N_STATES,
             COVARIANCE_TYPE,
-            MIN_COVAR.with_default(
-                1e-3,
+            MIN_COVAR.with_doc(
                 """
                 Added to the variances of the initial covariances, as hmmlearn does (the
                 M-step is hmmlearn's posterior mode under the covariance prior, whose default
@@ -1062,8 +1061,7 @@ class MultinomialHMM(_FeaturesFromParameters, _DiscreteHMM):
             *chain_tail("ste", "'s' startprob, 't' transmat, 'e' emissionprob"),
             IMPLEMENTATION,
         ),
-        EMISSIONPROB_PRIOR.with_default(
-            1.0,
+        EMISSIONPROB_PRIOR.with_doc(
             """
             Concentration of a symmetric Dirichlet prior on every state's probabilities (1.0:
             maximum likelihood, as hmmlearn's, which has no prior).

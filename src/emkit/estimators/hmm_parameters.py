@@ -145,14 +145,11 @@ ACCELERATE = Param(
     one_of(None, "squarem"),
 )
 EXTRAS = (
-    N_INIT.with_default(
-        1, "Fits from fresh initialisations; the one with the highest objective is kept."
-    ),
-    N_JOBS.with_default(
-        None,
+    N_INIT.with_doc("Fits from fresh initialisations; the one with the highest objective is kept."),
+    N_JOBS.with_doc(
         "Threads over batches of sequences (None: all cores); results do not depend on it.",
     ),
-    CHUNK_SIZE.with_default(None, "Observations per batch of whole sequences."),
+    CHUNK_SIZE.with_doc("Observations per batch of whole sequences."),
     ACCELERATE,
 )
 """emkit's parameters beyond hmmlearn's, keyword-only after them."""

@@ -171,7 +171,7 @@ class KMeans(
             """,
             one_of(*ALGORITHMS),
         ),
-        CHUNK_SIZE.with_default(None, "Rows per E-step batch."),
+        CHUNK_SIZE.with_doc("Rows per E-step batch."),
         N_JOBS,
     )
 

@@ -56,9 +56,9 @@ class Param:
         if problem is not None:
             raise ValueError(f"{self.name} {problem}, got {value!r}")
 
-    def with_default(self, default: Any, doc: str | None = None) -> Param:
-        """The same parameter with another default (and description)."""
-        return replace(self, default=default, doc=self.doc if doc is None else doc)
+    def with_doc(self, doc: str) -> Param:
+        """The same parameter, described for one face."""
+        return replace(self, doc=doc)
 
     def documented(self) -> str:
         """The parameter's numpydoc entry, indented for a class docstring."""

@@ -48,15 +48,14 @@ class StudentMixture(CovarianceFace):
 
     _parameters = (
         N_COMPONENTS,
-        COVARIANCE_TYPE.with_default(
-            "full",
+        COVARIANCE_TYPE.with_doc(
             """
             Structure of the scale matrices ``Sigma_k``: 'full', 'tied', 'diag', 'spherical'
             or one of mclust's names (see :class:`emkit.GaussianMixture`).
             """,
         ),
-        REG_COVAR.with_default(
-            1e-6, "Non-negative value added to the variances of the scale matrices at every M-step."
+        REG_COVAR.with_doc(
+            "Non-negative value added to the variances of the scale matrices at every M-step."
         ),
         family_parameter(
             "dof_init", 10.0, "float", "Degrees of freedom every component starts from."
