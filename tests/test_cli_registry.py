@@ -332,3 +332,18 @@ def test_a_family_without_tables_or_title_gets_defaults():
         pass
 
     assert (GeometricCounts.title, Untitled.title) == ("geometric", "Untitled")
+
+
+def test_the_outside_family_passes_the_conformance_checks():
+    """What the README promises of a family written outside emkit: the checks every emkit
+    model runs hold for a mixture of it."""
+    from emkit.models.initialization import initializer
+    from emkit.models.mixture import Mixture
+    from emkit.testing.conformance import run_all
+
+    rng = np.random.default_rng(0)
+    z = rng.integers(0, 2, (300, 1))
+    X = (rng.geometric(np.where(z == 1, [0.7, 0.2], [0.15, 0.8])) - 1).astype(np.float64)
+    model = Mixture(GeometricCounts(), 2, initializer("kmeans"))
+    w = rng.uniform(0.2, 3.0, X.shape[0])
+    run_all(model, X, model.init(X, np.random.RandomState(0), w), sample_weight=w)

@@ -2,6 +2,7 @@
 statistics into parameters, so that it serves as a mixture component
 (:class:`emkit.Mixture`) and as a hidden Markov emission alike."""
 
+from emkit.families.base import Family
 from emkit.families.bernoulli import Bernoulli
 from emkit.families.categorical import Categorical
 from emkit.families.covariance import covariance_structure
@@ -16,6 +17,7 @@ __all__ = [
     "Bernoulli",
     "Categorical",
     "Exponential",
+    "Family",
     "Gaussian",
     "Multinomial",
     "Poisson",
