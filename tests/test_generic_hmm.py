@@ -99,6 +99,9 @@ def test_a_product_hmm_with_a_model_file(tmp_path):
 
 def test_what_is_not_a_family_is_refused():
     X = _poisson_sequences()
-    for family, match in [(Poisson, "family object"), ("poisson", "family object")]:
+    for family, match in [
+        (Poisson, r"such as Poisson\(\), not the class"),
+        ("poisson", "family object with log_prob.*; str has no log_prob"),
+    ]:
         with pytest.raises(TypeError, match=match):
             emkit.HMM(family, 2).fit(X, LENGTHS)

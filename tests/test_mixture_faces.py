@@ -496,9 +496,10 @@ class ShadowingFamily(Geometric):
         (Poisson, TypeError, r"such as Poisson\(\), not the class Poisson"),
         (object(), TypeError, "object has no log_prob, stats, m_step, from_responsibilities"),
         (None, TypeError, "NoneType has no log_prob"),
+        ("poisson", TypeError, "str has no log_prob"),
         (ShadowingFamily(), ValueError, r"parameters \['weights'\] would shadow"),
     ],
-    ids=["class-not-instance", "object", "none", "shadowing"],
+    ids=["class-not-instance", "object", "none", "name", "shadowing"],
 )
 def test_generic_face_refuses_what_is_not_a_family(family, error, match):
     X = np.random.default_rng(19).geometric(0.3, size=(50, 2)).astype(np.float64)

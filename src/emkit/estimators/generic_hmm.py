@@ -28,7 +28,7 @@ from emkit.estimators.hmm_parameters import (
 )
 from emkit.estimators.hmm_start import kmeans_labels
 from emkit.estimators.parameters import REQUIRED, Param, anything
-from emkit.families.base import Family
+from emkit.families.base import Family, checked_family
 from emkit.families.checks import data_array
 from emkit.models.mixture import weighted_chunks
 
@@ -91,19 +91,7 @@ class HMM(BaseHMM):
 
     # -- the family ------------------------------------------------------------------------
     def _emission_family(self) -> Family:
-        family = self.family
-        if not isinstance(family, Family) or isinstance(family, type):
-            raise TypeError(
-                "family must be a family object derived from emkit.families.Family, such as "
-                f"emkit.families.Poisson(), got {family!r}"
-            )
-        shadowed = sorted(set(family.params_names()) & _RESERVED)
-        if shadowed:
-            raise ValueError(
-                f"the family's parameters {shadowed} would shadow the model's fitted "
-                "attributes of the same names; rename those fields"
-            )
-        return family
+        return checked_family(self.family, _RESERVED, "HMM")
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()

@@ -38,7 +38,7 @@ from emkit.estimators.parameters import (
     real,
 )
 from emkit.exceptions import ImpossibleSampleWarning, warn
-from emkit.families.base import Family
+from emkit.families.base import Family, checked_family
 from emkit.families.bernoulli import Bernoulli
 from emkit.families.categorical import Categorical
 from emkit.families.checks import checked_array
@@ -580,7 +580,6 @@ class BaseMixture(
 
 # -- the generic face -----------------------------------------------------------------------------
 # What the structure needs of a family to fit a mixture of it.
-FAMILY_CONTRACT = ("log_prob", "stats", "m_step", "from_responsibilities")
 # Fitted attributes of every face, which a family's arrays must not shadow.
 _RESERVED = frozenset(
     {
@@ -645,32 +644,7 @@ class Mixture(BaseMixture):
     )
 
     def _family(self) -> Family:
-        family = self.family
-        if isinstance(family, type):
-            # A class has the methods too, unbound: it would fail later and obscurely.
-            raise TypeError(
-                f"family must be a family object such as {family.__name__}(), not the "
-                f"class {family.__name__}"
-            )
-        missing = [name for name in FAMILY_CONTRACT if not callable(getattr(family, name, None))]
-        if missing:
-            raise TypeError(
-                f"family must be a component family with {', '.join(FAMILY_CONTRACT)}; "
-                f"{type(family).__name__} has no {', '.join(missing)}"
-            )
-        if not isinstance(family, Family):
-            raise TypeError(
-                f"family must derive from emkit.families.Family (which names its arrays, "
-                f"checks them and writes the family into model files); "
-                f"{type(family).__name__} does not"
-            )
-        shadowed = sorted(set(family.params_names()) & _RESERVED)
-        if shadowed:
-            raise ValueError(
-                f"the family's parameters {shadowed} would shadow the mixture's fitted "
-                "attributes of the same names; rename those fields"
-            )
-        return family
+        return checked_family(self.family, _RESERVED, "mixture")
 
 
 # -- the named faces ------------------------------------------------------------------------------

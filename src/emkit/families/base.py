@@ -140,6 +140,50 @@ class Family:
         return description
 
 
+CONTRACT = ("log_prob", "stats", "m_step", "from_responsibilities")
+"""The methods by which a structure (mixture, HMM) uses a family."""
+
+
+def checked_family(family: Any, reserved: frozenset[str], owner: str) -> Family:
+    """``family`` when a face of ``owner`` (a 'mixture', an 'HMM') can hold it: a
+    :class:`Family` object with the :data:`CONTRACT`'s methods, none of whose parameter
+    names is ``reserved`` (the face's own fitted attributes, less their underscore).
+
+    Raises
+    ------
+    TypeError
+        For a class instead of an object, an object without the methods, or one not derived
+        from :class:`Family`.
+    ValueError
+        For parameter names that would shadow the face's attributes.
+    """
+    if isinstance(family, type):
+        # A class has the methods too, unbound: it would fail later and obscurely.
+        raise TypeError(
+            f"family must be a family object such as {family.__name__}(), not the "
+            f"class {family.__name__}"
+        )
+    missing = [name for name in CONTRACT if not callable(getattr(family, name, None))]
+    if missing:
+        raise TypeError(
+            f"family must be a family object with {', '.join(CONTRACT)}, such as "
+            f"emkit.families.Poisson(); {type(family).__name__} has no {', '.join(missing)}"
+        )
+    if not isinstance(family, Family):
+        raise TypeError(
+            "family must derive from emkit.families.Family (which names its arrays, "
+            f"checks them and writes the family into model files); {type(family).__name__} "
+            "does not"
+        )
+    shadowed = sorted(set(family.params_names()) & reserved)
+    if shadowed:
+        raise ValueError(
+            f"the family's parameters {shadowed} would shadow the {owner}'s fitted "
+            "attributes of the same names; rename those fields"
+        )
+    return family
+
+
 def family_from_description(description: Any) -> Any:
     """The family :meth:`Family.describe` wrote.
 
