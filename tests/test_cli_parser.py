@@ -168,6 +168,16 @@ def test_options_become_hyperparameters(argv, name, params):
     assert {key: got[key] for key in params} == params
 
 
+@pytest.mark.parametrize(
+    ("model", "flag"),
+    [("gmm", "--warm-start"), ("bayesian-gmm", "--warm-start"), ("kmeans", "--copy-x")],
+)
+def test_parameters_without_effect_in_one_fit_are_not_options(model, flag):
+    """A warm start needs a previous fit, and emkit never copies the data: declared, but
+    offered only in Python."""
+    assert flag not in options.model_options(models.load(model))
+
+
 def test_parameters_are_set_aside_before_the_parser_reads_the_rest():
     args = _args(
         "--reg-covar", "-1e-3", "--hard", "--quiet", "--model", "gmm", "-k", 2, "--x=a=b", "--y"

@@ -304,7 +304,7 @@ def model_options(model: Model) -> dict[str, Option]:
     options: dict[str, Option] = {}
     for param in declared(model.face):
         conversion = Conversion.of(param.type, param.default)
-        if param.name in own or conversion is None:
+        if param.name in own or conversion is None or not param.command_line:
             continue
         flag = flag_of(param.name)
         options[flag] = Option(flag, param.name, conversion, param.default, param.doc, param.check)

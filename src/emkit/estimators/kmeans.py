@@ -159,6 +159,7 @@ class KMeans(
             value.
             """,
             boolean,
+            command_line=False,
         ),
         Param(
             "algorithm",

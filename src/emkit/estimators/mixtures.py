@@ -74,6 +74,7 @@ WARM_START = Param(
     "bool",
     "Start from the previous fit's parameters (``n_init`` is then ignored).",
     boolean,
+    command_line=False,
 )
 VERBOSE = Param(
     "verbose",

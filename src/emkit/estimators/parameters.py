@@ -41,6 +41,9 @@ class Param:
     positional : bool, default=False
         Whether the parameter may be given by position (the first ones only, such as
         ``n_components``); every other parameter is keyword-only.
+    command_line : bool, default=True
+        Whether ``emkit fit`` offers it as an option: False for what has no effect in one
+        fit from a file (a warm start from a previous fit, a copy of the data).
     """
 
     name: str
@@ -49,6 +52,7 @@ class Param:
     doc: str
     check: Check
     positional: bool = False
+    command_line: bool = True
 
     def validate(self, value: Any) -> None:
         """Raise ValueError naming the parameter when ``value`` fails the check."""
