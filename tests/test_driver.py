@@ -20,8 +20,9 @@ from emkit import (
     fit_em,
 )
 from emkit.core import driver
-from emkit.core.batches import as_batches
 from emkit.core.stats import Additive, as_dict, scale
+from emkit.execution import executor as executor_module
+from emkit.execution.sources import as_source
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianStats
 from emkit.models.initialization import initializer
@@ -508,10 +509,10 @@ def test_init_sample_of_large_chunked_data_is_a_uniform_subset(monkeypatch):
 
 
 def test_init_sample_is_reproducible_and_depends_on_the_seed():
-    batches = as_batches(np.array_split(X, 6))
-    a = batches.init_sample(40, np.random.RandomState(3))[0]
-    b = batches.init_sample(40, np.random.RandomState(3))[0]
-    c = batches.init_sample(40, np.random.RandomState(4))[0]
+    source = as_source(np.array_split(X, 6))
+    a = source.sample(40, np.random.RandomState(3))[0]
+    b = source.sample(40, np.random.RandomState(3))[0]
+    c = source.sample(40, np.random.RandomState(4))[0]
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -537,10 +538,10 @@ class _Repeated:
 
 
 def test_init_sample_memory_does_not_grow_with_the_data():
-    batches = as_batches(_Repeated(n_chunks=100, chunk_rows=20_000))  # 2e6 rows
+    source = as_source(_Repeated(n_chunks=100, chunk_rows=20_000))  # 2e6 rows
     tracemalloc.start()
     try:
-        X0, _ = batches.init_sample(1000, np.random.RandomState(0))
+        X0, _ = source.sample(1000, np.random.RandomState(0))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -641,7 +642,7 @@ def test_short_passes_try_one_thread_and_keep_the_faster(
     start = model.init(X, np.random.RandomState(0))
     used: list[int] = []
     clock = [0.0]
-    real_map_reduce = driver.map_reduce
+    real_map_reduce = executor_module.map_reduce
 
     def recording_map_reduce(fn, batches, reduce, n_jobs):
         used.append(n_jobs)
@@ -649,8 +650,9 @@ def test_short_passes_try_one_thread_and_keep_the_faster(
         clock[0] += second if len(used) == 2 else (threaded if n_jobs > 1 else serial)
         return real_map_reduce(fn, batches, reduce, n_jobs)
 
-    monkeypatch.setattr(driver, "map_reduce", recording_map_reduce)
-    monkeypatch.setattr(driver, "perf_counter", lambda: clock[0])
+    # The timing policy is the thread executor's (its placement of the data).
+    monkeypatch.setattr(executor_module, "map_reduce", recording_map_reduce)
+    monkeypatch.setattr(executor_module, "perf_counter", lambda: clock[0])
     result = fit_em(model, X, init=start, n_jobs=2, chunk_size=100, max_iter=5, tol=0.0)
     assert used == expected
     monkeypatch.undo()

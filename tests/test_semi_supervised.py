@@ -20,9 +20,10 @@ from sklearn.discriminant_analysis import (
 from sklearn.metrics import adjusted_rand_score
 
 import emkit
-from emkit.core.batches import Labelled, as_batches
+from emkit.core.batches import Labelled
 from emkit.core.driver import fit_em
 from emkit.estimators.mixtures import PoissonMixture
+from emkit.execution.sources import as_source
 from emkit.families.gaussian import Gaussian
 from emkit.families.poisson import Poisson, PoissonParams
 from emkit.models.mixture import Mixture, MixtureParams
@@ -387,7 +388,7 @@ def test_initialisation_sample_keeps_labels_with_their_rows():
     X = np.arange(n, dtype=np.float64)[:, None] * np.ones((1, 2))
     labels = np.arange(n) % 4 - 1
     chunks = [Labelled(X[lo : lo + 70], labels[lo : lo + 70]) for lo in range(0, n, 70)]
-    sample, _ = as_batches(chunks).init_sample(60, np.random.RandomState(0))
+    sample, _ = as_source(chunks).sample(60, np.random.RandomState(0))
     assert isinstance(sample, Labelled) and len(sample) == 60
     assert_array_equal(sample.labels, sample.X[:, 0].astype(np.int64) % 4 - 1)
 

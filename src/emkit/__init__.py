@@ -16,6 +16,8 @@ _LOCATIONS = {
     "EMResult": "emkit.core.driver",
     "IterationInfo": "emkit.core.driver",
     "fit_em": "emkit.core.driver",
+    "config_context": "emkit.config",
+    "get_config": "emkit.config",
     "load": "emkit.estimators.base",
     "BayesianGaussianMixture": "emkit.estimators.bayesian_gaussian_mixture",
     "GaussianMixture": "emkit.estimators.gaussian_mixture",
@@ -43,6 +45,7 @@ _LOCATIONS = {
 _SUBMODULES = ("hmm",)
 
 if TYPE_CHECKING:
+    from emkit.config import config_context, get_config
     from emkit.core.batches import Sequences
     from emkit.core.driver import EMResult, IterationInfo, fit_em
     from emkit.estimators.base import load
@@ -113,7 +116,9 @@ __all__ = [
     "Sequences",
     "StudentMixture",
     "__version__",
+    "config_context",
     "fit_em",
+    "get_config",
     "load",
     "select_model",
 ]

@@ -16,28 +16,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from time import perf_counter
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 
+from emkit.config import executor_for
 from emkit.core.acceleration import Squarem, require_unconstrained
-from emkit.core.batches import Batches, as_batches
 from emkit.core.stats import identical
 from emkit.exceptions import ConvergenceWarning, DegenerateFitError, MonotonicityWarning, warn
-from emkit.execution.local import map_reduce, resolve_n_jobs
-
-TRY_ONE_THREAD_BELOW = 0.02
-"""Seconds: a run whose second E-step on threads is shorter tries its third on the calling
-thread alone, and keeps the faster way."""
+from emkit.execution.executor import Placement
+from emkit.execution.sources import DEFAULT_CHUNK_SIZE, as_source
 
 ROUNDOFF = 1e-10
 """Relative size of a decrease of the mean bound still attributed to floating-point round-off."""
 
 INIT_MAX_ROWS = 200_000
-"""Rows that initialisation sees when data arrives in chunks (all of it when it is smaller)."""
+"""Rows that initialisation sees of data that is not in memory (all of them when there are
+fewer): a uniform sample drawn in one pass."""
 
 ACCELERATIONS = ("squarem",)
 """Values of ``fit_em(accelerate=...)`` besides None."""
@@ -165,12 +162,14 @@ def fit_em(
         ``bound_offset(params) -> float``: the part of the summed bound that depends on the
         parameters only (e.g. KL divergences from priors), added once to the summed batch
         bounds before the division by the total weight.
-    data : ndarray of shape (n_samples, n_features) or re-iterable of chunks
-        One array, or chunks (arrays, or pairs ``(X, sample_weight)``) that every pass
-        yields again; see :func:`emkit.core.batches.as_batches`. A fit over chunks equals a
-        fit over their concatenation.
+    data : ndarray of shape (n_samples, n_features), RowSource, or anything one adapts
+        The rows (:func:`emkit.execution.sources.as_source`): an array, a CSR matrix, a
+        table, Sequences, Labelled, a source (a file: :func:`emkit.open_data`), or chunks
+        (arrays, or pairs ``(X, sample_weight)``) that every pass yields again. A fit over
+        chunks equals a fit over their concatenation.
     sample_weight : ndarray of shape (n_samples,), optional
-        Weight of every sample (array data only). Integer weights give the fit on repeated rows.
+        Weight of every sample (data in one piece only). Integer weights give the fit on
+        repeated rows.
     n_init : int, default=1
         Restarts from fresh initial parameters; the run with the highest final bound is kept.
     max_iter : int, default=100
@@ -194,13 +193,14 @@ def fit_em(
     callback : callable, optional
         Called with an :class:`IterationInfo` after every E-step; returning True stops the run.
     chunk_size : int, optional
-        Rows per E-step batch for array data.
+        Most rows per E-step chunk of sources that cut their rows (default
+        :data:`~emkit.execution.sources.DEFAULT_CHUNK_SIZE`).
     n_jobs : int or None, default=None
-        Most threads that run E-steps on batches in parallel: None for every available core,
-        negative to count back from it. Results do not depend on it, bit for bit. A run
-        whose second E-step takes under 20 ms on threads does its third on the calling
-        thread alone and keeps the faster of the two ways: waking other cores for so short a
-        pass can cost more than it saves (on virtual machines most).
+        Most threads that run E-steps on chunks in parallel: None for every available core,
+        negative to count back from it (:class:`~emkit.execution.executor.ThreadExecutor`).
+        Results do not depend on it, bit for bit. Inside
+        ``emkit.config_context(executor=...)`` the executor set there runs the E-steps
+        instead.
     accelerate : {'squarem'} or None, default=None
         'squarem' runs SQUAREM cycles (:mod:`emkit.core.acceleration`): two EM steps, then an
         extrapolation along them, accepted only when its bound is at least that of the first
@@ -237,7 +237,13 @@ def fit_em(
                 "extrapolation can take a step along"
             )
         require_unconstrained(model)
-    batches = as_batches(data, sample_weight, chunk_size)
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK_SIZE
+    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    source = as_source(data, sample_weight)
+    executor = executor_for(n_jobs)
+    placement = executor.place(source, int(chunk_size))
     rng = check_random_state(random_state)
     start = init if callable(init) else model.init
     runs = 1 if init is not None and not callable(init) else n_init
@@ -247,22 +253,19 @@ def fit_em(
         hard,
         callback,
         getattr(model, "monotone", True),
-        resolve_n_jobs(n_jobs),
         accelerate,
     )
 
     best: EMResult | None = None
     finals = np.empty(runs)
-    # E-steps multiply thin (chunk x n_features) matrices, where a second BLAS thread costs
-    # far more than it gains; parallelism belongs to the level of chunks.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with executor.compute():
         for run in range(runs):
             if init is not None and not callable(init):
                 params = init
             else:
-                X0, w0 = batches.init_sample(INIT_MAX_ROWS, rng)
+                X0, w0 = placement.sample(INIT_MAX_ROWS, rng)
                 params = start(X0, rng, w0)
-            result = _run(model, params, batches, run, settings)
+            result = _run(model, params, placement, run, settings)
             finals[run] = result.lower_bound
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
@@ -295,12 +298,11 @@ class _Settings:
     hard: bool
     callback: Callback | None
     monotone: bool
-    n_jobs: int
     accelerate: str | None = None
 
 
-def _run(model: Any, params: Any, batches: Batches, run: int, settings: _Settings) -> EMResult:
-    path = _Path(model, batches, run, settings, params)
+def _run(model: Any, params: Any, placement: Placement, run: int, settings: _Settings) -> EMResult:
+    path = _Path(model, placement, run, settings, params)
     step = Squarem(model, params).cycle if settings.accelerate == "squarem" else _plain_step
     while path.running:
         try:
@@ -328,12 +330,10 @@ class _Path:
     """
 
     def __init__(
-        self, model: Any, batches: Batches, run: int, settings: _Settings, params: Any
+        self, model: Any, placement: Placement, run: int, settings: _Settings, params: Any
     ) -> None:
-        self.model, self.batches, self.run, self.settings = model, batches, run, settings
+        self.model, self.placement, self.run, self.settings = model, placement, run, settings
         self.n_e_steps = 0
-        self.n_jobs = settings.n_jobs
-        self._threaded_seconds: float | None = None  # the second pass, on threads
         self.n_iter = 0
         self.converged = False
         self.degenerated = ""
@@ -447,42 +447,33 @@ class _Path:
         self, params: Any, strict: bool = True, n_iter: int | None = None
     ) -> tuple[Any, float, float]:
         self.n_e_steps += 1
-        trial = self.n_jobs > 1 and self._threaded_seconds is not None
-        n_jobs = 1 if trial else self.n_jobs
-        start = perf_counter()
         n_iter = self.n_iter if n_iter is None else n_iter
-        out = _e_pass(self.model, params, self.batches, self.settings, n_iter, strict, n_jobs)
-        self._choose_threads(perf_counter() - start, trial)
-        return out
-
-    def _choose_threads(self, seconds: float, trial: bool) -> None:
-        """Time the second pass on threads (the first may include warm-up) and, when it was
-        short, the third on the calling thread; keep the faster way for the rest of the run."""
-        if trial:
-            if seconds < self._threaded_seconds:
-                self.n_jobs = 1
-            self._threaded_seconds = None
-        elif self.n_jobs > 1 and self.n_e_steps == 2 and seconds < TRY_ONE_THREAD_BELOW:
-            self._threaded_seconds = seconds
+        return _e_pass(self.model, params, self.placement, self.settings, n_iter, strict)
 
 
 def _e_pass(
     model: Any,
     params: Any,
-    batches: Batches,
+    placement: Placement,
     settings: _Settings,
     n_iter: int,
     strict: bool = True,
-    n_jobs: int = 1,
 ) -> tuple[Any, float, float]:
     hard = settings.hard
 
+    sparse_ok = getattr(model, "accepts_sparse", False)
+
     def one(batch: tuple[np.ndarray, np.ndarray | None]) -> tuple[Any, float, float]:
         X, w = batch
+        if not sparse_ok and sp.issparse(X):
+            raise TypeError(
+                f"{type(model).__name__} needs dense rows, and the data is a sparse matrix: "
+                "give X.toarray(), or a model that takes sparse rows (accepts_sparse = True)"
+            )
         s, ll = model.e_step(params, X, w, hard=True) if hard else model.e_step(params, X, w)
         return s, ll, (X.shape[0] if w is None else float(np.sum(w)))
 
-    summed = map_reduce(one, batches, _add_triples, n_jobs)
+    summed = placement.map_reduce(one, _add_triples)
     stats, loglik, total = summed if summed is not None else (None, 0.0, 0.0)
     if stats is None or not total > 0:
         raise ValueError("the data holds no rows (or all sample weights are zero)")
