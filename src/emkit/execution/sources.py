@@ -200,7 +200,8 @@ class LabelledRows(ArrayRows):
 
 class TableRows(RowSource):
     """A pandas DataFrame or a pyarrow Table of numeric columns, converted to a float array
-    a chunk at a time, so that the whole table is never copied at once."""
+    a chunk at a time, so that E-steps never copy the whole table (initialisation, which
+    sees data in memory whole, does once)."""
 
     def __init__(self, table: Any, sample_weight: np.ndarray | None = None) -> None:
         self.table = table
@@ -221,8 +222,16 @@ class TableRows(RowSource):
         return self._columns
 
     @property
+    def in_memory(self) -> bool:
+        return True
+
+    @property
     def weighted(self) -> bool:
         return self.sample_weight is not None
+
+    def sample(self, max_rows: int, random_state: np.random.RandomState) -> Chunk:
+        # The table is in memory, so initialisation sees it whole, as it sees an array.
+        return self._block(0, self.n_rows), self.sample_weight
 
     def _block(self, start: int, stop: int) -> np.ndarray:
         if self._arrow:
