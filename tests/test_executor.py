@@ -136,3 +136,28 @@ def test_thread_executor_maps_tasks_in_order_and_raises_their_error():
     with pytest.raises(ValueError, match="task 3"):
         executor.map(fails, list(range(6)))
     assert repr(ThreadExecutor(1)) == "ThreadExecutor(n_jobs=1)"
+
+
+def test_model_selection_runs_its_candidates_as_tasks_of_the_executor():
+    recording = Recording()
+    with emkit.config_context(executor=recording):
+        result = emkit.select_model(
+            X, n_components=[1, 2], covariance_types=["VVV", "EII"], random_state=0
+        )
+    assert recording.tasks == [("VVV", 1), ("VVV", 2), ("EII", 1), ("EII", 2)]
+    assert recording.passes > 0, "the candidates' fits ran through it too"
+    plain = emkit.select_model(
+        X, n_components=[1, 2], covariance_types=["VVV", "EII"], random_state=0
+    )
+    assert result.table() == plain.table()
+    # The chosen estimator keeps the user's threads, not the grid's.
+    assert result.best_estimator_.n_jobs is None
+
+
+def test_hmm_scoring_runs_through_the_executor():
+    hmm = emkit.GaussianHMM(2, random_state=0, n_iter=50).fit(X, [150, 250])
+    recording = Recording()
+    with emkit.config_context(executor=recording):
+        score = hmm.score(X, [150, 250])
+    assert recording.passes == 1
+    assert score == hmm.score(X, [150, 250])

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.utils import check_array, check_random_state
-from threadpoolctl import threadpool_limits
 
+from emkit.config import executor_for
 from emkit.estimators.gaussian_mixture import GaussianMixture
-from emkit.execution.local import resolve_n_jobs
 from emkit.families.checks import check_magnitude
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian
@@ -338,7 +336,8 @@ def select_model(
         runs at a time, each fit runs its E-steps in one thread and BLAS in one thread, so
         the grid does not oversubscribe the cores; with ``n_jobs=1`` the fits run one after
         the other with their own ``n_jobs`` (GaussianMixture's default). Results do not
-        depend on it.
+        depend on it. Inside ``emkit.config_context(executor=...)`` the candidates run as
+        tasks of that executor instead.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative weights, passed to every fit; the criteria then use weighted
         log-likelihoods and ``n = sum(sample_weight)``.
@@ -383,7 +382,7 @@ def select_model(
     GaussianMixture(
         n_components=1, n_init=n_init, init_params=init_params, **options
     )._check_hyperparameters()
-    workers = min(resolve_n_jobs(n_jobs), len(ks) * len(types))
+    executor = executor_for(n_jobs)
     Xa = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
     # Before the hierarchical start, whose merge costs would overflow less legibly.
     check_magnitude(Xa, "Gaussian")
@@ -406,25 +405,14 @@ def select_model(
                 f"the hierarchical start (init_params='hc') cannot be computed: {exc}. Start "
                 "the fits otherwise, e.g. init_params='kmeans'"
             ) from None
+    cells = [(name, k) for name in types for k in ks]
     fit_options = dict(options, n_init=n_init, init_params=init_params, random_state=seed)
-    if workers > 1:
-        fit_options["n_jobs"] = 1
 
     def fit(cell: tuple[str, int]) -> Candidate:
         name, k = cell
         return _fit_candidate(Xa, w, n_eff, name, k, fit_options, tree)
 
-    cells = [(name, k) for name in types for k in ks]
-    if workers == 1:
-        candidates = [fit(cell) for cell in cells]
-    else:
-        # One BLAS thread per fit; set here, once, so that the fits' own (nested) limits
-        # restore this value whatever order the threads finish in.
-        with (
-            threadpool_limits(limits=1, user_api="blas"),
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emkit-select") as pool,
-        ):
-            candidates = list(pool.map(fit, cells))
+    candidates = executor.map(fit, cells)
 
     result = ModelSelection(criterion, n_eff, tuple(candidates), 0)
     ranked = sorted(range(len(candidates)), key=result._rank_key)
@@ -460,10 +448,6 @@ def _fit_candidate(
         if tree is not None:
             # The fit is that of init_params='hc' from the same seed; keep no arrays.
             estimator.set_params(weights_init=None, means_init=None, precisions_init=None)
-        if "n_jobs" in options:
-            # One E-step thread was the grid's choice, not the model's: results do not
-            # depend on n_jobs, and later predictions may use every core.
-            estimator.set_params(n_jobs=None)
         log_density = estimator.score_samples(X)
         log_map = np.log(estimator.predict_proba(X).max(axis=1))
     except _FIT_ERRORS as exc:

@@ -20,6 +20,7 @@ from scipy import linalg
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
+from emkit.config import executor_for
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.core.driver import EMResult, fit_em
 from emkit.estimators.base import EMEstimatorMixin, check_int
@@ -49,7 +50,7 @@ from emkit.estimators.parameters import (
     reals,
 )
 from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, NotFittedError, warn
-from emkit.execution.local import map_reduce, resolve_n_jobs
+from emkit.execution.sources import SequenceRows
 from emkit.families.base import Family
 from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.checks import check_magnitude
@@ -489,15 +490,13 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         return n
 
     def _map(self, fn: Callable[[Sequences], list[Any]], seqs: Sequences) -> list[Any]:
-        """``fn`` over batches of whole sequences on the estimator's threads, results in
+        """``fn`` over batches of whole sequences, on the executor of the fit (the
+        estimator's threads unless :func:`emkit.config_context` sets another), results in
         order."""
-        step = self.chunk_size or DEFAULT_CHUNK_SIZE
-        out = map_reduce(
-            lambda group: fn(group[0]),
-            list(seqs.groups(step)),
-            lambda a, b: a + b,
-            resolve_n_jobs(self.n_jobs),
+        placement = executor_for(self.n_jobs).place(
+            SequenceRows(seqs), self.chunk_size or DEFAULT_CHUNK_SIZE
         )
+        out = placement.map_reduce(lambda chunk: fn(chunk[0]), lambda a, b: a + b)
         return out or []
 
     def _model(self, n_features: int) -> HMM:

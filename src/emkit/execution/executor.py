@@ -62,7 +62,8 @@ class Executor(ABC):
     @abstractmethod
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``[fn(item) for item in items]``, the items run independently (each a whole fit,
-        say); an exception of one is raised here."""
+        say); an exception of one is raised here. What the tasks fit runs where this
+        executor says (the thread executor: on the task's thread alone)."""
 
     def compute(self) -> contextlib.AbstractContextManager[Any]:
         """The context a fit runs in (BLAS threads, devices); nothing by default."""
@@ -94,8 +95,20 @@ class ThreadExecutor(Executor):
         workers = min(self.n_jobs, len(items))
         if workers <= 1:
             return [fn(item) for item in items]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emkit-task") as pool:
-            return list(pool.map(fn, items))
+        from emkit.config import config_context
+
+        def alone(item: T) -> R:
+            # The tasks share the cores: each task's own fits run on its thread alone.
+            with config_context(executor=ThreadExecutor(1)):
+                return fn(item)
+
+        # One BLAS thread per task, set once here: the tasks' own (nested) limits then
+        # restore this value whatever order the threads finish in.
+        with (
+            self.compute(),
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="emkit-task") as pool,
+        ):
+            return list(pool.map(alone, items))
 
     def compute(self) -> contextlib.AbstractContextManager[Any]:
         # E-steps multiply thin (chunk x n_features) matrices, where a second BLAS thread
