@@ -16,7 +16,6 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import emkit
 from emkit.core.driver import fit_em
-from emkit.models.csr_rows import OnCSRRows
 from emkit.models.kmeans import KMeansModel, data_moments
 from emkit.models.kmeans_kernels import (
     cluster_sums,
@@ -601,9 +600,8 @@ def test_csr_rows_fit_equals_dense_fit_through_the_driver():
     X = np.maximum(_blobs(seed=27) - 1.0, 0.0)
     model = KMeansModel(4)
     start = model.from_centers(X[[0, 250, 400, 520]])
-    rows = OnCSRRows(model, sp.csr_matrix(X))
     dense = fit_em(model, X, init=start, hard=True, tol=0, chunk_size=50)
-    sparse = fit_em(rows, rows.positions(), init=start, hard=True, tol=0, chunk_size=50)
+    sparse = fit_em(model, sp.csr_matrix(X), init=start, hard=True, tol=0, chunk_size=50)
     assert_allclose(sparse.params.components.means, dense.params.components.means, rtol=1e-12)
     assert sparse.n_iter == dense.n_iter
 

@@ -34,7 +34,6 @@ from emkit.estimators.parameters import (
 from emkit.exceptions import ConvergenceWarning, warn
 from emkit.families.checks import check_magnitude
 from emkit.families.tables import Columns, ParameterTable
-from emkit.models.csr_rows import OnCSRRows
 from emkit.models.kmeans import KMeansModel, assign, data_moments, tolerance
 from emkit.models.kmeans_kernels import sq_distances
 from emkit.models.mixture import MixtureParams
@@ -218,10 +217,9 @@ class KMeans(
         monitor = _LloydMonitor(
             model, tolerance(self.tol, moments), self.max_iter, total, self.verbose
         )
-        fitted = OnCSRRows(model, X) if sparse else model
         result = fit_em(
-            fitted,
-            fitted.positions() if sparse else X,
+            model,
+            X,
             sample_weight=w,
             n_init=self._n_init,
             max_iter=self.max_iter,

@@ -141,6 +141,8 @@ class KMeansModel:
     origin: np.ndarray | None = field(default=None)
 
     monotone = True
+    accepts_sparse = True
+    """CSR rows are scored and summed as they are, never densified."""
 
     def __post_init__(self) -> None:
         k = self.n_clusters
