@@ -9,19 +9,24 @@ table back as CSV.
 Files are read in blocks into one preallocated array, so that reading takes
 little more memory than the table itself: text files a block of lines at a
 time, Parquet files a batch of rows at a time, ``.npy`` files through a memory
-map whose pages are released as they are copied.
+map whose pages are released as they are copied.  The file row sources of
+:mod:`emkit.execution.files` read the same files a chunk at a time through the
+same parsers (:class:`_TextTable`, the Parquet batches, the ``.npy`` blocks).
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import itertools
 import mmap
 import os
 import pathlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -29,6 +34,9 @@ from numpy.lib import format as npy_format
 __all__ = ["SUPPORTED_SUFFIXES", "DataError", "Table", "read_table", "write_table"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".npy")
+# The field separator of every text suffix; "sniff": the first non-blank line says.
+_TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "sniff"}
+_PARQUET_SUFFIXES = (".parquet", ".pq")
 
 # Compared case-insensitively after stripping surrounding whitespace.
 _MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null"})
@@ -156,34 +164,21 @@ def read_table(
     """
     label = repr(os.fspath(path))
     selected = _normalise_selection(columns)
-    if delimiter is not None and (
-        not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'
-    ):
-        raise ValueError(
-            f"delimiter must be one character other than a quote or a line break, got {delimiter!r}"
-        )
+    _check_delimiter(delimiter)
     file_path = pathlib.Path(path)
-    if not file_path.exists():
-        raise DataError(f"no such file: {label}")
-    if file_path.is_dir():
-        raise DataError(f"{label} is a directory, not a data file")
+    _check_file(file_path, label)
 
     suffix = file_path.suffix.lower()
-    text_delimiters = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "sniff"}
-    if suffix in text_delimiters:
-        sep = delimiter or text_delimiters[suffix]
+    if suffix in _TEXT_DELIMITERS:
+        sep = delimiter or _TEXT_DELIMITERS[suffix]
         return _read_text(file_path, label, sep, selected, allow_missing)
-    if suffix in (".parquet", ".pq", ".npy") and delimiter is not None:
-        raise DataError(f"{label} is not a text file: a delimiter applies to text files only")
-    if suffix in (".parquet", ".pq"):
+    if suffix in (*_PARQUET_SUFFIXES, ".npy") and delimiter is not None:
+        raise _not_text(label)
+    if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(file_path, label, selected, allow_missing)
     if suffix == ".npy":
         return _read_npy(file_path, label, selected, allow_missing)
-    shown = f"{suffix!r}" if suffix else "no suffix"
-    raise DataError(
-        f"{label} has an unsupported file type ({shown}); supported types are "
-        f"{', '.join(SUPPORTED_SUFFIXES)}"
-    )
+    raise _unsupported(label, suffix)
 
 
 def write_table(path: str | os.PathLike[str], values: np.ndarray, columns: Sequence[str]) -> None:
@@ -254,6 +249,34 @@ def _format_column(column: np.ndarray) -> list[str]:
 # --------------------------------------------------------------------------- #
 # Shared checks
 # --------------------------------------------------------------------------- #
+
+
+def _check_delimiter(delimiter: str | None) -> None:
+    if delimiter is not None and (
+        not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'
+    ):
+        raise ValueError(
+            f"delimiter must be one character other than a quote or a line break, got {delimiter!r}"
+        )
+
+
+def _check_file(path: pathlib.Path, label: str) -> None:
+    if not path.exists():
+        raise DataError(f"no such file: {label}")
+    if path.is_dir():
+        raise DataError(f"{label} is a directory, not a data file")
+
+
+def _not_text(label: str) -> DataError:
+    return DataError(f"{label} is not a text file: a delimiter applies to text files only")
+
+
+def _unsupported(label: str, suffix: str) -> DataError:
+    shown = f"{suffix!r}" if suffix else "no suffix"
+    return DataError(
+        f"{label} has an unsupported file type ({shown}); supported types are "
+        f"{', '.join(SUPPORTED_SUFFIXES)}"
+    )
 
 
 def _normalise_selection(columns: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -486,6 +509,132 @@ def _delimiter_hint(first: list[str], delimiter: str | None) -> str | None:
     return None
 
 
+class _TextTable:
+    """A text table: its layout, learnt from its first record, and its data records.
+
+    :func:`read_table` and :class:`emkit.execution.files.CSVFile` read text through it. The
+    delimiter is sniffed for ``'sniff'``; the first record is a header when one of its
+    fields is neither a number nor a missing-value token; :meth:`blocks` reads a pass over
+    the data records, in blocks of strings that :meth:`parse` converts. Reading and parsing
+    belong inside :meth:`hinted`, which gives their errors the words of the file.
+
+    Attributes
+    ----------
+    names : list of str
+        The names of all the table's columns.
+    indices : list of int
+        Positions of the selected columns among them.
+    columns : tuple of str
+        The names of the selected columns.
+    unnamed : tuple of str
+        The names the file did not give (see :class:`Table`).
+    """
+
+    def __init__(
+        self, path: pathlib.Path, label: str, delimiter: str, selected: tuple[str, ...] | None
+    ) -> None:
+        self.path, self.label = path, label
+        self.hint: str | None = None  # another delimiter that the first line holds
+        with self.hinted():
+            self.sep = _sniff_delimiter(path, label) if delimiter == "sniff" else delimiter
+            self.first_record = self._first_record()
+        if self.first_record is None:
+            raise DataError(f"{label} holds no data rows")
+        first_line, first = self.first_record
+        self.hint = _delimiter_hint(first, self.sep)
+        with self.hinted():
+            self.has_header = not all(_is_number_or_missing(field) for field in first)
+            if self.has_header:
+                names = [field.strip() or f"x{i}" for i, field in enumerate(first)]
+                self.unnamed = tuple(names[i] for i, field in enumerate(first) if not field.strip())
+                self._expected = "the header has"
+            else:
+                names = [f"x{i}" for i in range(len(first))]
+                self.unnamed = tuple(names)
+                self._expected = f"line {first_line} has"
+            _check_unique(names, label)
+            self.names = names
+            self.indices = _select(names, selected, label)
+            self.columns = tuple(names[j] for j in self.indices)
+
+    def _first_record(self) -> tuple[int, list[str]] | None:
+        with _open_text(self.path) as fh:
+            return next(_records(fh, self.sep, self.label), None)
+
+    @contextlib.contextmanager
+    def hinted(self) -> Iterator[None]:
+        """Undecodable text is reported by the offset of its first bad byte, and a data
+        error is given the hint of the other delimiter that the first line holds."""
+        try:
+            yield
+        except UnicodeDecodeError:
+            raise DataError(
+                f"{self.label} is not a UTF-8 text file (undecodable byte at offset "
+                f"{_undecodable_offset(self.path)})"
+            ) from None
+        except DataError as exc:
+            if self.hint is None:
+                raise
+            raise DataError(
+                f"{exc}; its first line holds {self.hint!r} but no "
+                f"{_DELIMITER_WORDS[self.sep][:-1]}: its fields may be separated by "
+                f"{_DELIMITER_WORDS[self.hint]}",
+                delimiter=self.hint,
+            ) from None
+
+    def blocks(self, sizes: Iterator[int]) -> Iterator[tuple[list[list[str]], list[int]]]:
+        """One pass over the data records: blocks of ``next(sizes)`` records, the last of
+        them shorter, as the records' fields and their 1-based line numbers; the lists of
+        a block are emptied when the next block is asked for.
+
+        Raises
+        ------
+        DataError
+            For a record of another number of fields than the first, a file without data
+            records, or one whose first record is no longer the one it had when opened.
+        """
+        n_fields = len(self.names)
+        with _open_text(self.path) as fh:
+            records = _records(fh, self.sep, self.label)
+            first = next(records, None)
+            if first != self.first_record:
+                raise DataError(f"{self.label} changed while it was read: its first line differs")
+            if not self.has_header:
+                records = _chain_first(first, records)
+            rows: list[list[str]] = []
+            line_numbers: list[int] = []
+            size = next(sizes)
+            read_any = False
+            for line_number, fields in records:
+                if len(fields) != n_fields:
+                    raise DataError(
+                        f"{self.label}: line {line_number} has "
+                        f"{_plural(len(fields), 'field')}, {self._expected} {n_fields}"
+                    )
+                rows.append(fields)
+                line_numbers.append(line_number)
+                if len(rows) == size:
+                    read_any = True
+                    yield rows, line_numbers
+                    # Emptied in place, so that the strings of a block are freed before
+                    # the next block is read, although the caller still holds the lists.
+                    rows.clear()
+                    line_numbers.clear()
+                    size = next(sizes)
+            if rows:
+                yield rows, line_numbers
+            elif not read_any:
+                raise DataError(f"{self.label} holds no data rows")
+
+    def parse(self, rows: list[list[str]], line_numbers: list[int], out: np.ndarray) -> None:
+        """Convert the selected fields of ``rows`` into ``out``, of shape
+        (len(rows), len(columns))."""
+        for k, j in enumerate(self.indices):
+            out[:, k] = _parse_column(
+                [row[j] for row in rows], self.names[j], line_numbers, self.label
+            )
+
+
 def _read_text(
     path: pathlib.Path,
     label: str,
@@ -493,103 +642,25 @@ def _read_text(
     selected: tuple[str, ...] | None,
     allow_missing: bool,
 ) -> Table:
-    try:
-        sep = _sniff_delimiter(path, label) if delimiter == "sniff" else delimiter
-        with _open_text(path) as fh:
-            return _parse_text(_records(fh, sep, label), path, label, sep, selected, allow_missing)
-    except UnicodeDecodeError:
-        raise DataError(
-            f"{label} is not a UTF-8 text file (undecodable byte at offset "
-            f"{_undecodable_offset(path)})"
-        ) from None
-
-
-def _parse_text(
-    records: Iterator[tuple[int, list[str]]],
-    path: pathlib.Path,
-    label: str,
-    sep: str | None,
-    selected: tuple[str, ...] | None,
-    allow_missing: bool,
-) -> Table:
-    first_record = next(records, None)
-    if first_record is None:
-        raise DataError(f"{label} holds no data rows")
-    hint = _delimiter_hint(first_record[1], sep)
-    try:
-        return _parse_rows(records, first_record, path, label, selected, allow_missing)
-    except DataError as exc:
-        if hint is None:
-            raise
-        raise DataError(
-            f"{exc}; its first line holds {hint!r} but no {_DELIMITER_WORDS[sep][:-1]}: "
-            f"its fields may be separated by {_DELIMITER_WORDS[hint]}",
-            delimiter=hint,
-        ) from None
-
-
-def _parse_rows(
-    records: Iterator[tuple[int, list[str]]],
-    first_record: tuple[int, list[str]],
-    path: pathlib.Path,
-    label: str,
-    selected: tuple[str, ...] | None,
-    allow_missing: bool,
-) -> Table:
-    first_line, first = first_record
-    has_header = not all(_is_number_or_missing(field) for field in first)
-    if has_header:
-        names = [field.strip() or f"x{i}" for i, field in enumerate(first)]
-        unnamed = tuple(names[i] for i, field in enumerate(first) if not field.strip())
-        expected = "the header has"
-    else:
-        names = [f"x{i}" for i in range(len(first))]
-        unnamed = tuple(names)
-        expected = f"line {first_line} has"
-        records = _chain_first(first_record, records)
-    _check_unique(names, label)
-    indices = _select(names, selected, label)
-    chosen = [names[j] for j in indices]
-
-    n_fields = len(names)
-    block_rows = max(1, _BLOCK_FIELDS // n_fields)
-    values = np.empty((_count_lines(path), len(indices)), dtype=np.float64)
-    checks = _ValueChecks(chosen, label, allow_missing)
+    table = _TextTable(path, label, delimiter, selected)
+    k = len(table.columns)
+    block_rows = max(1, _BLOCK_FIELDS // len(table.names))
+    values = np.empty((_count_lines(path), k), dtype=np.float64)
+    checks = _ValueChecks(table.columns, label, allow_missing)
     n = 0
-    rows: list[list[str]] = []
-    line_numbers: list[int] = []
-
-    def flush() -> None:
-        nonlocal values, n
-        m = len(rows)
-        if n + m > values.shape[0]:  # lone carriage returns among line feeds
-            values = np.concatenate([values[:n], np.empty((n + m, len(indices)))])
-        block = values[n : n + m]
-        for k, j in enumerate(indices):
-            block[:, k] = _parse_column([row[j] for row in rows], names[j], line_numbers, label)
-        checks.add(block, lambda i: f"on line {line_numbers[i]}")
-        n += m
-        rows.clear()
-        line_numbers.clear()
-
-    for line_number, fields in records:
-        if len(fields) != n_fields:
-            raise DataError(
-                f"{label}: line {line_number} has {_plural(len(fields), 'field')}, "
-                f"{expected} {n_fields}"
-            )
-        rows.append(fields)
-        line_numbers.append(line_number)
-        if len(rows) == block_rows:
-            flush()
-    if rows:
-        flush()
-    if n == 0:
-        raise DataError(f"{label} holds no data rows")
-    checks.check()
+    with table.hinted():
+        for rows, line_numbers in table.blocks(itertools.repeat(block_rows)):
+            m = len(rows)
+            if n + m > values.shape[0]:  # lone carriage returns among line feeds
+                values = np.concatenate([values[:n], np.empty((n + m, k))])
+            block = values[n : n + m]
+            table.parse(rows, line_numbers, block)
+            checks.add(block, lambda i, lines=line_numbers: f"on line {lines[i]}")
+            n += m
+        checks.check()
     # Gives back the rows counted for the header and blank lines, in place.
-    values.resize((n, len(indices)), refcheck=False)
-    return Table(values=values, columns=tuple(chosen), unnamed=unnamed)
+    values.resize((n, k), refcheck=False)
+    return Table(values=values, columns=table.columns, unnamed=table.unnamed)
 
 
 def _chain_first(
@@ -605,20 +676,38 @@ def _chain_first(
 
 
 def _in_row(i: int) -> str:
+    """Where row ``i`` (0-based) of a Parquet or ``.npy`` file is, in an error message."""
     return f"in row {i + 1}"
 
 
-def _read_parquet(
-    path: pathlib.Path, label: str, selected: tuple[str, ...] | None, allow_missing: bool
-) -> Table:
+def _pyarrow() -> tuple[Any, Any]:
+    """``pyarrow`` and ``pyarrow.parquet``, imported when first needed.
+
+    Raises
+    ------
+    ImportError
+        When pyarrow is not installed, saying how to install it.
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise DataError(
+        raise ImportError(
             "reading Parquet files needs pyarrow: pip install 'emkit[parquet]'"
         ) from None
+    return pa, pq
 
+
+def _open_parquet(path: pathlib.Path, label: str) -> tuple[Any, list[str], int]:
+    """A Parquet file opened for reading in batches, the names of its data columns (not
+    the index columns pandas stores) and its number of rows, from its metadata.
+
+    Raises
+    ------
+    DataError
+        For a file that is not Parquet, holds no columns or repeats a column name.
+    """
+    pa, pq = _pyarrow()
     try:
         # Pages are read as they are decoded, through a small buffer, rather than a whole
         # row group at a time: the memory a read takes beyond the table stays bounded.
@@ -637,11 +726,16 @@ def _read_parquet(
     if not names:
         raise DataError(f"{label} holds no columns")
     _check_unique(names, label)
-    if n_rows == 0:
-        raise DataError(f"{label} holds no data rows")
+    return parquet_file, names, n_rows
 
-    indices = _select(names, selected, label)
-    chosen = [names[j] for j in indices]
+
+def _parquet_selection(
+    parquet_file: Any, names: list[str], selected: tuple[str, ...] | None, label: str
+) -> list[str]:
+    """The names of the selected columns (all for None), each checked to be numeric."""
+    pa, _ = _pyarrow()
+    chosen = [names[j] for j in _select(names, selected, label)]
+    schema = parquet_file.schema_arrow
     for name in chosen:
         arrow_type = schema.field(name).type
         if not (
@@ -650,32 +744,70 @@ def _read_parquet(
             or pa.types.is_boolean(arrow_type)
         ):
             raise DataError(f"{label}: column {name!r} is not numeric (Parquet type {arrow_type})")
+    return chosen
 
-    values = np.empty((n_rows, len(chosen)), dtype=np.float64)
-    checks = _ValueChecks(chosen, label, allow_missing)
+
+def _parquet_batches(
+    parquet_file: Any, columns: list[str], n_rows: int, label: str, batch_rows: int
+) -> Iterator[Any]:
+    """The record batches of ``columns``, of at most ``batch_rows`` rows, of one pass over
+    a file whose metadata says it holds ``n_rows`` rows.
+
+    Raises
+    ------
+    DataError
+        For a file that cannot be read, or holds another number of rows.
+    """
+    pa, _ = _pyarrow()
     offset = 0
-    batches = parquet_file.iter_batches(
-        batch_size=max(1, _BLOCK_FIELDS // len(chosen)), columns=chosen, use_threads=False
-    )
     try:
-        for batch in batches:
-            m = batch.num_rows
-            if offset + m > n_rows:
+        for batch in parquet_file.iter_batches(
+            batch_size=batch_rows, columns=columns, use_threads=False
+        ):
+            if offset + batch.num_rows > n_rows:
                 raise DataError(f"{label} holds more rows than its metadata says ({n_rows})")
-            block = values[offset : offset + m]
-            for k in range(len(chosen)):
-                # safe=False: integers beyond 2**53 round to the nearest float64
-                # rather than failing; nulls become NaN.
-                column = batch.column(k).cast(pa.float64(), safe=False)
-                block[:, k] = column.to_numpy(zero_copy_only=False)
-            checks.add(block, lambda i, start=offset: _in_row(start + i))
-            offset += m
+            yield batch
+            offset += batch.num_rows
     except (pa.ArrowException, OSError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{label} is not a readable Parquet file ({exc})") from exc
     if offset != n_rows:
         raise DataError(f"{label} holds {offset} rows, not the {n_rows} its metadata says")
+
+
+def _batch_into(batch: Any, out: np.ndarray) -> None:
+    """Write the columns of a record batch into ``out``, of shape (batch.num_rows,
+    batch.num_columns), as ``out``'s float dtype: nulls become NaN."""
+    pa, _ = _pyarrow()
+    target = pa.from_numpy_dtype(out.dtype)
+    for k in range(batch.num_columns):
+        # safe=False: integers beyond 2**53 round to the nearest float rather than failing.
+        column = batch.column(k).cast(target, safe=False)
+        out[:, k] = column.to_numpy(zero_copy_only=False)
+
+
+def _read_parquet(
+    path: pathlib.Path, label: str, selected: tuple[str, ...] | None, allow_missing: bool
+) -> Table:
+    try:
+        _pyarrow()
+    except ImportError as exc:
+        raise DataError(str(exc)) from None
+    parquet_file, names, n_rows = _open_parquet(path, label)
+    with parquet_file:
+        if n_rows == 0:
+            raise DataError(f"{label} holds no data rows")
+        chosen = _parquet_selection(parquet_file, names, selected, label)
+        values = np.empty((n_rows, len(chosen)), dtype=np.float64)
+        checks = _ValueChecks(chosen, label, allow_missing)
+        batch_rows = max(1, _BLOCK_FIELDS // len(chosen))
+        offset = 0
+        for batch in _parquet_batches(parquet_file, chosen, n_rows, label, batch_rows):
+            block = values[offset : offset + batch.num_rows]
+            _batch_into(batch, block)
+            checks.add(block, lambda i, start=offset: _in_row(start + i))
+            offset += batch.num_rows
     checks.check()
     return Table(values=values, columns=tuple(chosen))
 
@@ -722,9 +854,19 @@ def _load_npy(path: pathlib.Path, label: str) -> np.ndarray:
         raise DataError(f"{label} is truncated or corrupt ({exc})") from exc
 
 
-def _read_npy(
-    path: pathlib.Path, label: str, selected: tuple[str, ...] | None, allow_missing: bool
-) -> Table:
+def _npy_array(path: pathlib.Path, label: str) -> tuple[np.ndarray, np.dtype]:
+    """The array of a .npy file as a table of shape (n_samples, n_features), memory-mapped
+    where it can be, and the dtype its values are read as: float32 data stays float32 (half
+    the memory), float16 is widened to float32, everything else (integers, booleans, long
+    double) to float64.
+
+    Raises
+    ------
+    DataError
+        For a file that is not ``.npy``, is truncated, or holds objects, complex numbers,
+        other non-numeric values, an array of more than two dimensions, no columns or no
+        rows.
+    """
     array = _load_npy(path, label)
     kind = array.dtype.kind
     if kind == "c":
@@ -740,37 +882,67 @@ def _read_npy(
         )
     if array.ndim == 1:
         array = array[:, np.newaxis]
-
-    # float32 data stays float32 (half the memory); float16 is widened to
-    # float32, everything else (integers, booleans, long double) to float64.
     target = np.float32 if kind == "f" and array.dtype.itemsize <= 4 else np.float64
-    names = [f"x{j}" for j in range(array.shape[1])]
-    if not names:
+    if array.shape[1] == 0:
         raise DataError(f"{label} holds no columns")
     if array.shape[0] == 0:
         raise DataError(f"{label} holds no data rows")
-    indices = _select(names, selected, label)
-    chosen = [names[j] for j in indices]
+    return array, np.dtype(target)
 
-    n = array.shape[0]
-    values = np.empty((n, len(indices)), dtype=target)
-    checks = _ValueChecks(chosen, label, allow_missing)
+
+def _npy_blocks(
+    array: np.ndarray,
+    block_rows: int,
+    indices: list[int] | None,
+    label: str,
+    out: Callable[[int, int], np.ndarray],
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Copies of consecutive blocks of at most ``block_rows`` rows of ``array`` (its columns
+    ``indices``, all for None), each into ``out(start, stop)``, as ``(start, block)``.
+
+    The pages of a memory-mapped array are released once a block is copied: without this
+    they would stay resident beside the copies, and a pass over the file would hold it all.
+
+    Raises
+    ------
+    DataError
+        When the file shrank under the map.
+    """
     mapped = getattr(array, "_mmap", None) if isinstance(array, np.memmap) else None
     release = getattr(mmap, "MADV_DONTNEED", None)
-    block_rows = max(1, _BLOCK_FIELDS // array.shape[1])
+    n = array.shape[0]
     try:
         for start in range(0, n, block_rows):
             stop = min(start + block_rows, n)
             rows = array[start:stop]
-            values[start:stop] = rows if selected is None else rows[:, indices]
-            checks.add(values[start:stop], lambda i, start=start: _in_row(start + i))
+            block = out(start, stop)
+            block[...] = rows if indices is None else rows[:, indices]
+            del rows
             if mapped is not None and release is not None:
-                # The copied pages of the file are not needed again: without this they would
-                # stay resident beside the copy, doubling the memory a read takes.
                 mapped.madvise(release)
-    except OSError as exc:  # the file shrank under the map
+            yield start, block
+    except OSError as exc:
         raise DataError(f"{label} is truncated or corrupt ({exc})") from exc
-    finally:
-        del array, mapped
+
+
+def _read_npy(
+    path: pathlib.Path, label: str, selected: tuple[str, ...] | None, allow_missing: bool
+) -> Table:
+    array, target = _npy_array(path, label)
+    names = [f"x{j}" for j in range(array.shape[1])]
+    indices = _select(names, selected, label)
+    chosen = [names[j] for j in indices]
+    values = np.empty((array.shape[0], len(indices)), dtype=target)
+    checks = _ValueChecks(chosen, label, allow_missing)
+    blocks = _npy_blocks(
+        array,
+        max(1, _BLOCK_FIELDS // array.shape[1]),
+        None if selected is None else indices,
+        label,
+        lambda start, stop: values[start:stop],
+    )
+    del array  # the blocks hold the map, and close it when they are done
+    for start, block in blocks:
+        checks.add(block, lambda i, start=start: _in_row(start + i))
     checks.check()
     return Table(values=values, columns=tuple(chosen), unnamed=tuple(chosen))
