@@ -611,6 +611,7 @@ def test_mixture_statistics_are_additive():
         "components.sum_w",
         "components.sum_dx",
         "components.scatter",
+        "components.centre",
     }
 
 

@@ -401,6 +401,7 @@ def test_statistics_add_up_part_by_part():
         "gaussian.sum_w",
         "gaussian.sum_dx",
         "gaussian.scatter",
+        "gaussian.centre",
         "categorical.sum_w",
         "categorical.counts",
         "poisson.sum_w",

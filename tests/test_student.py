@@ -18,6 +18,7 @@ from scipy.special import digamma
 from emkit import fit_em
 from emkit.core.batches import Sequences
 from emkit.core.stats import as_dict
+from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian
 from emkit.families.student import (
     DOF_MAX,
@@ -170,7 +171,13 @@ def _explicit_stats(covariance_type, params: StudentParams, X, resp):
     elif covariance_type in ("diag", "spherical"):
         scatter = np.diagonal(scatter, axis1=1, axis2=2)
     return StudentStats(
-        np.array(sum_w), np.array(sum_wu), np.array(sum_dx), scatter, np.array(sum_w_log_tau)
+        np.array(sum_w),
+        np.array(sum_wu),
+        np.array(sum_dx),
+        scatter,
+        np.array(sum_w_log_tau),
+        params.means,
+        covariance_structure(covariance_type),
     )
 
 

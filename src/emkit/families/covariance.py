@@ -108,6 +108,23 @@ class CovarianceStructure(ABC):
         centre), scatter about the centres, and ``reg_covar`` added to the variances.
         Components flagged ``empty`` keep their ``old`` covariance."""
 
+    def rebase(
+        self, sum_w: np.ndarray, sum_dx: np.ndarray, scatter: np.ndarray, shift: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """First and second moments about centres moved by ``-shift`` (K, D): from weights
+        ``sum_w`` (K,), ``sum_dx`` (K, D) and ``scatter`` about centres ``c``, those about
+        ``c - shift``. With ``x - c + shift`` in place of ``x - c``, the first moments gain
+        ``sum_w shift`` and the second ``sum_dx shift^T + shift sum_dx^T + sum_w shift
+        shift^T``, exactly, reduced as the structure reduces second moments."""
+        ones = np.ones_like(sum_w)
+        moved = (
+            scatter
+            + self.outer(sum_dx, shift, ones)
+            + self.outer(shift, sum_dx, ones)
+            + self.outer(shift, shift, sum_w)
+        )
+        return sum_dx + sum_w[:, None] * shift, moved
+
     @abstractmethod
     def outer(self, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``w_k a_k b_k^T`` for vectors ``a``, ``b`` (K, D) and weights ``w`` (K,), reduced to

@@ -42,21 +42,49 @@ class GaussianParams:
 
 @dataclass(frozen=True, eq=False)
 class GaussianStats(Additive):
-    """Weighted moments of the samples, centred on the means they were computed under.
+    """Weighted moments of the samples about centres ``c`` (the means they were computed
+    under), which they carry: statistics about other centres are re-based onto them when
+    added (:meth:`rebased`).
 
     Attributes
     ----------
     sum_w : ndarray of shape (n_components,)
         Total weight (responsibility times sample weight) of every component.
     sum_dx : ndarray of shape (n_components, n_features)
-        ``sum_i r_ik (x_i - c_k)`` with ``c_k`` the current mean.
+        ``sum_i r_ik (x_i - c_k)``.
     scatter : ndarray
         ``sum_i r_ik (x_i - c_k)(x_i - c_k)^T`` reduced as the covariance structure needs.
+    centre : ndarray of shape (n_components, n_features)
+        The centres ``c``.
+    covariance : CovarianceStructure
+        The structure ``scatter`` is reduced to.
     """
 
     sum_w: np.ndarray
     sum_dx: np.ndarray
     scatter: np.ndarray
+    centre: np.ndarray
+    covariance: CovarianceStructure
+
+    references = ("centre", "covariance")
+
+    def rebased(self, like: GaussianStats) -> GaussianStats:
+        """These moments about ``like.centre``."""
+        if like.covariance != self.covariance:
+            raise ValueError(
+                f"statistics reduced to {self.covariance!r} cannot be added to those reduced "
+                f"to {like.covariance!r}"
+            )
+        return self.about(like.centre)
+
+    def about(self, centre: np.ndarray) -> GaussianStats:
+        """These moments about ``centre`` (n_components, n_features)."""
+        if centre is self.centre:
+            return self
+        sum_dx, scatter = self.covariance.rebase(
+            self.sum_w, self.sum_dx, self.scatter, self.centre - centre
+        )
+        return GaussianStats(self.sum_w, sum_dx, scatter, centre, self.covariance)
 
 
 FROZEN_CHOICES = frozenset({"means", "covariances"})
@@ -219,7 +247,7 @@ class Gaussian(Family):
 
     def _stats(self, X: np.ndarray, resp: np.ndarray, centres: np.ndarray) -> GaussianStats:
         sum_dx, scatter = self.covariance.moments(X, resp, centres)
-        return GaussianStats(resp.sum(axis=0), sum_dx, scatter)
+        return GaussianStats(resp.sum(axis=0), sum_dx, scatter, centres, self.covariance)
 
     def mixture_e_step(
         self,
@@ -259,14 +287,17 @@ class Gaussian(Family):
             log_norm = np.log(norm)
         log_norm += top
         loglik = float(log_norm.sum() if sample_weight is None else w @ log_norm)
-        return GaussianStats(sum_w, first, second), loglik
+        return GaussianStats(sum_w, first, second, params.means, self.covariance), loglik
 
     def m_step(self, stats: GaussianStats, params: GaussianParams) -> GaussianParams:
-        """Maximum-likelihood means and covariances from statistics centred on ``params.means``.
+        """Maximum-likelihood means and covariances from statistics about any centres.
 
         Components with (numerically) no weight keep their parameters: any value maximises
         the expected log-likelihood there.
         """
+        if "means" in self.frozen:
+            # Frozen means stay where they are: the moments about them give the covariances.
+            stats = stats.about(params.means)
         nk = stats.sum_w
         empty = nk <= 10.0 * np.finfo(np.float64).eps * max(nk.sum(), 1.0)
         if self.prior is not None:
@@ -276,7 +307,8 @@ class Gaussian(Family):
             shift = np.zeros_like(stats.sum_dx)
         else:
             shift = np.where(empty[:, None], 0.0, stats.sum_dx / safe_nk[:, None])
-        means = params.means + shift
+        means = stats.centre + shift
+        means[empty] = params.means[empty]
         if "covariances" in self.frozen:
             return GaussianParams(means, params.covariances, params.precisions_cholesky)
         covariances = self.covariance.estimate(
@@ -291,7 +323,7 @@ class Gaussian(Family):
         likelihood M-step, empty components keep their parameters."""
         prior = self.prior
         assert prior is not None
-        nk, centres = stats.sum_w, params.means
+        nk, centres = stats.sum_w, stats.centre
         n_components = nk.shape[0]
         mean_weight = np.broadcast_to(np.asarray(prior.means_weight, np.float64), (n_components,))
         mean_prior = np.broadcast_to(np.asarray(prior.means_prior, np.float64), centres.shape)
@@ -303,6 +335,7 @@ class Gaussian(Family):
             shift = pulled / np.where(empty, 1.0, total)[:, None]
             shift[empty] = 0.0
         means = centres + shift
+        means[empty] = params.means[empty]
         if "covariances" in self.frozen:
             return GaussianParams(means, params.covariances, params.precisions_cholesky)
         outer = self.covariance.outer

@@ -523,6 +523,8 @@ class GaussianMixtureEmission:
         n_mix = int(self.n_mix)
         rule = _gmmhmm_rule(structure, n_mix)
         assert rule is not None
+        # hmmlearn takes the moments about the current means (those of the E-step).
+        stats = stats.about(params.means)
         nk, centres = stats.sum_w, params.means
         n_gauss, d = centres.shape
         n_states = n_gauss // n_mix

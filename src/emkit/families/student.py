@@ -29,7 +29,7 @@ log-likelihood never decreases (with ``reg_covar=0``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -121,6 +121,29 @@ class StudentStats(Additive):
     sum_dx: np.ndarray
     scatter: np.ndarray
     sum_w_log_tau: np.ndarray
+    centre: np.ndarray
+    covariance: CovarianceStructure
+
+    references = ("centre", "covariance")
+
+    def rebased(self, like: StudentStats) -> StudentStats:
+        """These moments about ``like.centre``."""
+        if like.covariance != self.covariance:
+            raise ValueError(
+                f"statistics reduced to {self.covariance!r} cannot be added to those reduced "
+                f"to {like.covariance!r}"
+            )
+        return self.about(like.centre)
+
+    def about(self, centre: np.ndarray) -> StudentStats:
+        """These moments about ``centre`` (n_components, n_features): the first and second
+        moments weighted by ``w u`` move as Gaussian moments of weights ``sum_wu`` do."""
+        if centre is self.centre:
+            return self
+        sum_dx, scatter = self.covariance.rebase(
+            self.sum_wu, self.sum_dx, self.scatter, self.centre - centre
+        )
+        return replace(self, sum_dx=sum_dx, scatter=scatter, centre=centre)
 
 
 FROZEN_CHOICES = frozenset({"means", "covariances", "dof"})
@@ -306,7 +329,15 @@ class StudentT(Family):
         wu = np.divide(dof + n_features, shifted, out=shifted)
         wu *= resp
         sum_dx, scatter = self.covariance.moments(X, wu, params.means)
-        return StudentStats(sum_w, np.einsum("nk->k", wu), sum_dx, scatter, sum_w_log_tau)
+        return StudentStats(
+            sum_w,
+            np.einsum("nk->k", wu),
+            sum_dx,
+            scatter,
+            sum_w_log_tau,
+            params.means,
+            self.covariance,
+        )
 
     def mixture_e_step(
         self,
@@ -355,6 +386,9 @@ class StudentT(Family):
         Components with (numerically) no weight keep their parameters: any value maximises
         the expected log-likelihood there.
         """
+        if "means" in self.frozen:
+            # Frozen locations stay where they are: the moments about them give the scales.
+            stats = stats.about(params.means)
         nk = stats.sum_w
         empty = empty_components(nk)
         safe_nk = np.where(empty, 1.0, nk)
@@ -363,7 +397,8 @@ class StudentT(Family):
         else:
             safe_wu = np.where(empty, 1.0, stats.sum_wu)
             shift = np.where(empty[:, None], 0.0, stats.sum_dx / safe_wu[:, None])
-        means = params.means + shift
+        means = stats.centre + shift
+        means[empty] = params.means[empty]
         if "covariances" in self.frozen:
             covariances, prec_chol = params.covariances, params.precisions_cholesky
         else:

@@ -442,10 +442,15 @@ class VariationalGaussianMixture:
             first += w @ x
         centres = np.repeat((first / total)[None], k, axis=0)
         stats = sum(
-            GaussianStats(resp.sum(axis=0), *self.covariance.moments(x, resp, centres))
+            GaussianStats(
+                resp.sum(axis=0),
+                *self.covariance.moments(x, resp, centres),
+                centres,
+                self.covariance,
+            )
             for x, resp in chunks()
         )
-        return self._update(stats, centres)
+        return self._update(stats)
 
     def e_step(
         self,
@@ -479,13 +484,13 @@ class VariationalGaussianMixture:
             log_norm = np.log(norm)
         log_norm += top
         bound = float(log_norm.sum() if sample_weight is None else w @ log_norm)
-        return GaussianStats(sum_w, first, second), bound
+        return GaussianStats(sum_w, first, second, params.means, self.covariance), bound
 
     def m_step(
         self, stats: GaussianStats, params: VariationalMixtureParams
     ) -> VariationalMixtureParams:
-        """The conjugate posterior updates, from statistics centred on ``params.means``."""
-        return self._update(stats, params.means)
+        """The conjugate posterior updates, from statistics about any centres."""
+        return self._update(stats)
 
     def log_prob(self, params: VariationalMixtureParams, X: np.ndarray) -> np.ndarray:
         """``log sum_k exp(log rho_ik)``, every sample's part of the ELBO, shape
@@ -564,10 +569,10 @@ class VariationalGaussianMixture:
             self.expected_log_weights(params) + 0.5 * log_det_gap - 0.5 * d / params.mean_precision
         )
 
-    def _update(self, stats: GaussianStats, centres: np.ndarray) -> VariationalMixtureParams:
-        """Posterior parameters from statistics accumulated about ``centres`` (K, D)."""
+    def _update(self, stats: GaussianStats) -> VariationalMixtureParams:
+        """Posterior parameters from statistics accumulated about ``stats.centre``."""
         prior = self.prior
-        nk = stats.sum_w
+        nk, centres = stats.sum_w, stats.centre
         beta0 = prior.mean_precision
         beta = beta0 + nk
         # New means relative to the centres: no cancellation of large absolute positions,
