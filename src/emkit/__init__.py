@@ -35,6 +35,7 @@ _LOCATIONS = {
     "MultinomialMixture": "emkit.estimators.mixtures",
     "PoissonMixture": "emkit.estimators.mixtures",
     "StudentMixture": "emkit.estimators.student_mixture",
+    "open_data": "emkit.execution.files",
     "ConvergenceWarning": "emkit.exceptions",
     "DegenerateFitError": "emkit.exceptions",
     "MonotonicityWarning": "emkit.exceptions",
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         MonotonicityWarning,
         NotFittedError,
     )
+    from emkit.execution.files import open_data
     from emkit.selection import ModelSelection, select_model
 
 
@@ -120,5 +122,6 @@ __all__ = [
     "fit_em",
     "get_config",
     "load",
+    "open_data",
     "select_model",
 ]
