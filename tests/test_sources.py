@@ -68,8 +68,8 @@ def test_every_adapter_yields_the_rows_in_chunks_of_at_most_max_rows(kind, max_r
     rows, sizes = _rows(source, max_rows)
     assert_array_equal(rows, X)
     assert source.n_features == 3 and source.dtype == np.float64
-    if kind != "chunks":  # a user's chunks are passed as they are
-        assert max(sizes) <= max_rows
+    assert max(sizes) <= max_rows
+    if kind != "chunks":
         assert source.n_rows == X.shape[0]
     assert source.sparse == kind.startswith("csr")
     assert source.columns == (("a", "b", "c") if kind in ("pandas", "arrow") else None)
@@ -242,5 +242,13 @@ def test_a_dense_model_refuses_sparse_rows_naming_the_cure():
 
 def test_chunk_rows_of_a_re_iterable_are_not_a_copy():
     chunks = np.array_split(X, 3)
-    got = [rows for rows, _ in ChunkRows(chunks).chunks(1)]
+    got = [rows for rows, _ in ChunkRows(chunks).chunks(100)]
     assert all(a is b for a, b in zip(got, chunks, strict=True))
+    # Longer chunks are cut into views, sequences between sequences.
+    cut = [rows for rows, _ in ChunkRows(chunks).chunks(30)]
+    assert [len(c) for c in cut] == [30, 30, 30, 10] * 3
+    assert all(np.shares_memory(c, X) for c in cut)
+    seqs = [(Sequences(X[:100], [40, 40, 20]), W[:100])]
+    parts = list(ChunkRows(seqs).chunks(50))
+    assert [p.lengths.tolist() for p, _ in parts] == [[40], [40], [20]]
+    assert_array_equal(np.concatenate([w for _, w in parts]), W[:100])

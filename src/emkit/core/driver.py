@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,9 +24,10 @@ from sklearn.utils import check_random_state
 
 from emkit.config import executor_for
 from emkit.core.acceleration import Squarem, require_unconstrained
+from emkit.core.online import OnlineEM, OnlineState
 from emkit.core.stats import identical
 from emkit.exceptions import ConvergenceWarning, DegenerateFitError, MonotonicityWarning, warn
-from emkit.execution.executor import Placement
+from emkit.execution.executor import Executor, Placement
 from emkit.execution.sources import DEFAULT_CHUNK_SIZE, as_source
 
 ROUNDOFF = 1e-10
@@ -115,6 +116,11 @@ class EMResult:
         Empty, or why the best run ended early at its last valid point: a step after the
         start raised :class:`~emkit.exceptions.DegenerateFitError` (a covariance became
         singular, or the bound non-finite). A ConvergenceWarning says so.
+    pass_lower_bounds : ndarray of shape (n_iter,)
+        Online EM only (empty otherwise): the mean bound of every pass over the data, its
+        batches scored under the parameters before their own steps. ``tol`` applies to its
+        changes; ``lower_bounds`` then holds the bound of every batch, and ``lower_bound``
+        is that of a final E-step over all the data.
     """
 
     params: Any
@@ -130,6 +136,7 @@ class EMResult:
     total_weight: float
     n_e_steps: int = 0
     degenerated: str = ""
+    pass_lower_bounds: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 Callback = Callable[[IterationInfo], "bool | None"]
@@ -150,6 +157,7 @@ def fit_em(
     chunk_size: int | None = None,
     n_jobs: int | None = None,
     accelerate: str | None = None,
+    online: OnlineEM | None = None,
     warn_unconverged: bool = True,
 ) -> EMResult:
     """Fit ``model`` to ``data`` by EM.
@@ -212,6 +220,12 @@ def fit_em(
         ``max_iter`` bounds the M-steps along the path (a cycle makes two; when one is left,
         it is a plain EM step). The model needs ``to_unconstrained`` and ``from_unconstrained``;
         soft EM only.
+    online : OnlineEM, optional
+        Online (stepwise) EM (:mod:`emkit.core.online`): an M-step after every mini-batch
+        of ``online.batch_size`` rows, from a running average of the statistics. ``max_iter``
+        then counts passes over the data and ``tol`` applies to the change of the mean bound
+        of a pass; the bound is not monotone, so it is not checked (see
+        :attr:`EMResult.pass_lower_bounds`). Not with ``accelerate``.
     warn_unconverged : bool, default=True
         Warn (:class:`~emkit.exceptions.ConvergenceWarning`) when the best run ends at
         ``max_iter`` without meeting ``tol > 0``; False for callers that say it in their own
@@ -229,6 +243,13 @@ def fit_em(
         raise ValueError("tol must be a number, got nan")
     if accelerate is not None and not (isinstance(accelerate, str) and accelerate in ACCELERATIONS):
         raise ValueError(f"accelerate must be 'squarem' or None, got {accelerate!r}")
+    if online is not None and not isinstance(online, OnlineEM):
+        raise TypeError(f"online must be an emkit.core.online.OnlineEM or None, got {online!r}")
+    if online is not None and accelerate is not None:
+        raise ValueError(
+            f"accelerate={accelerate!r} extrapolates along full EM steps; online EM takes a "
+            "step per mini-batch: choose one"
+        )
     if accelerate is not None:
         if hard:
             raise ValueError(
@@ -252,8 +273,10 @@ def fit_em(
         tol,
         hard,
         callback,
-        getattr(model, "monotone", True),
+        # Online EM's bound is not monotone by nature: it is not checked.
+        getattr(model, "monotone", True) and online is None,
         accelerate,
+        online,
     )
 
     best: EMResult | None = None
@@ -265,7 +288,10 @@ def fit_em(
             else:
                 X0, w0 = placement.sample(INIT_MAX_ROWS, rng)
                 params = start(X0, rng, w0)
-            result = _run(model, params, placement, run, settings)
+            if online is None:
+                result = _run(model, params, placement, run, settings)
+            else:
+                result = _run_online(model, params, placement, executor, run, settings)
             finals[run] = result.lower_bound
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
@@ -299,6 +325,7 @@ class _Settings:
     callback: Callback | None
     monotone: bool
     accelerate: str | None = None
+    online: OnlineEM | None = None
 
 
 def _run(model: Any, params: Any, placement: Placement, run: int, settings: _Settings) -> EMResult:
@@ -313,6 +340,81 @@ def _run(model: Any, params: Any, placement: Placement, run: int, settings: _Set
             # path still holds, and says why.
             path.degenerated = str(exc)
     return path.result()
+
+
+def _run_online(
+    model: Any,
+    params: Any,
+    placement: Placement,
+    executor: Executor,
+    run: int,
+    settings: _Settings,
+) -> EMResult:
+    """One run of online EM (:mod:`emkit.core.online`): passes over the data in
+    mini-batches, an M-step after each, until the mean bound of a pass changes by less than
+    ``tol`` or ``max_iter`` passes are done; then one E-step over all the data for the
+    final statistics and bound."""
+    schedule = settings.online
+    assert schedule is not None
+    callback = settings.callback
+    state = OnlineState()
+    history: list[float] = []
+    pass_bounds: list[float] = []
+    n_iter = n_e_steps = 0
+    converged = stopped = False
+    degenerated = ""
+    pass_weight: float | None = None  # the weight of the data, once one pass has read it
+    while n_iter < settings.max_iter and not (converged or stopped or degenerated):
+        summed = weight_read = 0.0
+        for rows, w in placement.source.chunks(schedule.batch_size):
+            batch = executor.place(as_source(rows, w), placement.chunk_size)
+            try:
+                stats, loglik, weight = _summed(model, params, batch, settings.hard)
+                bound = loglik / weight
+                if not math.isfinite(bound):
+                    raise _degenerate(bound, n_iter)
+                state = state.updated(schedule, stats, weight)
+                params_next = model.m_step(
+                    state.statistics(pass_weight or state.weight_seen), params
+                )
+            except DegenerateFitError as exc:
+                degenerated = str(exc)
+                break
+            n_e_steps += 1
+            change = bound - history[-1] if history else math.nan
+            history.append(bound)
+            summed += loglik
+            weight_read += weight
+            params = params_next
+            if callback is not None and callback(
+                IterationInfo(run, n_iter, params, bound, change, n_e_steps, em_step=False)
+            ):
+                stopped = True
+                break
+        if degenerated or weight_read == 0.0:
+            break
+        n_iter += 1
+        pass_weight = weight_read
+        pass_bounds.append(summed / weight_read)
+        if len(pass_bounds) > 1 and abs(pass_bounds[-1] - pass_bounds[-2]) < settings.tol:
+            converged = True
+    final_stats, final_bound, total = _e_pass(model, params, placement, settings, n_iter)
+    return EMResult(
+        params=params,
+        stats=final_stats,
+        lower_bound=final_bound,
+        lower_bounds=np.asarray(history),
+        converged=converged,
+        stopped=stopped,
+        n_iter=n_iter,
+        decreases=(),
+        best_run=run,
+        run_lower_bounds=np.empty(0),
+        total_weight=total,
+        n_e_steps=n_e_steps + 1,
+        degenerated=degenerated,
+        pass_lower_bounds=np.asarray(pass_bounds),
+    )
 
 
 def _plain_step(path: _Path) -> None:
@@ -459,8 +561,34 @@ def _e_pass(
     n_iter: int,
     strict: bool = True,
 ) -> tuple[Any, float, float]:
-    hard = settings.hard
+    stats, loglik, total = _summed(model, params, placement, settings.hard)
+    offset = getattr(model, "bound_offset", None)
+    if offset is not None:
+        # Terms of the bound that depend on the parameters alone (a variational model's
+        # divergences from its priors) count once per pass, not once per batch.
+        loglik += offset(params)
+    bound = loglik / total
+    if strict and not math.isfinite(bound):
+        raise _degenerate(bound, n_iter)
+    return stats, bound, total
 
+
+def _degenerate(bound: float, n_iter: int) -> DegenerateFitError:
+    return DegenerateFitError(
+        f"the log-likelihood is {bound} at iteration {n_iter}: the data may hold NaN or "
+        "infinite values, or values too large for floating-point arithmetic (rescale "
+        "them), or the model has degenerated (try a larger reg_covar)"
+    )
+
+
+def _summed(model: Any, params: Any, placement: Placement, hard: bool) -> tuple[Any, float, float]:
+    """The statistics, log-likelihood and weight of one pass over ``placement``.
+
+    Raises
+    ------
+    ValueError
+        When the data holds no rows, or no weight.
+    """
     sparse_ok = getattr(model, "accepts_sparse", False)
 
     def one(batch: tuple[np.ndarray, np.ndarray | None]) -> tuple[Any, float, float]:
@@ -477,19 +605,7 @@ def _e_pass(
     stats, loglik, total = summed if summed is not None else (None, 0.0, 0.0)
     if stats is None or not total > 0:
         raise ValueError("the data holds no rows (or all sample weights are zero)")
-    offset = getattr(model, "bound_offset", None)
-    if offset is not None:
-        # Terms of the bound that depend on the parameters alone (a variational model's
-        # divergences from its priors) count once per pass, not once per batch.
-        loglik += offset(params)
-    bound = loglik / total
-    if strict and not math.isfinite(bound):
-        raise DegenerateFitError(
-            f"the log-likelihood is {bound} at iteration {n_iter}: the data may hold NaN or "
-            "infinite values, or values too large for floating-point arithmetic (rescale "
-            "them), or the model has degenerated (try a larger reg_covar)"
-        )
-    return stats, bound, total
+    return stats, loglik, total
 
 
 def _add_triples(
@@ -499,5 +615,5 @@ def _add_triples(
 
 
 def _last_change(result: EMResult) -> float:
-    b = result.lower_bounds
+    b = result.pass_lower_bounds if result.pass_lower_bounds.size else result.lower_bounds
     return float(b[-1] - b[-2]) if b.size > 1 else math.nan

@@ -84,12 +84,9 @@ class RowSource(ABC):
 
     @abstractmethod
     def chunks(self, max_rows: int) -> Iterator[Chunk]:
-        """A fresh pass over the rows, in order, in chunks ``(rows, sample_weight)``.
-
-        Sources that cut their rows cut chunks of at most ``max_rows`` rows (sequence data
-        between sequences, so a longer sequence is a chunk alone); chunks a user gave are
-        passed as they are.
-        """
+        """A fresh pass over the rows, in order, in chunks ``(rows, sample_weight)`` of at
+        most ``max_rows`` rows (sequence data cut between sequences, so that a longer
+        sequence is a chunk alone)."""
 
     def sample(self, max_rows: int, random_state: np.random.RandomState) -> Chunk:
         """Rows to initialise from: all of them when the source is :attr:`in_memory` or
@@ -252,9 +249,10 @@ class TableRows(RowSource):
 class ChunkRows(RowSource):
     """A re-iterable of chunks a user gave: arrays (or Sequences, Labelled, CSR) of shape
     (n_chunk, n_features), or pairs ``(rows, sample_weight)``; every pass must yield the
-    same chunks. Each chunk is checked for shape as it streams. What the chunks hold
-    (features, dtype, sparsity) is learnt from the first chunk of the first pass; asked
-    before any pass, it starts one to read that chunk."""
+    same chunks. Each chunk is checked for shape as it streams, and one of more than
+    ``max_rows`` rows is cut (views of it, not copies). What the chunks hold (features,
+    dtype, sparsity) is learnt from the first chunk of the first pass; asked before any
+    pass, it starts one to read that chunk."""
 
     def __init__(self, data: Iterable) -> None:
         if iter(data) is data:  # type: ignore[comparison-overlap]
@@ -308,7 +306,7 @@ class ChunkRows(RowSource):
                 raise ValueError(
                     f"chunk {i} has {rows.shape[1]} features, chunk 0 has {n_features}"
                 )
-            yield rows, w
+            yield from cut(rows, w, max_rows)
 
 
 class MappedRows(RowSource):
@@ -373,8 +371,8 @@ def _not_weighted(adapter: Callable[[Any], RowSource]) -> Callable[[Any, Any], R
     def build(data: Any, sample_weight: Any) -> RowSource:
         if sample_weight is not None:
             raise ValueError(
-                "with chunked data or a file, weights go with the rows: give chunks as pairs "
-                "(X, sample_weight), or name the weight column of the file"
+                "with chunked data or a source, weights go with the rows: give chunks as pairs "
+                "(X, sample_weight)"
             )
         return adapter(data)
 
@@ -611,6 +609,23 @@ def sequence_sample(
     return X, np.concatenate(
         [np.ones(s.shape[0]) if w is None else np.asarray(w, np.float64) for s, w in parts]
     )
+
+
+def cut(rows: Rows, sample_weight: np.ndarray | None, max_rows: int) -> Iterator[Chunk]:
+    """``(rows, sample_weight)`` in chunks of at most ``max_rows`` rows: itself when it is
+    no longer, Sequences cut between sequences, other rows into consecutive slices."""
+    n = rows.shape[0]
+    if n <= max_rows:
+        yield rows, sample_weight
+        return
+    w = sample_weight
+    if isinstance(rows, Sequences):
+        for group, span in rows.groups(max_rows):
+            yield group, None if w is None else w[span]
+        return
+    for start in range(0, n, max_rows):
+        span = slice(start, start + max_rows)
+        yield rows[span], None if w is None else w[span]
 
 
 def _chained(first: Chunk, rest: Iterator[Chunk]) -> Iterator[Chunk]:

@@ -1,0 +1,125 @@
+"""Online (stepwise) EM: the schedule, the running average, recovery of the parameters from a
+stream in a few passes, and the bookkeeping of a bound that is not monotone."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from emkit.core.batches import Sequences
+from emkit.core.driver import fit_em
+from emkit.core.online import OnlineEM, OnlineState
+from emkit.core.stats import scale
+from emkit.families.gaussian import Gaussian
+from emkit.models.hmm import HMM
+from emkit.models.initialization import initializer
+from emkit.models.mixture import Mixture
+
+RNG = np.random.default_rng(11)
+MEANS = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+Z = RNG.choice(3, size=60_000, p=[0.5, 0.3, 0.2])
+X = MEANS[Z] + RNG.normal(size=(60_000, 2))
+MODEL = Mixture(Gaussian("full", reg_covar=0.0), 3, initializer("kmeans"))
+
+
+def _sorted_means(params) -> np.ndarray:
+    means = params.components.means
+    return means[np.lexsort(means.T[::-1])]
+
+
+def test_the_schedule_is_robbins_monro_and_checked():
+    online = OnlineEM(batch_size=10, learning_decay=0.7, learning_offset=10.0)
+    assert online.rate(0) == 1.0
+    assert online.rate(1) == pytest.approx(11**-0.7)
+    assert online.rate(5) == pytest.approx(15**-0.7)
+    for bad, match in [
+        (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=2.0), "batch_size"),
+        (dict(learning_decay=0.5), r"learning_decay must be in \(0.5, 1\]"),
+        (dict(learning_decay=1.2), "learning_decay"),
+        (dict(learning_offset=-1.0), "learning_offset"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            OnlineEM(**bad)
+
+
+def test_the_running_average_is_the_weighted_recursion():
+    online = OnlineEM(batch_size=100, learning_decay=0.9, learning_offset=2.0)
+    params = MODEL.init(X[:3000], np.random.RandomState(0))
+    parts = [X[:1000], X[1000:1500], X[1500:3000]]
+    state = OnlineState()
+    expected = None
+    for t, part in enumerate(parts):
+        stats, _ = MODEL.e_step(params, part)
+        state = state.updated(online, stats, float(len(part)))
+        rho = online.rate(t)
+        step = scale(stats, rho / len(part))
+        expected = step if expected is None else step + scale(expected, 1.0 - rho)
+    assert state.n_batches == 3 and state.weight_seen == 3000.0
+    assert_allclose(state.average.components.scatter, expected.components.scatter, rtol=1e-14)
+    got = state.statistics(3000.0)
+    assert_allclose(got.sum_w, 3000.0 * expected.sum_w, rtol=1e-14)
+
+
+def test_one_batch_per_pass_is_one_em_step():
+    start = MODEL.init(X, np.random.RandomState(0))
+    online = fit_em(
+        MODEL, X, init=start, max_iter=1, online=OnlineEM(batch_size=len(X)), warn_unconverged=False
+    )
+    batch = fit_em(MODEL, X, init=start, max_iter=1, tol=0.0, warn_unconverged=False)
+    assert_allclose(online.params.components.means, batch.params.components.means, rtol=1e-13)
+    assert_allclose(
+        online.params.components.covariances, batch.params.components.covariances, rtol=1e-12
+    )
+    assert online.lower_bound == pytest.approx(batch.lower_bound, rel=1e-13)
+
+
+def test_a_stream_is_fitted_in_a_few_passes_to_the_batch_optimum():
+    chunks = np.array_split(X, 12)  # a re-iterable stream of chunks
+    batch = fit_em(MODEL, X, random_state=0, max_iter=500, tol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no MonotonicityWarning, whatever the batches do
+        online = fit_em(
+            MODEL, chunks, random_state=0, max_iter=3, tol=1e-3, online=OnlineEM(batch_size=500)
+        )
+    assert online.n_iter <= 3
+    assert online.lower_bound > batch.lower_bound - 0.01
+    assert_allclose(_sorted_means(online.params), _sorted_means(batch.params), atol=0.05)
+    assert_allclose(np.sort(online.params.weights), [0.2, 0.3, 0.5], atol=0.01)
+    # The history has the bound of every batch; tol applies to the means of whole passes.
+    batches_per_pass = sum(-(-len(c) // 500) for c in chunks)
+    assert online.lower_bounds.size == online.n_iter * batches_per_pass
+    assert online.pass_lower_bounds.size == online.n_iter
+    # The final bound is that of an E-step over all the data at the final parameters.
+    final = fit_em(MODEL, X, init=online.params, max_iter=0)
+    assert online.lower_bound == pytest.approx(final.lower_bound, rel=1e-13)
+
+
+def test_online_em_recovers_an_hmm_from_batches_of_sequences():
+    rng = np.random.default_rng(3)
+    transmat = np.array([[0.95, 0.05], [0.1, 0.9]])
+    lengths, rows = [], []
+    for _ in range(300):
+        state, seq = rng.integers(2), []
+        for _ in range(50):
+            seq.append(state)
+            state = rng.choice(2, p=transmat[state])
+        lengths.append(50)
+        rows.extend(seq)
+    states = np.array(rows)
+    seqs = Sequences(np.array([[-2.0], [2.0]])[states] + rng.normal(size=(len(states), 1)), lengths)
+    model = HMM(Gaussian("diag", reg_covar=1e-6), 2, initializer("kmeans"))
+    online = fit_em(model, seqs, random_state=0, max_iter=3, online=OnlineEM(batch_size=1000))
+    learnt = online.params.transmat
+    order = np.argsort(online.params.emissions.means[:, 0])
+    assert_allclose(learnt[np.ix_(order, order)], transmat, atol=0.02)
+
+
+def test_online_em_is_refused_with_acceleration_and_checked():
+    with pytest.raises(ValueError, match="online EM takes a step per mini-batch"):
+        fit_em(MODEL, X, online=OnlineEM(), accelerate="squarem")
+    with pytest.raises(TypeError, match=r"online must be an emkit\.core\.online\.OnlineEM"):
+        fit_em(MODEL, X, online=512)
