@@ -510,9 +510,13 @@ def test_generic_face_refuses_what_is_not_a_family(family, error, match):
 # -- 5. scikit-learn conventions -------------------------------------------------------------------
 COMMON = [
     "accelerate",
+    "batch_size",
     "chunk_size",
     "hard",
     "init_params",
+    "learning_decay",
+    "learning_method",
+    "learning_offset",
     "max_iter",
     "n_components",
     "n_init",

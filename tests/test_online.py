@@ -123,3 +123,60 @@ def test_online_em_is_refused_with_acceleration_and_checked():
         fit_em(MODEL, X, online=OnlineEM(), accelerate="squarem")
     with pytest.raises(TypeError, match=r"online must be an emkit\.core\.online\.OnlineEM"):
         fit_em(MODEL, X, online=512)
+
+
+# -- the faces -----------------------------------------------------------------------------------
+def test_a_face_fits_online_in_a_few_passes():
+    import emkit
+
+    batch = emkit.GaussianMixture(3, random_state=0, tol=1e-8, max_iter=500).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        online = emkit.GaussianMixture(
+            3, random_state=0, learning_method="online", batch_size=500, max_iter=3, tol=1e-3
+        ).fit(X)
+    assert online.n_iter_ <= 3 and online.converged_
+    assert online.lower_bound_ > batch.lower_bound_ - 0.01
+    assert online.lower_bounds_.size == online.n_iter_ * 120
+    assert online.lower_bound_ == pytest.approx(online.score(X), rel=1e-12)
+    assert_allclose(np.sort(online.weights_), np.sort(batch.weights_), atol=0.01)
+
+
+def test_partial_fit_steps_as_online_update_does():
+    import emkit
+    from emkit.core.driver import online_update
+
+    face = emkit.PoissonMixture(2, random_state=0, batch_size=100)
+    counts = np.random.default_rng(4).poisson([[1.0, 8.0]], size=(600, 2))
+    parts = np.array_split(counts, 3)
+    for part in parts:
+        face.partial_fit(part)
+    assert face.n_iter_ == 6 and face.lower_bounds_.size == 6
+    # The same steps written out: the first batch starts the components as fit does.
+    model = face._model(face._family())
+    params = model.init(parts[0].astype(float), np.random.RandomState(0))
+    state = OnlineState()
+    for part in parts:
+        for rows in np.array_split(part.astype(float), 2):
+            params, state, _ = online_update(model, params, state, rows, face._steps())
+    assert_allclose(face.lambdas_, params.components.lambdas, rtol=1e-13)
+    # A fitted model continues from its parameters with a fresh average.
+    fitted = emkit.PoissonMixture(2, random_state=0).fit(counts)
+    before = fitted.lambdas_.copy()
+    fitted.partial_fit(counts[:50])
+    assert fitted.n_iter_ == 1 and not np.array_equal(fitted.lambdas_, before)
+
+
+def test_online_parameters_are_checked_in_the_face_s_words():
+    import emkit
+
+    for params, match in [
+        (dict(learning_method="stochastic"), "learning_method must be one of"),
+        (dict(learning_decay=0.3), r"learning_decay must be a number in \(0.5, 1\]"),
+        (dict(batch_size=0), "batch_size must be"),
+        (dict(learning_method="online", accelerate="squarem"), "choose one"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            emkit.GaussianMixture(2, **params).fit(X[:100])
+    with pytest.raises(ValueError, match="needs n_samples >= n_components = 3"):
+        emkit.GaussianMixture(3).partial_fit(X[:2])

@@ -417,6 +417,48 @@ def _run_online(
     )
 
 
+def online_update(
+    model: Any,
+    params: Any,
+    state: OnlineState,
+    data: Any,
+    schedule: OnlineEM,
+    *,
+    sample_weight: np.ndarray | None = None,
+    hard: bool = False,
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+) -> tuple[Any, OnlineState, float]:
+    """One step of online EM on one batch (:mod:`emkit.core.online`): the batch's E-step
+    under ``params`` (on the executor of the fit, as any pass), the running average
+    updated, and the M-step of the average scaled to the weight seen so far. What
+    ``partial_fit`` does with each batch it is given.
+
+    Returns
+    -------
+    params : object
+        The new parameters.
+    state : OnlineState
+        The new state.
+    bound : float
+        The batch's mean bound under the parameters it was given.
+
+    Raises
+    ------
+    DegenerateFitError
+        When the batch's bound is not finite, or the M-step finds a degenerate component.
+    """
+    executor = executor_for(n_jobs)
+    placement = executor.place(as_source(data, sample_weight), chunk_size or DEFAULT_CHUNK_SIZE)
+    with executor.compute():
+        stats, loglik, weight = _summed(model, params, placement, hard)
+        bound = loglik / weight
+        if not math.isfinite(bound):
+            raise _degenerate(bound, state.n_batches)
+        state = state.updated(schedule, stats, weight)
+        return model.m_step(state.statistics(state.weight_seen), params), state, bound
+
+
 def _plain_step(path: _Path) -> None:
     """One EM iteration: the M-step of the current statistics, recorded with its E-step."""
     path.advance(path.m_step())

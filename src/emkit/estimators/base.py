@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.core.driver import EMResult, IterationInfo, fit_em
+from emkit.core.online import OnlineEM
 from emkit.estimators.registry import all_faces, register
 from emkit.families.base import Family, family_from_description
 from emkit.io.model_file import ModelFile, ModelFileError, read_model_file, write_model_file
@@ -148,12 +149,18 @@ class EMEstimatorMixin:
             # Estimators without the hyperparameter (hard-EM ones such as KMeans) never
             # accelerate.
             accelerate=getattr(self, "accelerate", None),
+            online=self._online_schedule(),
             warn_unconverged=warn_unconverged and self._warn_unconverged,
         )
         if callback is not None:
             callback.finish(result)
         self._record_result(result)
         return result
+
+    def _online_schedule(self) -> OnlineEM | None:
+        """Online EM's schedule when the face fits online, else None (faces that declare
+        the online parameters say which)."""
+        return None
 
     def _record_result(self, result: EMResult, converged: bool | None = None) -> None:
         """The fitted attributes every face keeps of a fit by the driver: ``converged_``

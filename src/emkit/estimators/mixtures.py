@@ -21,12 +21,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from emkit.core.batches import Labelled, map_rows
+from emkit.core.driver import online_update
+from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     N_INIT,
     N_JOBS,
+    ONLINE_PARAMETERS,
     RANDOM_STATE,
     REQUIRED,
     DeclaredParameters,
@@ -38,6 +41,7 @@ from emkit.estimators.parameters import (
     real,
 )
 from emkit.exceptions import ImpossibleSampleWarning, warn
+from emkit.execution.sources import cut
 from emkit.families.base import Family, checked_family
 from emkit.families.bernoulli import Bernoulli
 from emkit.families.categorical import Categorical
@@ -132,6 +136,7 @@ MIXTURE_PARAMETERS = (
     CHUNK_SIZE,
     N_JOBS,
     ACCELERATE,
+    *ONLINE_PARAMETERS,
 )
 """The parameters of every mixture face, after its own ones and ``init_params``."""
 
@@ -386,6 +391,73 @@ class BaseMixture(
         self._set_params(result.params, _output_dtype(X))
         return self
 
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BaseMixture:
+        """Online EM on one more batch of data: a step per ``batch_size`` rows of ``X``
+        (:mod:`emkit.core.online`), continuing from the previous calls.
+
+        The first call (on an unfitted model) starts from ``X`` as :meth:`fit` does, with
+        ``init_params`` (or the given initial parameters), so it needs at least
+        ``n_components`` rows; a fitted model continues from its parameters. The running
+        average of the statistics lives in the model between calls (not in model files).
+        ``lower_bounds_`` gains the mean log-likelihood of every batch, each under the
+        parameters before its step, and ``n_iter_`` counts the steps taken.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        self._check_hyperparameters()
+        fresh = not hasattr(self, "converged_")
+        family = self._family() if fresh else self._fitted_family()
+        X = self._check_input(X, family, reset=fresh)
+        w = self._check_sample_weight(sample_weight, X.shape[0])
+        model = self._model(family)
+        if fresh:
+            if X.shape[0] < self.n_components:
+                raise ValueError(
+                    f"the first batch of partial_fit starts the components from its rows: "
+                    f"it needs n_samples >= n_components = {self.n_components}, got "
+                    f"{X.shape[0]}"
+                )
+            self._check_fit_data(X)
+            model.check_frozen_components(X.shape[1])
+            start = self._initial(model, X.shape[1])
+            rng = check_random_state(self.random_state)
+            params = start(X, rng, w) if callable(start) else model.init(X, rng, w)
+            state, history = OnlineState(), np.empty(0)
+        else:
+            params = self._params()
+            state = self.__dict__.get("_online_state", OnlineState())
+            history = np.asarray(self.lower_bounds_, dtype=np.float64)
+        bounds = []
+        for rows, weights in cut(X, w, int(self.batch_size)):
+            params, state, bound = online_update(
+                model,
+                params,
+                state,
+                rows,
+                self._steps(),
+                sample_weight=weights,
+                hard=self.hard,
+                chunk_size=self.chunk_size,
+                n_jobs=self.n_jobs,
+            )
+            bounds.append(bound)
+        self._online_state = state
+        self._set_params(params, _output_dtype(X))
+        self.converged_ = False
+        self.n_iter_ = state.n_batches
+        self.lower_bounds_ = np.concatenate([history, bounds])
+        self.lower_bound_ = float(self.lower_bounds_[-1])
+        self.restart_lower_bounds_ = np.asarray([self.lower_bound_])
+        return self
+
     def fit_predict(
         self, X: Any, y: Any = None, sample_weight: Any = None, *, labels: Any = None
     ) -> np.ndarray:
@@ -464,12 +536,29 @@ class BaseMixture(
     def _warm(self) -> bool:
         return bool(self.warm_start) and hasattr(self, "converged_")
 
+    def _online_schedule(self) -> OnlineEM | None:
+        if self.learning_method != "online":
+            return None
+        return self._steps()
+
+    def _steps(self) -> OnlineEM:
+        """The schedule of online EM's steps (of ``learning_method='online'`` and of
+        :meth:`partial_fit`)."""
+        return OnlineEM(
+            int(self.batch_size), float(self.learning_decay), float(self.learning_offset)
+        )
+
     def _check_hyperparameters(self) -> None:
         self._check_parameters()
         if self.accelerate is not None and self.hard:
             raise ValueError(
                 "accelerate='squarem' works with soft EM only, not with hard=True "
                 "(classification EM)"
+            )
+        if self.accelerate is not None and self.learning_method == "online":
+            raise ValueError(
+                "accelerate='squarem' extrapolates along full EM steps, and "
+                "learning_method='online' takes a step per mini-batch: choose one"
             )
         # The family checks the hyperparameters it takes.
         self._family()

@@ -278,3 +278,46 @@ N_JOBS = Param(
     """,
     optional(lambda v: None if _is_integer(v) and v != 0 else "must be a non-zero integer"),
 )
+
+
+# -- online EM (emkit.core.online), with the names of scikit-learn's LatentDirichletAllocation --
+LEARNING_METHOD = Param(
+    "learning_method",
+    "batch",
+    "{'batch', 'online'}",
+    """
+    'batch': every M-step from all the data. 'online': stepwise EM, an M-step after every
+    mini-batch of ``batch_size`` rows from a running average of the statistics, which
+    converges in one or a few passes over data too large to pass over often;
+    ``max_iter`` then counts passes, ``tol`` applies to the change of the mean
+    log-likelihood of a pass, and ``lower_bounds_`` holds the log-likelihood of every
+    batch (not monotone: each batch is scored before its own step).
+    """,
+    one_of("batch", "online"),
+)
+BATCH_SIZE = Param(
+    "batch_size",
+    1024,
+    "int",
+    "Rows per mini-batch of online EM (and of every call of ``partial_fit``'s steps).",
+    integer(1),
+)
+LEARNING_DECAY = Param(
+    "learning_decay",
+    0.7,
+    "float",
+    """
+    Online EM's step ``(learning_offset + t)^-learning_decay`` after ``t`` batches; in
+    (0.5, 1] for convergence.
+    """,
+    lambda v: None if _is_real(v) and 0.5 < v <= 1.0 else "must be a number in (0.5, 1]",
+)
+LEARNING_OFFSET = Param(
+    "learning_offset",
+    10.0,
+    "float",
+    "Online EM's offset (>= 0): larger values weight the first batches less.",
+    real(0.0),
+)
+ONLINE_PARAMETERS = (LEARNING_METHOD, BATCH_SIZE, LEARNING_DECAY, LEARNING_OFFSET)
+"""The parameters of faces that fit online too."""
