@@ -41,7 +41,7 @@ from emkit.estimators.parameters import (
     real,
 )
 from emkit.exceptions import ImpossibleSampleWarning, warn
-from emkit.execution.sources import cut
+from emkit.execution.sources import DEFAULT_CHUNK_SIZE, RowSource, cut
 from emkit.families.base import Family, checked_family
 from emkit.families.bernoulli import Bernoulli
 from emkit.families.categorical import Categorical
@@ -237,9 +237,18 @@ def _refuse_text_columns(X: Any, face: str) -> None:
             )
 
 
-def _output_dtype(X: np.ndarray) -> Any:
+def _output_dtype(X: np.ndarray | RowSource) -> Any:
     """float32 for float32 data, as scikit-learn returns; float64 for anything else."""
     return np.float32 if X.dtype == np.float32 else np.float64
+
+
+def _n_rows(X: Any) -> int:
+    """Rows of data ``X``: an array's, or a source's (counted by a pass when unknown)."""
+    if isinstance(X, RowSource):
+        if X.n_rows is not None:
+            return int(X.n_rows)
+        return sum(rows.shape[0] for rows, _ in X.chunks(DEFAULT_CHUNK_SIZE))
+    return int(np.shape(X)[0])
 
 
 def _as_dtype(value: Any, dtype: Any) -> Any:
@@ -257,19 +266,32 @@ class MixtureScoring:
 
     chunk_size: int | None
 
+    def _map_rows(self, fn: Any, X: np.ndarray | RowSource) -> np.ndarray:
+        """``fn`` over row chunks of ``X`` (an array, or a source read a chunk at a time),
+        the results stacked."""
+        if isinstance(X, RowSource):
+            parts = [fn(rows) for rows, _ in X.chunks(self.chunk_size or DEFAULT_CHUNK_SIZE)]
+            return np.concatenate(parts)
+        return map_rows(fn, X, self.chunk_size)
+
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood of every sample, shape (n_samples,), in the data's floating
         dtype; ``-inf`` (with an :class:`~emkit.exceptions.ImpossibleSampleWarning`) for a
         sample no component can produce."""
         X = self._checked(X)
         model, params = self._fitted_model(), self._params()
-        scores = map_rows(lambda c: model.log_prob(params, c), X, self.chunk_size)
+        scores = self._map_rows(lambda c: model.log_prob(params, c), X)
         _report_impossible(np.isneginf(scores), "their log-likelihood is -inf")
         return scores.astype(_output_dtype(X), copy=False)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Mean (weighted) per-sample log-likelihood of ``X``."""
+        """Mean (weighted) per-sample log-likelihood of ``X`` (of a source: weighted by the
+        weights its chunks carry)."""
         scores = self.score_samples(X)
+        if isinstance(X, RowSource) and sample_weight is None and X.weighted:
+            size = self.chunk_size or DEFAULT_CHUNK_SIZE
+            parts = [np.ones(len(r)) if w is None else w for r, w in X.chunks(size)]
+            sample_weight = np.concatenate(parts)
         w = self._check_sample_weight(sample_weight, scores.shape[0])
         return float(np.average(scores, weights=w))
 
@@ -285,7 +307,7 @@ class MixtureScoring:
             resp[np.isneginf(log_norm)] = np.nan
             return resp
 
-        proba = map_rows(posteriors, X, self.chunk_size)
+        proba = self._map_rows(posteriors, X)
         _report_impossible(np.isnan(proba[:, 0]), "their row of predict_proba is NaN")
         return proba.astype(_output_dtype(X), copy=False)
 
@@ -302,7 +324,7 @@ class MixtureScoring:
             best[np.isneginf(log_joint[np.arange(best.size), best])] = -1
             return best
 
-        predicted = map_rows(labels, X, self.chunk_size)
+        predicted = self._map_rows(labels, X)
         _report_impossible(predicted == -1, "predict gives them the label -1")
         return predicted
 
@@ -367,6 +389,8 @@ class BaseMixture(
         # A warm start continues from the fitted parameters, and so keeps what the first fit
         # learnt of the data (the categories of a categorical family).
         family = self._fitted_family() if warm else self._family()
+        if isinstance(X, RowSource):
+            return self._fit_source(X, family, warm, sample_weight, labels)
         X = self._check_input(X, family, reset=not warm, min_samples=2)
         if X.shape[0] < self.n_components:
             raise ValueError(
@@ -505,13 +529,13 @@ class BaseMixture(
         """Bayesian information criterion of the fit on ``X`` in scikit-learn's convention,
         ``-2 log L + p log n`` (lower is better; ``emkit select`` and the summaries print
         mclust's ``2 log L - p log n``, higher is better)."""
-        n = np.shape(X)[0]
+        n = _n_rows(X)
         return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion of the fit on ``X``, ``-2 log L + 2 p`` (lower is
         better)."""
-        return -2.0 * self.score(X) * np.shape(X)[0] + 2.0 * self._n_parameters()
+        return -2.0 * self.score(X) * _n_rows(X) + 2.0 * self._n_parameters()
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -607,9 +631,65 @@ class BaseMixture(
         )
         return check(X)
 
-    def _checked(self, X: Any) -> np.ndarray:
+    def _checked(self, X: Any) -> np.ndarray | RowSource:
         self._check_fitted()
+        if isinstance(X, RowSource):
+            return self._checked_source(X, self._fitted_family(), reset=False)
         return self._check_input(X, self._fitted_family(), reset=False)
+
+    def _checked_source(self, source: RowSource, family: Family, *, reset: bool) -> RowSource:
+        """``source`` with every chunk checked as data of ``family`` as it is read, and its
+        columns those of the face (``n_features_in_``, ``feature_names_in_``)."""
+        names = source.columns
+        if reset:
+            self.n_features_in_ = source.n_features
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            elif "feature_names_in_" in self.__dict__:
+                del self.feature_names_in_
+        else:
+            if source.n_features != self.n_features_in_:
+                raise ValueError(
+                    f"X has {source.n_features} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+            fitted = self.__dict__.get("feature_names_in_")
+            if fitted is not None and names is not None and list(fitted) != list(names):
+                raise ValueError(
+                    f"the source's columns {list(names)} are not those the model was fitted "
+                    f"to, {list(fitted)}"
+                )
+        return source.map(family.check_data)
+
+    def _fit_source(
+        self, source: RowSource, family: Family, warm: bool, sample_weight: Any, labels: Any
+    ) -> BaseMixture:
+        """:meth:`fit` on a row source, read a chunk at a time: the checks of the data go
+        chunk by chunk, and the data checks of the whole (the regularisation warning) are
+        left out."""
+        if sample_weight is not None or labels is not None:
+            raise ValueError(
+                "with a row source, sample weights and labels go with its rows: chunks of "
+                "pairs (X, sample_weight), or Labelled rows"
+            )
+        checked = self._checked_source(source, family, reset=not warm)
+        if source.n_rows is not None and source.n_rows < max(2, self.n_components):
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {source.n_rows}"
+            )
+        model = self._model(family)
+        model.check_frozen_components(source.n_features)
+        result = self._run_em(
+            model,
+            checked,
+            None,
+            init=self._initial(model, source.n_features),
+            hard=self.hard,
+            chunk_size=self.chunk_size,
+        )
+        self._set_params(result.params, _output_dtype(source))
+        return self
 
     def _component_attributes(self) -> tuple[str, ...]:
         """Fitted attributes that hold the family's parameters, in the family's order."""

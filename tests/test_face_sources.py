@@ -1,0 +1,81 @@
+"""Mixture faces on row sources: a fit, its predictions and scores on a file read a chunk at a
+time equal those on the array in memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_array_equal
+
+import emkit
+from emkit.execution.sources import ArrayRows
+
+RNG = np.random.default_rng(8)
+MEANS = np.array([[0.0, 0.0, 0.0], [5.0, 0.0, 1.0], [0.0, 5.0, -1.0]])
+X = MEANS[RNG.choice(3, size=3000)] + RNG.normal(size=(3000, 3))
+COUNTS = RNG.poisson([[1.0, 6.0, 3.0]], size=(3000, 3)).astype(np.float64)
+
+
+def _files(tmp_path, data: np.ndarray) -> dict[str, emkit.execution.sources.RowSource]:
+    np.save(tmp_path / "x.npy", data)
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame.to_parquet(tmp_path / "x.parquet")
+    frame.to_csv(tmp_path / "x.csv", index=False)
+    return {
+        "npy": emkit.open_data(tmp_path / "x.npy"),
+        "parquet": emkit.open_data(tmp_path / "x.parquet"),
+        "csv": emkit.open_data(tmp_path / "x.csv"),
+        "chunks": ArrayRows(data).map(lambda rows: rows),
+    }
+
+
+FACES = {
+    "gaussian": (lambda: emkit.GaussianMixture(3, random_state=0, chunk_size=500), X),
+    "student": (lambda: emkit.StudentMixture(3, random_state=0, chunk_size=500), X),
+    "poisson": (lambda: emkit.PoissonMixture(2, random_state=0, chunk_size=500), COUNTS),
+}
+
+
+@pytest.mark.parametrize("face", sorted(FACES))
+@pytest.mark.parametrize("kind", ["npy", "parquet", "csv", "chunks"])
+def test_a_fit_on_a_source_equals_the_fit_on_the_array(face, kind, tmp_path):
+    make, data = FACES[face]
+    source = _files(tmp_path, data)[kind]
+    on_source, on_array = make().fit(source), make().fit(data)
+    assert_array_equal(on_source.lower_bounds_, on_array.lower_bounds_)
+    assert_array_equal(on_source.weights_, on_array.weights_)
+    assert_array_equal(on_source.predict(source), on_array.predict(data))
+    assert_array_equal(on_source.predict_proba(source), on_array.predict_proba(data))
+    assert on_source.score(source) == on_array.score(data)
+    assert on_source.bic(source) == on_array.bic(data)
+    if kind in ("parquet", "csv"):
+        assert list(on_source.feature_names_in_) == ["a", "b", "c"]
+    else:
+        assert not hasattr(on_source, "feature_names_in_")
+
+
+def test_a_face_fits_a_source_online(tmp_path):
+    source = _files(tmp_path, X)["npy"]
+    make = lambda: emkit.GaussianMixture(  # noqa: E731
+        3, random_state=0, learning_method="online", batch_size=250, max_iter=2, tol=0.1
+    )
+    assert_array_equal(make().fit(source).means_, make().fit(X).means_)
+
+
+def test_a_source_s_bad_rows_and_shapes_are_refused(tmp_path):
+    bad = COUNTS.copy()
+    bad[2500, 1] = -1.0
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(ValueError, match="must be non-negative"):
+        emkit.PoissonMixture(2, random_state=0).fit(emkit.open_data(tmp_path / "bad.npy"))
+    fitted = emkit.GaussianMixture(2, random_state=0).fit(X)
+    np.save(tmp_path / "two.npy", X[:, :2])
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3"):
+        fitted.predict(emkit.open_data(tmp_path / "two.npy"))
+    named = emkit.GaussianMixture(2, random_state=0).fit(pd.DataFrame(X, columns=["a", "b", "c"]))
+    pd.DataFrame(X, columns=["a", "c", "b"]).to_parquet(tmp_path / "swapped.parquet")
+    with pytest.raises(ValueError, match="not those the model was fitted to"):
+        named.score(emkit.open_data(tmp_path / "swapped.parquet"))
+    with pytest.raises(ValueError, match="sample weights and labels go with its rows"):
+        emkit.GaussianMixture(2).fit(_files(tmp_path, X)["npy"], sample_weight=np.ones(3000))
