@@ -63,7 +63,11 @@ class IterationInfo:
         not see.
     em_step : bool
         Whether ``params`` are one EM step from the previous point; False for an accepted
-        SQUAREM extrapolation, whose ``change`` says nothing of the distance to a fixed point.
+        SQUAREM extrapolation, whose ``change`` says nothing of the distance to a fixed point,
+        and for the steps of online EM.
+    weight : float
+        The weight (rows, or summed sample weights) the E-step read: all the data, or one
+        mini-batch of online EM. With the time between calls it gives rows per second.
     """
 
     run: int
@@ -73,6 +77,7 @@ class IterationInfo:
     change: float
     n_e_steps: int = 0
     em_step: bool = True
+    weight: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,9 @@ class EMResult:
         Empty, or why the best run ended early at its last valid point: a step after the
         start raised :class:`~emkit.exceptions.DegenerateFitError` (a covariance became
         singular, or the bound non-finite). A ConvergenceWarning says so.
+    interrupted : bool
+        Whether a keyboard interrupt (Ctrl-C) ended the fit: its run stopped at its last
+        valid point, no later restart ran, and the best of the runs so far is returned.
     pass_lower_bounds : ndarray of shape (n_iter,)
         Online EM only (empty otherwise): the mean bound of every pass over the data, its
         batches scored under the parameters before their own steps. ``tol`` applies to its
@@ -137,6 +145,7 @@ class EMResult:
     n_e_steps: int = 0
     degenerated: str = ""
     pass_lower_bounds: np.ndarray = field(default_factory=lambda: np.empty(0))
+    interrupted: bool = False
 
 
 Callback = Callable[[IterationInfo], "bool | None"]
@@ -295,9 +304,20 @@ def fit_em(
             finals[run] = result.lower_bound
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
+            if result.interrupted:
+                finals = finals[: run + 1]
+                break
     assert best is not None
-    best = replace(best, run_lower_bounds=finals)
-    if best.degenerated:
+    best = replace(best, run_lower_bounds=finals, interrupted=result.interrupted)
+    if best.interrupted:
+        warn(
+            f"EM was interrupted (Ctrl-C) in run {run + 1} of {runs}: the fit keeps the "
+            f"best parameters so far, those of run {best.best_run + 1} after {best.n_iter} "
+            f"iterations (mean log-likelihood {best.lower_bound:.6g}), which have not "
+            "converged",
+            ConvergenceWarning,
+        )
+    elif best.degenerated:
         warn(
             f"EM stopped at iteration {best.n_iter + 1} of the best run: {best.degenerated} "
             f"The fit returns the parameters of iteration {best.n_iter}, the last valid ones.",
@@ -331,6 +351,7 @@ class _Settings:
 def _run(model: Any, params: Any, placement: Placement, run: int, settings: _Settings) -> EMResult:
     path = _Path(model, placement, run, settings, params)
     step = Squarem(model, params).cycle if settings.accelerate == "squarem" else _plain_step
+    interrupted = False
     while path.running:
         try:
             step(path)
@@ -339,7 +360,12 @@ def _run(model: Any, params: Any, placement: Placement, run: int, settings: _Set
             # so its covariance is singular): the run ends at its last valid point, which the
             # path still holds, and says why.
             path.degenerated = str(exc)
-    return path.result()
+        except KeyboardInterrupt:
+            # The path records a point and its statistics and bound together, after its
+            # E-step: whatever the interrupt cut short, it holds a whole valid point.
+            interrupted = True
+            break
+    return replace(path.result(), interrupted=interrupted)
 
 
 def _run_online(
@@ -364,41 +390,51 @@ def _run_online(
     converged = stopped = False
     degenerated = ""
     pass_weight: float | None = None  # the weight of the data, once one pass has read it
-    while n_iter < settings.max_iter and not (converged or stopped or degenerated):
-        summed = weight_read = 0.0
-        for rows, w in placement.source.chunks(schedule.batch_size):
-            batch = executor.place(as_source(rows, w), placement.chunk_size)
-            try:
-                stats, loglik, weight = _summed(model, params, batch, settings.hard)
-                bound = loglik / weight
-                if not math.isfinite(bound):
-                    raise _degenerate(bound, n_iter)
-                state = state.updated(schedule, stats, weight)
-                params_next = model.m_step(
-                    state.statistics(pass_weight or state.weight_seen), params
-                )
-            except DegenerateFitError as exc:
-                degenerated = str(exc)
+    interrupted = False
+    try:
+        while n_iter < settings.max_iter and not (converged or stopped or degenerated):
+            summed = weight_read = 0.0
+            for rows, w in placement.source.chunks(schedule.batch_size):
+                batch = executor.place(as_source(rows, w), placement.chunk_size)
+                try:
+                    stats, loglik, weight = _summed(model, params, batch, settings.hard)
+                    bound = loglik / weight
+                    if not math.isfinite(bound):
+                        raise _degenerate(bound, n_iter)
+                    state = state.updated(schedule, stats, weight)
+                    params_next = model.m_step(
+                        state.statistics(pass_weight or state.weight_seen), params
+                    )
+                except DegenerateFitError as exc:
+                    degenerated = str(exc)
+                    break
+                n_e_steps += 1
+                change = bound - history[-1] if history else math.nan
+                history.append(bound)
+                summed += loglik
+                weight_read += weight
+                params = params_next
+                if callback is not None and callback(
+                    IterationInfo(run, n_iter, params, bound, change, n_e_steps, False, weight)
+                ):
+                    stopped = True
+                    break
+            if degenerated or weight_read == 0.0:
                 break
-            n_e_steps += 1
-            change = bound - history[-1] if history else math.nan
-            history.append(bound)
-            summed += loglik
-            weight_read += weight
-            params = params_next
-            if callback is not None and callback(
-                IterationInfo(run, n_iter, params, bound, change, n_e_steps, em_step=False)
-            ):
-                stopped = True
-                break
-        if degenerated or weight_read == 0.0:
-            break
-        n_iter += 1
-        pass_weight = weight_read
-        pass_bounds.append(summed / weight_read)
-        if len(pass_bounds) > 1 and abs(pass_bounds[-1] - pass_bounds[-2]) < settings.tol:
-            converged = True
-    final_stats, final_bound, total = _e_pass(model, params, placement, settings, n_iter)
+            n_iter += 1
+            pass_weight = weight_read
+            pass_bounds.append(summed / weight_read)
+            if len(pass_bounds) > 1 and abs(pass_bounds[-1] - pass_bounds[-2]) < settings.tol:
+                converged = True
+    except KeyboardInterrupt:
+        # params are always the last whole step's (they are replaced after the M-step).
+        interrupted = True
+    if interrupted:
+        # No final pass over data that may be large: the bound is the last batch's.
+        final_stats = state.statistics(state.weight_seen) if state.average is not None else None
+        final_bound, total = (history[-1] if history else -math.inf), state.weight_seen
+    else:
+        final_stats, final_bound, total = _e_pass(model, params, placement, settings, n_iter)
     return EMResult(
         params=params,
         stats=final_stats,
@@ -411,9 +447,10 @@ def _run_online(
         best_run=run,
         run_lower_bounds=np.empty(0),
         total_weight=total,
-        n_e_steps=n_e_steps + 1,
+        n_e_steps=n_e_steps + (not interrupted),
         degenerated=degenerated,
         pass_lower_bounds=np.asarray(pass_bounds),
+        interrupted=interrupted,
     )
 
 
@@ -583,7 +620,14 @@ class _Path:
         if callback is None:
             return False
         info = IterationInfo(
-            self.run, self.n_iter, self.params, self.bound, change, self.n_e_steps, em_step
+            self.run,
+            self.n_iter,
+            self.params,
+            self.bound,
+            change,
+            self.n_e_steps,
+            em_step,
+            self.total,
         )
         return bool(callback(info))
 
