@@ -180,3 +180,31 @@ def test_online_parameters_are_checked_in_the_face_s_words():
             emkit.GaussianMixture(2, **params).fit(X[:100])
     with pytest.raises(ValueError, match="needs n_samples >= n_components = 3"):
         emkit.GaussianMixture(3).partial_fit(X[:2])
+
+
+def test_an_hmm_face_fits_online_and_its_monitor_holds_the_passes():
+    import emkit
+
+    rng = np.random.default_rng(3)
+    transmat = np.array([[0.95, 0.05], [0.1, 0.9]])
+    sequences = []
+    for _ in range(300):
+        state, states = rng.integers(2), []
+        for _ in range(50):
+            states.append(state)
+            state = rng.choice(2, p=transmat[state])
+        sequences.append(np.array([[-2.0], [2.0]])[states] + rng.normal(size=(50, 1)))
+    X, lengths = np.concatenate(sequences), [50] * 300
+    batch = emkit.GaussianHMM(2, random_state=0, n_iter=100).fit(X, lengths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        online = emkit.GaussianHMM(
+            2, random_state=0, n_iter=3, tol=500.0, learning_method="online", batch_size=1000
+        ).fit(X, lengths)
+    assert online.converged_ and online.n_iter_ <= 3
+    assert online.score(X, lengths) / len(X) > batch.score(X, lengths) / len(X) - 0.01
+    assert len(online.monitor_.history) == online.n_iter_
+    order = np.argsort(online.means_[:, 0])
+    assert_allclose(online.transmat_[np.ix_(order, order)], transmat, atol=0.02)
+    with pytest.raises(ValueError, match="choose one"):
+        emkit.GaussianHMM(2, learning_method="online", accelerate="squarem").fit(X, lengths)

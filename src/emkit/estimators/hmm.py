@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from emkit.config import executor_for
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.core.driver import EMResult, fit_em
+from emkit.core.online import OnlineEM
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.estimators.description import COVARIANCE, HIDDEN_MARKOV, Phrase
 from emkit.estimators.hmm_monitor import ConvergenceMonitor, MonitorFeed
@@ -180,30 +181,40 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         total = float(seqs.X.shape[0] if row_weights is None else row_weights.sum())
         monitor = self._monitor_for_fit()
         feed = MonitorFeed(monitor, total)
+        online = self._online_schedule()
         result = fit_em(
             model,
             seqs,
             sample_weight=row_weights,
             n_init=int(self.n_init),
             max_iter=int(self.n_iter),
-            # The monitor judges convergence; the driver stops on its verdict, after
-            # n_iter iterations, or at a fixed point.
-            tol=0.0,
+            # The monitor judges Baum-Welch's convergence; the driver stops on its verdict,
+            # after n_iter iterations, or at a fixed point. Online, the driver applies tol
+            # to whole passes (on the mean log-likelihood, hence tol / total).
+            tol=0.0 if online is None else float(self.tol) / total,
+            online=online,
             init=self._start(model, fresh),
             random_state=check_random_state(self.random_state),
-            callback=feed,
+            # Online EM's steps are not iterations of Baum-Welch: the monitor gets its passes.
+            callback=feed if online is None else None,
             chunk_size=self.chunk_size,
             n_jobs=self.n_jobs,
             accelerate=self.accelerate,
             warn_unconverged=False,
         )
-        feed.finish(result)
+        if online is None:
+            feed.finish(result)
+        else:
+            monitor._reset()
+            for bound in result.pass_lower_bounds:
+                monitor.report(float(bound) * total)
         self._set_params(result.params)
         tol = float(getattr(monitor, "tol", self.tol))
         self._record_result(result, self._converged(result, total, tol))
         # A run that degenerated part way has been reported by the driver.
         if not self.converged_ and not result.degenerated and result.n_iter > 0 and tol > 0:
-            change = float(np.diff(result.lower_bounds[-2:]).sum()) * total
+            bounds = result.pass_lower_bounds if online is not None else result.lower_bounds
+            change = float(np.diff(bounds[-2:]).sum()) * total
             warn(
                 f"Baum-Welch did not converge in n_iter={self.n_iter} iterations: the last "
                 f"change of the total log-likelihood was {change:.3g}, tol={tol:g}. "
@@ -223,7 +234,8 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         iteration gained less than ``tol``."""
         if result.converged or (result.stopped and result.n_iter < int(self.n_iter)):
             return True
-        bounds = result.lower_bounds
+        # Online, lower_bounds are the batches': the passes' bounds are what tol judges.
+        bounds = result.pass_lower_bounds if result.pass_lower_bounds.size else result.lower_bounds
         return bounds.size > 1 and (bounds[-1] - bounds[-2]) * total < tol
 
     # -- scoring and decoding -------------------------------------------------------------
@@ -355,6 +367,18 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         self._check_parameters()
         self._parameter_names(self.params, "params")
         self._parameter_names(self.init_params, "init_params")
+        if self.accelerate is not None and self.learning_method == "online":
+            raise ValueError(
+                "accelerate='squarem' extrapolates along full EM steps, and "
+                "learning_method='online' takes a step per mini-batch: choose one"
+            )
+
+    def _online_schedule(self) -> OnlineEM | None:
+        if self.learning_method != "online":
+            return None
+        return OnlineEM(
+            int(self.batch_size), float(self.learning_decay), float(self.learning_offset)
+        )
 
     def _letters(self) -> dict[str, str]:
         return {**self._chain_letters, **self._emission_letters}

@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from emkit.estimators.parameters import (
+    BATCH_SIZE,
     CHUNK_SIZE,
+    LEARNING_DECAY,
+    LEARNING_METHOD,
+    LEARNING_OFFSET,
     N_INIT,
     N_JOBS,
     RANDOM_STATE,
@@ -151,6 +155,19 @@ EXTRAS = (
     ),
     CHUNK_SIZE.with_doc("Observations per batch of whole sequences."),
     ACCELERATE,
+    LEARNING_METHOD.with_doc(
+        """
+        'batch': Baum-Welch, every M-step from all the sequences. 'online': stepwise EM,
+        an M-step after every mini-batch of whole sequences (of at most ``batch_size``
+        observations), which converges in one or a few passes over many sequences;
+        ``n_iter`` then counts passes, ``tol`` applies to the change of a pass's total
+        log-likelihood, and ``lower_bounds_`` holds the mean log-likelihood of every batch
+        (not monotone: each batch is scored before its own step).
+        """
+    ),
+    BATCH_SIZE.with_doc("Observations per mini-batch of whole sequences of online EM."),
+    LEARNING_DECAY,
+    LEARNING_OFFSET,
 )
 """emkit's parameters beyond hmmlearn's, keyword-only after them."""
 
