@@ -9,10 +9,18 @@ an infinite value is refused, naming the file, its column and its line or row. T
 of a file's values are raised by the pass that reads them.
 
 :func:`open_data` chooses the source by the file's suffix.
+
+The sources are cut for other processes to read (:meth:`RowSource.partitions`, as the
+workers of a cluster do): a ``.npy`` file into ranges of rows, Parquet files into ranges of
+the rows of the files taken one after another (each part reads the row groups that hold its
+rows); a part is the file's name, its columns and its rows, never its values. A text file is
+one part: where its records begin is known only by parsing it from its start (a quoted
+field may hold line breaks).
 """
 
 from __future__ import annotations
 
+import copy
 import glob
 import itertools
 import os
@@ -22,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.execution.sources import Chunk, RowSource
+from emkit.execution.sources import Chunk, RowSource, spans
 from emkit.io import readers
 from emkit.io.readers import (
     _PARQUET_SUFFIXES,
@@ -154,23 +162,25 @@ class NpyFile(RowSource):
         # Column names as read_table gives them, for the messages about values.
         all_names = [f"x{j}" for j in range(array.shape[1])]
         self._names = all_names if self._indices is None else [all_names[j] for j in self._indices]
+        self._span = (0, int(array.shape[0]))  # the rows read: all, or a part's
 
     def __repr__(self) -> str:
         selection = "" if self._indices is None else f", columns={self._indices}"
-        return f"NpyFile({os.fspath(self.path)!r}{selection})"
+        return f"NpyFile({os.fspath(self.path)!r}{selection}{_rows_of_part(self._span, self)})"
 
     @property
     def n_rows(self) -> int:
-        return int(self._layout[0][0])
+        return self._span[1] - self._span[0]
 
     def chunks(self, max_rows: int) -> Iterator[Chunk]:
         array, _ = _npy_array(self.path, self._label)
         if (array.shape, array.dtype) != self._layout:
             raise _changed(self._label, f"it holds {array.dtype} {array.shape} now")
         k = self.n_features
+        first, last = self._span
         checks = _ValueChecks(self._names, self._label, allow_missing=True)
         blocks = _npy_blocks(
-            array,
+            array[first:last],
             max_rows,
             self._indices,
             self._label,
@@ -178,8 +188,11 @@ class NpyFile(RowSource):
         )
         del array  # the blocks hold the map, and close it when they are done
         for start, block in blocks:
-            _refuse_infinite(checks, block, lambda i, start=start: _in_row(start + i))
+            _refuse_infinite(checks, block, lambda i, start=first + start: _in_row(start + i))
             yield block, None
+
+    def partitions(self, n: int, align: int) -> list[RowSource]:
+        return _parts(self, n, align)
 
 
 def _positions(columns: Sequence[int] | None, n_columns: int, label: str) -> list[int] | None:
@@ -273,17 +286,19 @@ class ParquetFiles(RowSource):
             raise DataError(f"{self._label} holds no data rows")
         self._columns = tuple(chosen)
         self._rows = tuple(rows)
+        self._span = (0, sum(rows))  # the rows read, of the files one after another
         self._types = types
         self.n_features = len(chosen)
         all_float32 = all(pa.types.is_float32(t) for t in types)
         self.dtype = np.dtype(np.float32 if all_float32 else np.float64)
 
     def __repr__(self) -> str:
-        return f"ParquetFiles({self._label}, columns={list(self._columns)!r})"
+        rows = _rows_of_part(self._span, self)
+        return f"ParquetFiles({self._label}, columns={list(self._columns)!r}{rows})"
 
     @property
     def n_rows(self) -> int:
-        return sum(self._rows)
+        return self._span[1] - self._span[0]
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -295,33 +310,55 @@ class ParquetFiles(RowSource):
         remaining = self.n_rows
         chunk: np.ndarray | None = None
         fill = 0
+        for batch, offset, checks in self._batches(batch_rows):
+            start = 0
+            while start < batch.num_rows:
+                if chunk is None:
+                    chunk = np.empty((min(max_rows, remaining), k), dtype=self.dtype)
+                take = min(batch.num_rows - start, chunk.shape[0] - fill)
+                block = chunk[fill : fill + take]
+                _batch_into(batch.slice(start, take), block)
+                first = offset + start
+                _refuse_infinite(checks, block, lambda i, first=first: _in_row(first + i))
+                fill += take
+                start += take
+                if fill == chunk.shape[0]:
+                    remaining -= fill
+                    yield chunk, None
+                    chunk, fill = None, 0
+
+    def partitions(self, n: int, align: int) -> list[RowSource]:
+        return _parts(self, n, align)
+
+    def _batches(self, batch_rows: int) -> Iterator[tuple[Any, int, _ValueChecks]]:
+        """The record batches of the rows read, each with the position of its first row in
+        its file and the value checks of its file."""
+        begin, end = self._span
+        before = 0  # rows of the files before this one
         for file, n_rows in zip(self.files, self._rows, strict=True):
+            lo, hi = max(begin - before, 0), min(end - before, n_rows)
+            before += n_rows
+            if lo >= hi:
+                continue
             label = _file_label(file)
             parquet_file, _, file_rows = _open_parquet(file, label)
             with parquet_file:
                 if file_rows != n_rows or _column_types(parquet_file, self._columns) != self._types:
                     raise _changed(label, "its rows or columns differ")
                 checks = _ValueChecks(self._columns, label, allow_missing=True)
-                offset = 0
-                for batch in _parquet_batches(
-                    parquet_file, list(self._columns), n_rows, label, batch_rows
-                ):
-                    start = 0
-                    while start < batch.num_rows:
-                        if chunk is None:
-                            chunk = np.empty((min(max_rows, remaining), k), dtype=self.dtype)
-                        take = min(batch.num_rows - start, chunk.shape[0] - fill)
-                        block = chunk[fill : fill + take]
-                        _batch_into(batch.slice(start, take), block)
-                        first = offset + start
-                        _refuse_infinite(checks, block, lambda i, first=first: _in_row(first + i))
-                        fill += take
-                        start += take
-                        if fill == chunk.shape[0]:
-                            remaining -= fill
-                            yield chunk, None
-                            chunk, fill = None, 0
-                    offset += batch.num_rows
+                columns = list(self._columns)
+                if (lo, hi) == (0, n_rows):
+                    position = 0
+                    batches = _parquet_batches(parquet_file, columns, n_rows, label, batch_rows)
+                else:
+                    position, batches = _row_group_batches(
+                        parquet_file, columns, lo, hi, label, batch_rows
+                    )
+                for batch in batches:
+                    a, b = max(lo - position, 0), min(hi - position, batch.num_rows)
+                    if a < b:
+                        yield batch.slice(a, b - a), position + a, checks
+                    position += batch.num_rows
 
 
 def _parquet_paths(path: PathLike, label: str) -> tuple[pathlib.Path, ...]:
@@ -346,6 +383,33 @@ def _parquet_paths(path: PathLike, label: str) -> tuple[pathlib.Path, ...]:
             raise DataError(f"no files match {label}")
         return tuple(files)
     raise DataError(f"no such file: {label}")
+
+
+def _row_group_batches(
+    parquet_file: Any, columns: list[str], lo: int, hi: int, label: str, batch_rows: int
+) -> tuple[int, Iterator[Any]]:
+    """The position in the file of the first row of the row groups that hold its rows
+    ``lo`` to ``hi``, and those groups' record batches of ``columns``."""
+    pa, _ = _pyarrow()
+    metadata = parquet_file.metadata
+    groups: list[int] = []
+    first = row = 0
+    for i in range(metadata.num_row_groups):
+        size = metadata.row_group(i).num_rows
+        if row < hi and row + size > lo:
+            first = first if groups else row
+            groups.append(i)
+        row += size
+
+    def batches() -> Iterator[Any]:
+        try:
+            yield from parquet_file.iter_batches(
+                batch_size=batch_rows, row_groups=groups, columns=columns, use_threads=False
+            )
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise DataError(f"{label} is not a readable Parquet file ({exc})") from exc
+
+    return first, batches()
 
 
 def _column_types(parquet_file: Any, names: Sequence[str]) -> tuple[Any, ...]:
@@ -458,8 +522,30 @@ class CSVFile(RowSource):
             chunk.resize((fill, k), refcheck=False)
             yield chunk, None
 
+    def partitions(self, n: int, align: int) -> list[RowSource]:
+        # One part: see the module documentation.
+        return [self]
+
 
 # -- helpers --------------------------------------------------------------------------------------
+def _parts(source: NpyFile | ParquetFiles, n: int, align: int) -> list[RowSource]:
+    """``source`` cut into parts of its rows (:meth:`RowSource.partitions`): copies that
+    read ranges of them."""
+    begin = source._span[0]
+    parts: list[RowSource] = []
+    for a, b in spans(source.n_rows, n, align):
+        part = copy.copy(source)
+        part._span = (begin + a, begin + b)
+        parts.append(part)
+    return parts
+
+
+def _rows_of_part(span: tuple[int, int], source: NpyFile | ParquetFiles) -> str:
+    """The rows of a part, for its repr; nothing for the whole source."""
+    whole = sum(source._rows) if isinstance(source, ParquetFiles) else source._layout[0][0]
+    return "" if span == (0, whole) else f", rows={span[0]}:{span[1]}"
+
+
 def _is_pattern(path: PathLike) -> bool:
     return any(char in os.fspath(path) for char in "*?[")
 

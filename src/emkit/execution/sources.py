@@ -10,11 +10,16 @@ once by :func:`as_source`; nothing after that asks what kind of data it got.
 
 A chunk is a pair ``(rows, sample_weight)``: rows of shape (n, n_features) (an ndarray, a
 CSR matrix, Sequences or Labelled) and their weights, shape (n,), or None for weights of one.
+
+A source that can be cut says so by :meth:`RowSource.partitions`: consecutive parts of its
+rows, each a source that another process can read (a worker of a cluster,
+:mod:`emkit.execution.dask`), whose chunks are the source's own chunks.
 """
 
 from __future__ import annotations
 
 import heapq
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -100,6 +105,18 @@ class RowSource(ABC):
         weights; ``n_features`` when ``fn`` changes the number of columns."""
         return MappedRows(self, fn, n_features)
 
+    def partitions(self, n: int, align: int) -> list[RowSource] | None:
+        """The rows cut into at most ``n`` sources of consecutive rows, each of which can be
+        pickled and read in another process, or None when the rows cannot be cut (the
+        default: a stream of chunks only its iterable knows).
+
+        Parts begin at multiples of ``align`` rows (Sequences: between the chunks of
+        ``align`` rows), so that their chunks of ``align`` rows, one part after another, are
+        this source's chunks of ``align`` rows. A part of data in memory holds views of it;
+        a part of a file names the file and its rows, and reads them where it is read.
+        """
+        return None
+
 
 # -- adapters of data in memory -----------------------------------------------------------------
 class ArrayRows(RowSource):
@@ -136,6 +153,13 @@ class ArrayRows(RowSource):
         if self.in_memory or self.X.shape[0] <= max_rows:
             return self.X, self.sample_weight
         return super().sample(max_rows, random_state)
+
+    def partitions(self, n: int, align: int) -> list[RowSource]:
+        w = self.sample_weight
+        return [
+            type(self)(self.X[a:b], None if w is None else w[a:b])
+            for a, b in spans(self.n_rows, n, align)
+        ]
 
 
 class SparseRows(ArrayRows):
@@ -182,6 +206,21 @@ class SequenceRows(RowSource):
 
     def sample(self, max_rows: int, random_state: np.random.RandomState) -> Chunk:
         return self.X, self.sample_weight
+
+    def partitions(self, n: int, align: int) -> list[RowSource]:
+        # Parts of whole chunks: cut greedily from a chunk's first sequence, a part's
+        # chunks are the chunks of the whole.
+        groups = [(rows, group.lengths.size) for group, rows in self.X.groups(align)]
+        parts: list[RowSource] = []
+        first = 0
+        w = self.sample_weight
+        for a, b in spans(len(groups), n, 1):
+            span = slice(groups[a][0].start, groups[b - 1][0].stop)
+            count = sum(size for _, size in groups[a:b])
+            X = Sequences(self.X.X[span], self.X.lengths[first : first + count])
+            parts.append(SequenceRows(X, None if w is None else w[span]))
+            first += count
+        return parts
 
 
 class LabelledRows(ArrayRows):
@@ -244,6 +283,17 @@ class TableRows(RowSource):
         for start in range(0, self.n_rows, max_rows):
             stop = min(start + max_rows, self.n_rows)
             yield self._block(start, stop), None if w is None else w[start:stop]
+
+    def partitions(self, n: int, align: int) -> list[RowSource]:
+        w = self.sample_weight
+        table = self.table
+        return [
+            TableRows(
+                table.slice(a, b - a) if self._arrow else table.iloc[a:b],
+                None if w is None else w[a:b],
+            )
+            for a, b in spans(self.n_rows, n, align)
+        ]
 
 
 class ChunkRows(RowSource):
@@ -347,6 +397,12 @@ class MappedRows(RowSource):
         rows, w = self.source.sample(max_rows, random_state)
         return self.fn(rows), w
 
+    def partitions(self, n: int, align: int) -> list[RowSource] | None:
+        parts = self.source.partitions(n, align)
+        if parts is None:
+            return None
+        return [MappedRows(part, self.fn, self.n_features) for part in parts]
+
 
 # -- choosing the adapter -------------------------------------------------------------------------
 _ADAPTERS: list[tuple[Callable[[Any], bool], Callable[[Any, Any], RowSource]]] = []
@@ -358,6 +414,18 @@ def register_source(
     """Make ``adapter(data, sample_weight)`` the source of data for which ``accepts(data)``
     is true (tried before the built-in adapters, the latest registered first)."""
     _ADAPTERS.insert(0, (accepts, adapter))
+
+
+_ADAPTER_MODULES = {"dask": "emkit.execution.dask"}
+"""Modules that register the adapters of another library's data (top-level package: module),
+imported when data of that library is first adapted, so that importing emkit imports none
+of those libraries."""
+
+
+def _import_adapters(data: Any) -> None:
+    module = _ADAPTER_MODULES.pop(type(data).__module__.partition(".")[0], None)
+    if module is not None:
+        importlib.import_module(module)
 
 
 def _is_table(data: Any) -> bool:
@@ -412,6 +480,7 @@ def as_source(data: Any, sample_weight: Any = None) -> RowSource:
     TypeError
         For data no adapter takes (a generator among them, which can be read only once).
     """
+    _import_adapters(data)
     for accepts, adapter in (*_ADAPTERS, *_BUILT_IN):
         if accepts(data):
             return adapter(data, sample_weight)
@@ -422,6 +491,32 @@ def as_source(data: Any, sample_weight: Any = None) -> RowSource:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+def spans(n_rows: int, n: int, align: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of at most ``n`` consecutive row ranges covering ``n_rows`` rows,
+    each holding as many whole runs of ``align`` rows as the others or one more (the last
+    run may be shorter), none empty.
+
+    Raises
+    ------
+    ValueError
+        When ``n`` or ``align`` is not positive.
+    """
+    if n < 1 or align < 1:
+        raise ValueError(
+            f"a source is cut into n >= 1 parts of runs of align >= 1 rows, got n={n}, "
+            f"align={align}"
+        )
+    runs = -(-n_rows // align)
+    parts = min(n, runs)
+    out = []
+    start = 0
+    for i in range(parts):
+        stop = min(n_rows, start + align * (runs // parts + (i < runs % parts)))
+        out.append((start, stop))
+        start = stop
+    return out
+
+
 def _checked_weights(sample_weight: Any, n_rows: int) -> np.ndarray | None:
     if sample_weight is None:
         return None
