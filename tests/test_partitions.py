@@ -93,6 +93,16 @@ def test_parts_read_elsewhere_are_the_chunks_of_the_source(kind, n, align, tmp_p
         assert part.columns == source.columns
 
 
+@pytest.mark.parametrize("kind", sorted(set(MEMORY) - {"mapped"}))
+def test_a_part_of_data_in_memory_carries_its_rows_alone(kind):
+    source = MEMORY[kind]()
+    whole = len(pickle.dumps(source))
+    parts = source.partitions(8, 100)
+    assert len(parts) > 4
+    # Each part's own few hundred bytes (a table's index and column names) besides.
+    assert sum(len(pickle.dumps(part)) for part in parts) < 1.1 * whole + 1500 * len(parts)
+
+
 def test_parts_hold_whole_runs_of_align_rows_as_evenly_as_they_can():
     assert spans(1003, 3, 100) == [(0, 400), (400, 800), (800, 1003)]
     assert spans(1000, 4, 100) == [(0, 300), (300, 600), (600, 800), (800, 1000)]

@@ -289,7 +289,9 @@ class TableRows(RowSource):
         table = self.table
         return [
             TableRows(
-                table.slice(a, b - a) if self._arrow else table.iloc[a:b],
+                # An Arrow slice would pickle its table's whole buffers: a part copies its
+                # rows, so that shipping the parts ships the table once.
+                table.take(np.arange(a, b)) if self._arrow else table.iloc[a:b],
                 None if w is None else w[a:b],
             )
             for a, b in spans(self.n_rows, n, align)
@@ -423,9 +425,10 @@ of those libraries."""
 
 
 def _import_adapters(data: Any) -> None:
-    module = _ADAPTER_MODULES.pop(type(data).__module__.partition(".")[0], None)
-    if module is not None:
-        importlib.import_module(module)
+    package = type(data).__module__.partition(".")[0]
+    if package in _ADAPTER_MODULES:
+        importlib.import_module(_ADAPTER_MODULES[package])
+        del _ADAPTER_MODULES[package]
 
 
 def _is_table(data: Any) -> bool:
