@@ -79,3 +79,13 @@ def test_a_source_s_bad_rows_and_shapes_are_refused(tmp_path):
         named.score(emkit.open_data(tmp_path / "swapped.parquet"))
     with pytest.raises(ValueError, match="sample weights and labels go with its rows"):
         emkit.GaussianMixture(2).fit(_files(tmp_path, X)["npy"], sample_weight=np.ones(3000))
+
+
+@pytest.mark.parametrize(
+    "face", [emkit.GaussianMixture, emkit.KMeans, emkit.BayesianGaussianMixture]
+)
+def test_a_generator_is_refused_with_what_to_give_instead(face):
+    fitted = face(2, random_state=0).fit(np.abs(X))
+    for call in (face(2).fit, fitted.predict):
+        with pytest.raises(TypeError, match=r"generator, which can be read only once.*ChunkRows"):
+            call(np.abs(X[i : i + 500]) for i in range(0, 3000, 500))

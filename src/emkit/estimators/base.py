@@ -6,6 +6,7 @@ from __future__ import annotations
 import numbers
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -97,6 +98,7 @@ class EMEstimatorMixin:
         register(cls)
 
     def _check_data(self, X: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
+        refuse_one_pass(X)
         return validate_data(
             self, X, dtype=[np.float64, np.float32], reset=reset, ensure_min_samples=min_samples
         )
@@ -322,6 +324,23 @@ class _Progress:
             f"Best of {result.run_lower_bounds.size} initialization(s) {state}. "
             f"time lapse {time.perf_counter() - self.t_run:.5f}s\t "
             f"lower bound {result.lower_bound:.5f}."
+        )
+
+
+def refuse_one_pass(X: Any) -> None:
+    """Refuse an iterator (a generator) as data, which scikit-learn's checks would take for
+    a 0-d array of objects.
+
+    Raises
+    ------
+    TypeError
+        Saying what to give instead.
+    """
+    if isinstance(X, Iterator):
+        raise TypeError(
+            f"X is a {type(X).__name__}, which can be read only once, and a fit reads its "
+            "data at every iteration: give an array, emkit.open_data(path) for a file, or "
+            "a re-iterable of chunks as emkit.execution.sources.ChunkRows(chunks)"
         )
 
 

@@ -18,7 +18,7 @@ from sklearn.utils.validation import validate_data
 
 from emkit.core.batches import map_rows
 from emkit.core.driver import ROUNDOFF, IterationInfo, fit_em
-from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.base import EMEstimatorMixin, refuse_one_pass
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -294,6 +294,7 @@ class KMeans(
 
     # -- checks ---------------------------------------------------------------------------
     def _check_data(self, X: Any, *, reset: bool, min_samples: int = 1) -> Any:
+        refuse_one_pass(X)
         return validate_data(
             self,
             X,

@@ -23,7 +23,7 @@ from sklearn.utils.validation import validate_data
 from emkit.core.batches import Labelled, map_rows
 from emkit.core.driver import online_update
 from emkit.core.online import OnlineEM, OnlineState
-from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.base import EMEstimatorMixin, refuse_one_pass
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -613,6 +613,7 @@ class BaseMixture(
         self, X: Any, family: Family, *, reset: bool, min_samples: int = 1
     ) -> np.ndarray:
         """``X`` validated as data of ``family`` (and, unless ``reset``, of the fitted model)."""
+        refuse_one_pass(X)
         _refuse_text_columns(X, type(self).__name__)
         check = getattr(family, "check_data", None)
         if check is None:
