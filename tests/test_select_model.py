@@ -693,3 +693,30 @@ def test_the_best_at_the_edge_of_the_range_is_noted():
     assert "smallest tried" in select_model(X, n_components=[3, 4, 5], **kwargs).boundary_note
     assert select_model(X, n_components=[2, 3, 4], **kwargs).boundary_note is None
     assert select_model(X, n_components=[3], **kwargs).boundary_note is None
+
+
+def test_a_source_is_selected_on_as_its_array_a_chunk_at_a_time(tmp_path):
+    import emkit
+    from emkit.execution.sources import ChunkRows
+
+    X, _ = _blobs()
+    np.save(tmp_path / "x.npy", X)
+    grid = {"n_components": [1, 2, 3], "covariance_types": ["VVV", "EII"], "random_state": 0}
+    chunks = ChunkRows([X[i : i + 64] for i in range(0, X.shape[0], 64)])
+    on_array = select_model(X, init_params="kmeans", chunk_size=64, **grid)
+    for source in (emkit.open_data(tmp_path / "x.npy"), chunks):
+        on_source = select_model(source, init_params="kmeans", chunk_size=64, **grid)
+        for a, b in zip(on_array.candidates, on_source.candidates, strict=True):
+            np.testing.assert_allclose(
+                [b.log_likelihood, b.bic, b.icl, b.aic],
+                [a.log_likelihood, a.bic, a.icl, a.aic],
+                rtol=1e-12,
+            )
+            np.testing.assert_array_equal(b.estimator.means_, a.estimator.means_)
+    # The hierarchical start of a file agglomerates a sample of it, and finds the blobs.
+    hc = select_model(emkit.open_data(tmp_path / "x.npy"), **grid)
+    assert hc.best_params_ == {"covariance_type": "VVV", "n_components": 3}
+    with pytest.raises(ValueError, match="its sample weights go with its rows"):
+        select_model(chunks, sample_weight=np.ones(X.shape[0]), **grid)
+    with pytest.raises(ValueError, match="the source has 1 rows"):
+        select_model(ChunkRows([X[:1]]), **grid)

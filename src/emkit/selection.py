@@ -25,14 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.utils import check_array, check_random_state
 
 from emkit.config import executor_for
+from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.execution.sources import RowSource
 from emkit.families.checks import check_magnitude
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian
-from emkit.models.hierarchical import Agglomeration, agglomerate
+from emkit.models.hierarchical import DEFAULT_MAX_SAMPLES, Agglomeration, agglomerate
 from emkit.models.mixture import Mixture
 
 __all__ = [
@@ -307,8 +310,11 @@ def select_model(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Data, at least two samples; fitted as a float64 (or float32) NumPy array.
+    X : array-like of shape (n_samples, n_features), or RowSource
+        Data, at least two samples; fitted as a float64 (or float32) NumPy array. A row
+        source (:func:`emkit.open_data`) is read a chunk at a time, by every fit and by the
+        criteria's pass; its hierarchical start agglomerates a uniform sample of
+        :data:`~emkit.models.hierarchical.DEFAULT_MAX_SAMPLES` rows drawn in one pass.
     n_components : int or iterable of int, default=range(1, 10)
         Numbers of components K to try (each at least 1, no repeats).
     covariance_types : str or iterable of str, optional
@@ -383,20 +389,27 @@ def select_model(
         n_components=1, n_init=n_init, init_params=init_params, **options
     )._check_hyperparameters()
     executor = executor_for(n_jobs)
-    Xa = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-    # Before the hierarchical start, whose merge costs would overflow less legibly.
-    check_magnitude(Xa, "Gaussian")
-    w = _check_sample_weight(sample_weight, Xa.shape[0])
-    n_eff = float(Xa.shape[0] if w is None else w.sum())
-
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    if isinstance(X, RowSource):
+        Xa, w, n_eff = _checked_source(X, sample_weight)
+        # The hierarchical start agglomerates a uniform sample, drawn in one pass.
+        start_rows, start_weights = X.sample(DEFAULT_MAX_SAMPLES, np.random.RandomState(seed))
+        start_rows = check_array(start_rows, dtype=[np.float64, np.float32])
+    else:
+        Xa = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        # Before the hierarchical start, whose merge costs would overflow less legibly.
+        check_magnitude(Xa, "Gaussian")
+        w = _check_sample_weight(sample_weight, Xa.shape[0])
+        n_eff = float(Xa.shape[0] if w is None else w.sum())
+        start_rows, start_weights = Xa, w
+
     tree = None
     if init_params == "hc":
         try:
             # The same draws as the 'hc' initializer of a GaussianMixture seeded with `seed`.
             tree = agglomerate(
-                Xa,
-                w,
+                start_rows,
+                start_weights,
                 random_state=np.random.RandomState(seed),
                 chunk_size=options.get("chunk_size"),
             )
@@ -410,7 +423,8 @@ def select_model(
 
     def fit(cell: tuple[str, int]) -> Candidate:
         name, k = cell
-        return _fit_candidate(Xa, w, n_eff, name, k, fit_options, tree)
+        start = None if tree is None else (start_rows, start_weights, tree)
+        return _fit_candidate(Xa, w, n_eff, name, k, fit_options, start)
 
     candidates = executor.map(fit, cells)
 
@@ -425,19 +439,22 @@ def select_model(
 
 
 def _fit_candidate(
-    X: np.ndarray,
+    X: np.ndarray | RowSource,
     w: np.ndarray | None,
     n_eff: float,
     name: str,
     k: int,
     options: dict[str, Any],
-    tree: Agglomeration | None,
+    start: tuple[np.ndarray, np.ndarray | None, Agglomeration] | None,
 ) -> Candidate:
-    n_parameters = mclust_n_parameters(name, k, X.shape[1])
+    n_parameters = mclust_n_parameters(
+        name, k, X.shape[1] if isinstance(X, np.ndarray) else X.n_features
+    )
     estimator = GaussianMixture(n_components=k, covariance_type=name, **options)
     try:
-        if tree is not None:
-            estimator.set_params(**_start(X, w, tree.cut(k), estimator))
+        if start is not None:
+            rows, weights, tree = start
+            estimator.set_params(**_start(rows, weights, tree.cut(k), estimator))
         # Convergence is recorded as Candidate.converged instead of warned about; only for
         # this fit: the returned estimator warns as any other when fitted again.
         estimator._warn_unconverged = False
@@ -445,11 +462,18 @@ def _fit_candidate(
             estimator.fit(X, sample_weight=w)
         finally:
             del estimator._warn_unconverged
-        if tree is not None:
+        if start is not None:
             # The fit is that of init_params='hc' from the same seed; keep no arrays.
             estimator.set_params(weights_init=None, means_init=None, precisions_init=None)
-        log_density = estimator.score_samples(X)
-        log_map = np.log(estimator.predict_proba(X).max(axis=1))
+        if isinstance(X, RowSource):
+            log_likelihood, entropy = _source_sums(estimator, X)
+        else:
+            log_density = estimator.score_samples(X)
+            log_map = np.log(estimator.predict_proba(X).max(axis=1))
+            if w is None:
+                log_likelihood, entropy = float(log_density.sum()), float(log_map.sum())
+            else:
+                log_likelihood, entropy = float(w @ log_density), float(w @ log_map)
     except _FIT_ERRORS as exc:
         nan = float("nan")
         return Candidate(name, k, n_parameters, nan, nan, nan, nan, False, 0, str(exc))
@@ -460,7 +484,7 @@ def _fit_candidate(
             name,
             k,
             n_parameters,
-            float(log_density.sum() if w is None else w @ log_density),
+            log_likelihood,
             nan,
             nan,
             nan,
@@ -469,10 +493,6 @@ def _fit_candidate(
             f"not estimable: {singular}",
             estimator,
         )
-    if w is None:
-        log_likelihood, entropy = float(log_density.sum()), float(log_map.sum())
-    else:
-        log_likelihood, entropy = float(w @ log_density), float(w @ log_map)
     bic = 2.0 * log_likelihood - n_parameters * np.log(n_eff)
     return Candidate(
         covariance_type=name,
@@ -487,6 +507,50 @@ def _fit_candidate(
         error=None,
         estimator=estimator,
     )
+
+
+def _checked_source(source: RowSource, sample_weight: Any) -> tuple[RowSource, None, float]:
+    """``source`` checked a chunk at a time as Gaussian data, and its number of samples (the
+    sum of the weights its chunks carry)."""
+    if sample_weight is not None:
+        raise ValueError(
+            "sample_weight cannot be given with a row source: its sample weights go with its rows"
+        )
+
+    def check(rows: Any) -> np.ndarray:
+        rows = check_array(rows, dtype=[np.float64, np.float32])
+        check_magnitude(rows, "Gaussian")
+        return rows
+
+    checked = source.map(check)
+    if source.n_rows is not None and not source.weighted:
+        n_rows, n_eff = int(source.n_rows), float(source.n_rows)
+    else:
+        n_rows, n_eff = 0, 0.0
+        for rows, weights in source.chunks(DEFAULT_CHUNK_SIZE):
+            n_rows += rows.shape[0]
+            n_eff += float(rows.shape[0] if weights is None else np.sum(weights))
+    if n_rows < 2:
+        raise ValueError(f"the source has {n_rows} rows; model selection needs at least 2")
+    return checked, None, n_eff
+
+
+def _source_sums(estimator: GaussianMixture, source: RowSource) -> tuple[float, float]:
+    """The (weighted) sums over ``source``'s rows of the log-likelihood and of the log of the
+    largest posterior probability, in one pass a chunk at a time."""
+    model, params = estimator._fitted_model(), estimator._params()
+    log_likelihood = entropy = 0.0
+    for rows, weights in source.chunks(estimator.chunk_size or DEFAULT_CHUNK_SIZE):
+        joint = model.log_joint(params, np.asarray(rows, dtype=np.float64))
+        log_density = logsumexp(joint, axis=1)
+        log_map = joint.max(axis=1) - log_density
+        if weights is None:
+            log_likelihood += float(log_density.sum())
+            entropy += float(log_map.sum())
+        else:
+            log_likelihood += float(weights @ log_density)
+            entropy += float(weights @ log_map)
+    return log_likelihood, entropy
 
 
 def _regularised_only(estimator: GaussianMixture) -> str | None:
