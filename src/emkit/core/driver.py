@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from emkit.config import executor_for
+from emkit.config import executor_for, observer
 from emkit.core.acceleration import Squarem, require_unconstrained
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.core.stats import identical
@@ -209,6 +209,7 @@ def fit_em(
         latent value, and the bound is the classification log-likelihood.
     callback : callable, optional
         Called with an :class:`IterationInfo` after every E-step; returning True stops the run.
+        The callback of :func:`emkit.config_context`, if one is set, is called after it.
     chunk_size : int, optional
         Most rows per E-step chunk of sources that cut their rows (default
         :data:`~emkit.execution.sources.DEFAULT_CHUNK_SIZE`).
@@ -414,8 +415,9 @@ def _run_online(
                 summed += loglik
                 weight_read += weight
                 params = params_next
-                if callback is not None and callback(
-                    IterationInfo(run, n_iter, params, bound, change, n_e_steps, False, weight)
+                if _notify(
+                    callback,
+                    IterationInfo(run, n_iter, params, bound, change, n_e_steps, False, weight),
                 ):
                     stopped = True
                     break
@@ -616,9 +618,6 @@ class _Path:
         )
 
     def _call_back(self, change: float, em_step: bool = True) -> bool:
-        callback = self.settings.callback
-        if callback is None:
-            return False
         info = IterationInfo(
             self.run,
             self.n_iter,
@@ -629,7 +628,7 @@ class _Path:
             em_step,
             self.total,
         )
-        return bool(callback(info))
+        return _notify(self.settings.callback, info)
 
     def _e_pass(
         self, params: Any, strict: bool = True, n_iter: int | None = None
@@ -637,6 +636,17 @@ class _Path:
         self.n_e_steps += 1
         n_iter = self.n_iter if n_iter is None else n_iter
         return _e_pass(self.model, params, self.placement, self.settings, n_iter, strict)
+
+
+def _notify(callback: Callback | None, info: IterationInfo) -> bool:
+    """Give ``info`` to the fit's callback, then to the callback of
+    :func:`emkit.config_context`, which only watches; returns whether the fit's callback
+    stops the run."""
+    stop = callback is not None and bool(callback(info))
+    watching = observer()
+    if watching is not None:
+        watching(info)
+    return stop
 
 
 def _e_pass(
