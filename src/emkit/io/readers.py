@@ -359,6 +359,10 @@ class _ValueChecks:
     def add(self, block: np.ndarray, where: Callable[[int], str]) -> None:
         """Record the values of ``block`` (n_rows, n_columns); ``where(i)`` says where its
         row ``i`` is, such as ``'on line 5'``."""
+        if block.size == 0 or np.isfinite(block.min() + block.max()):
+            # The common case in two vectorised passes: NaN and infinities propagate into
+            # the extremes' sum (an overflow of finite extremes only takes the slow path).
+            return
         self._first(np.isinf(block), where, self.first_infinite)
         if not self.allow_missing:
             missing = np.isnan(block)
