@@ -91,6 +91,15 @@ def test_estimators_and_online_fits_are_watched():
     assert all(info.weight == 100 and not info.em_step for info in watched)
 
 
+def test_the_fits_of_an_initialisation_are_not_watched():
+    # The k-means start runs fits of its own, whose E-steps the callback does not see.
+    watched = []
+    with emkit.config_context(callback=watched.append):
+        gm = emkit.GaussianMixture(2, init_params="kmeans", n_init=1, random_state=0).fit(X)
+    assert [info.n_iter for info in watched] == list(range(gm.n_iter_ + 1))
+    assert all(hasattr(info.params, "weights") for info in watched)
+
+
 def test_only_callables_are_callbacks():
     with pytest.raises(TypeError, match="callback must be callable or None, got 3"):
         with emkit.config_context(callback=3):

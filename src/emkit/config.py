@@ -61,8 +61,10 @@ def config_context(
         ``callback(info)`` with an :class:`emkit.IterationInfo` after every E-step of every
         fit inside the block (restarts, iterations, the bound and its change, the rows the
         E-step read), in addition to the callback of the fit itself, and on the thread that
-        runs the fit. It watches: what it returns is ignored, so it cannot stop a fit
-        (raising ``KeyboardInterrupt`` interrupts it as Ctrl-C does). None: no callback.
+        runs the fit; not for the fits an initialisation runs to find a start (the k-means
+        of ``init_params='kmeans'``). It watches: what it returns is ignored, so it cannot
+        stop a fit (raising ``KeyboardInterrupt`` interrupts it as Ctrl-C does). None: no
+        callback.
 
     Raises
     ------

@@ -1,58 +1,261 @@
 """Reading the data of a command: the columns a model was fitted on, sequences of a hidden
-Markov model, a row index written as a column; and the check of the family that reads it."""
+Markov model, a row index written as a column; and the check of the family that reads it.
+
+Mixtures read their data file a chunk at a time (:func:`open_source`, :func:`scan_source`,
+:func:`open_for_model`), with the messages of the file read whole: rows and lines of the
+file, missing values counted over all of it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import pathlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import numpy as np
 
+from emkit.cli.chunks import rows_from
 from emkit.cli.errors import CommandError, warn
 from emkit.cli.summary import count, default_names, model_columns, names, quote
+from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.io.readers import DataError, Table, read_table
 
 __all__ = [
+    "Opened",
+    "Scan",
     "check_data",
+    "open_for_model",
+    "open_source",
     "read_features",
     "read_for_model",
     "read_lengths",
     "read_sequences",
+    "refuse_missing",
+    "scan_source",
 ]
 
 # Columns spelled out in the --columns a warning suggests.
 _MAX_SUGGESTED = 8
+# Values shown of a column taken for a row index.
+_SHOWN = 3
 
 
 def read_features(data: str, columns: Sequence[str] | None, delimiter: str | None) -> Table:
     """The feature columns of ``data`` (default: all), warning about a row index."""
     table = read_table(data, columns=columns, delimiter=delimiter)
     if columns is None:
-        _warn_index_column(table, data)
+        index = _IndexColumn(table.columns, table.unnamed)
+        index.add(table.values[:, 0])
+        index.warn(data)
     return table
 
 
-def _warn_index_column(table: Table, data: str) -> None:
-    """Warn when the first column has no name and holds increasing whole numbers: the row
-    index that ``pandas.DataFrame.to_csv`` writes unless told ``index=False``."""
-    if len(table.columns) < 2 or table.columns[0] not in table.unnamed:
-        return
-    if len(table.unnamed) == len(table.columns):  # no header at all: nothing says "index"
-        return
-    first = table.values[:, 0]
-    if first.size < 2 or not (np.all(np.diff(first) > 0) and np.all(first == np.floor(first))):
-        return
-    shown = ", ".join(str(int(v)) for v in first[:3])
-    others = table.columns[1:]
-    if len(others) <= _MAX_SUGGESTED:
-        leave = f"leave it out with --columns {','.join(others)}"
+class _IndexColumn:
+    """Whether the first of ``columns`` has no name (it is one of ``unnamed``) and holds
+    increasing whole numbers: the row index that ``pandas.DataFrame.to_csv`` writes unless
+    told ``index=False``. Its values come a block at a time (:meth:`add`)."""
+
+    def __init__(self, columns: Sequence[str], unnamed: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        # No header at all (every column unnamed): nothing says "index".
+        self.watching = len(columns) >= 2 and columns[0] in unnamed and len(unnamed) != len(columns)
+        self.size = 0
+        self.shown: list[float] = []
+        self.last: float | None = None
+
+    def add(self, first: np.ndarray) -> None:
+        """The next values of the first column."""
+        if not self.watching or first.size == 0:
+            return
+        increasing = bool(np.all(np.diff(first) > 0)) and (
+            self.last is None or bool(first[0] > self.last)
+        )
+        if not (increasing and np.all(first == np.floor(first))):
+            self.watching = False
+            return
+        self.size += first.size
+        self.shown += first[: _SHOWN - len(self.shown)].tolist()
+        self.last = float(first[-1])
+
+    def warn(self, data: str) -> None:
+        """Warn, once all the values are in, when they look like a row index."""
+        if not self.watching or self.size < 2:
+            return
+        shown = ", ".join(str(int(v)) for v in self.shown)
+        others = self.columns[1:]
+        if len(others) <= _MAX_SUGGESTED:
+            leave = f"leave it out with --columns {','.join(others)}"
+        else:
+            leave = "leave it out by naming the other columns with --columns"
+        warn(
+            f"{quote(data)}: the first column has no name and holds {shown}, ...: a row index, "
+            f"as pandas writes with to_csv; it is fitted as the feature {self.columns[0]!r}: "
+            f"{leave}"
+        )
+
+
+# --------------------------------------------------------------------------------------- #
+# Data files read a chunk at a time
+# --------------------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A data file opened as a row source (:func:`emkit.open_data`), with what the command
+    says of it.
+
+    Attributes
+    ----------
+    source : RowSource
+        Its rows, read a chunk at a time.
+    path : str
+        The file (a folder or pattern of Parquet files).
+    columns : tuple of str
+        The names of the source's columns, as :func:`~emkit.io.readers.read_table` names
+        them (``x0``, ``x1``, ... by position where the file names none).
+    unnamed : tuple of str
+        The names of ``columns`` the file did not give.
+    selection : tuple of str or None
+        The columns asked for (None: all).
+    delimiter : str or None
+        The field separator asked for.
+    """
+
+    source: Any
+    path: str
+    columns: tuple[str, ...]
+    unnamed: tuple[str, ...]
+    selection: tuple[str, ...] | None
+    delimiter: str | None
+
+
+def open_source(data: str, columns: Sequence[str] | None, delimiter: str | None) -> Opened:
+    """``data`` as a row source of the columns ``columns`` (default: all), named as
+    :func:`~emkit.io.readers.read_table` names them: a file without names (``.npy``) has
+    columns ``x0``, ``x1``, ... by position, and is selected by those names.
+
+    Raises
+    ------
+    DataError
+        As :func:`emkit.open_data` does (a file that does not exist, a column it lacks, ...).
+    CommandError
+        For Parquet files without pyarrow.
+    """
+    from emkit import open_data
+    from emkit.execution.files import CSVFile
+    from emkit.io.readers import _normalise_selection, _select
+
+    selection = _normalise_selection(columns)
+    try:
+        source = open_data(data, delimiter=delimiter)
+        if selection is not None and source.columns is None:
+            # Columns known by position only: their names are those of positions.
+            every = default_names(source.n_features)
+            source = open_data(data, _select(every, selection, quote(data)), delimiter=delimiter)
+        elif selection is not None:
+            source = open_data(data, selection, delimiter=delimiter)
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    if source.columns is not None:
+        named = tuple(source.columns)
+        unnamed = source._table.unnamed if isinstance(source, CSVFile) else ()
     else:
-        leave = "leave it out by naming the other columns with --columns"
-    warn(
-        f"{quote(data)}: the first column has no name and holds {shown}, ...: a row index, as "
-        f"pandas writes with to_csv; it is fitted as the feature {table.columns[0]!r}: {leave}"
-    )
+        named = selection or default_names(source.n_features)
+        unnamed = named
+    return Opened(source, data, named, tuple(unnamed), selection, delimiter)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What a pass over a data file found before a fit (:func:`scan_source`).
+
+    Attributes
+    ----------
+    n_rows : int
+        Its rows.
+    refusal : ValueError or None
+        The first error of the family that reads the estimator's data, its rows those of
+        the file (from 0), raised by the command in the file's terms after its checks of
+        the number of rows; None when the family reads every chunk.
+    """
+
+    n_rows: int
+    refusal: ValueError | None
+
+
+def scan_source(estimator: Any, opened: Opened, chunk_size: int) -> Scan:
+    """One pass over ``opened`` before ``estimator`` is fitted to it, a chunk at a time.
+
+    The errors come in the order of a read of the whole file: the reader's (values that
+    are not numbers, lines of another length) as they are met; missing values, counted over
+    the whole file, at its end; then the warning about a row index (when all columns are
+    read); the family's refusal is left to the caller (:attr:`Scan.refusal`).
+
+    Raises
+    ------
+    DataError
+        The reader's, and :func:`refuse_missing`'s.
+    """
+    index = _IndexColumn(opened.columns, () if opened.selection else opened.unnamed)
+    refusal: ValueError | None = None
+    missing = False
+    n = 0
+    for rows, _ in opened.source.chunks(chunk_size):
+        missing = missing or bool(np.isnan(rows).any())
+        if not (missing or refusal):
+            try:
+                with rows_from(n):
+                    check_data(estimator, rows)
+            except ValueError as exc:
+                refusal = exc
+        index.add(rows[:, 0])
+        n += rows.shape[0]
+    if missing:
+        refuse_missing(opened)
+    index.warn(opened.path)
+    return Scan(n, refusal)
+
+
+def refuse_missing(opened: Opened) -> NoReturn:
+    """Raise the reader's error of the missing values of ``opened``: the first column that
+    holds one, their number in it and where the first one is, as
+    :func:`~emkit.io.readers.read_table` reports them (lines of a text file, rows of the
+    others), from one more pass over the file.
+
+    Raises
+    ------
+    DataError
+        Always; that the file changed, when the pass finds no missing value.
+    """
+    from emkit.execution.files import CSVFile
+    from emkit.io import readers
+
+    label = quote(opened.path)
+    source = opened.source
+    if isinstance(source, CSVFile):
+        # Line numbers are known only to the parser: it reads the text again.
+        path = pathlib.Path(opened.path)
+        sep = opened.delimiter or readers._TEXT_DELIMITERS.get(path.suffix.lower(), "sniff")
+        table = readers._TextTable(path, label, sep, opened.selection)
+        checks = readers._ValueChecks(table.columns, label, allow_missing=False)
+        block_rows = max(1, readers._BLOCK_FIELDS // len(table.names))
+        with table.hinted():
+            for rows, lines in table.blocks(itertools.repeat(block_rows)):
+                block = np.empty((len(rows), len(table.columns)))
+                table.parse(rows, lines, block)
+                checks.add(block, lambda i, lines=lines: f"on line {lines[i]}")
+            checks.check()
+    else:
+        checks = readers._ValueChecks(opened.columns, label, allow_missing=False)
+        start = 0
+        for rows, _ in source.chunks(readers._BLOCK_FIELDS // source.n_features or 1):
+            checks.add(rows, lambda i, start=start: readers._in_row(start + i))
+            start += rows.shape[0]
+        checks.check()
+    raise DataError(f"{label} changed while it was read: its missing values are gone")
 
 
 def check_data(estimator: Any, values: np.ndarray) -> None:
@@ -194,15 +397,7 @@ def read_for_model(
     equal the model's number of features. The column ``exclude`` (the sequence column) is
     never a feature.
     """
-    d = int(estimator.n_features_in_)
-    stored = getattr(estimator, "feature_names_in_", None)
-    fitted_names = None if stored is None else model_columns(estimator)
-    if fitted_names is not None and len(fitted_names) != d:
-        raise CommandError(
-            f"{quote(data)}: the model's column names do not match its {count(d, 'feature')}"
-        )
-    by_name = fitted_names is not None and fitted_names != default_names(d)
-
+    d, fitted_names, by_name = _fitted_columns(estimator, data)
     selection_error: DataError | None = None
     if by_name:
         try:
@@ -216,27 +411,9 @@ def read_for_model(
         if selection_error is not None:
             raise selection_error from None
         raise
-    headerless = table.columns == default_names(len(table.columns))
-    features = [name for name in table.columns if name != exclude]
-    m = len(features)
-    if by_name and not headerless:
-        assert fitted_names is not None
-        missing = [name for name in fitted_names if name not in features]
-        if not missing:  # every column is there: the selected read failed on their values
-            assert selection_error is not None
-            raise selection_error
-        word = "column" if len(missing) == 1 else "columns"
-        raise CommandError(
-            f"{quote(data)} lacks {word} {', '.join(map(repr, missing))} that "
-            f"the model was fitted on; its columns are "
-            f"{names(table.columns, quoted=True)}"
-        )
-    if m != d:
-        fitted = count(d, "feature") + (f" ({names(fitted_names)})" if by_name else "")
-        besides = "" if exclude is None else f" besides the sequence column {exclude!r}"
-        raise CommandError(
-            f"the model was fitted on {fitted} but {quote(data)} has {count(m, 'column')}{besides}"
-        )
+    features = _matched(
+        data, d, fitted_names, by_name, table.columns, exclude, selection_error, lambda: None
+    )
     values = table.values
     if exclude is not None:
         values = np.ascontiguousarray(values[:, [table.columns.index(name) for name in features]])
@@ -244,3 +421,113 @@ def read_for_model(
         # Raises the reader's message naming the line.
         return read_table(data, columns=features, delimiter=delimiter).values
     return values
+
+
+def open_for_model(estimator: Any, data: str, delimiter: str | None) -> Opened:
+    """The columns of ``data`` that the mixture ``estimator`` was fitted on, in the model's
+    order, as a row source: matched as :func:`read_for_model` matches them, with its
+    messages. The values are read by the passes over the source, whose errors (a value
+    that is not a number; missing values, through :func:`refuse_missing`) are the
+    reader's."""
+    d, fitted_names, by_name = _fitted_columns(estimator, data)
+    selection_error: DataError | None = None
+    if by_name:
+        try:
+            return open_source(data, fitted_names, delimiter)
+        except DataError as exc:
+            selection_error = exc
+    try:
+        opened = open_source(data, None, delimiter)
+    except DataError:
+        if selection_error is not None:
+            raise selection_error from None
+        raise
+    _matched(
+        data,
+        d,
+        fitted_names,
+        by_name,
+        opened.columns,
+        None,
+        selection_error,
+        lambda: _read_error(opened),
+    )
+    return opened
+
+
+def _fitted_columns(estimator: Any, data: str) -> tuple[int, tuple[str, ...] | None, bool]:
+    """The number of features of ``estimator``, the names it was fitted with (None for
+    none), and whether to match the columns of ``data`` by them."""
+    d = int(estimator.n_features_in_)
+    stored = getattr(estimator, "feature_names_in_", None)
+    fitted_names = None if stored is None else model_columns(estimator)
+    if fitted_names is not None and len(fitted_names) != d:
+        raise CommandError(
+            f"{quote(data)}: the model's column names do not match its {count(d, 'feature')}"
+        )
+    return d, fitted_names, fitted_names is not None and fitted_names != default_names(d)
+
+
+def _matched(
+    data: str,
+    d: int,
+    fitted_names: tuple[str, ...] | None,
+    by_name: bool,
+    columns: tuple[str, ...],
+    exclude: str | None,
+    selection_error: DataError | None,
+    read_error: Any,
+) -> list[str]:
+    """The feature columns of a file whose columns are ``columns``, for a model of ``d``
+    features, once the read of the model's columns by name failed (``selection_error``)
+    or was not tried; ``read_error()`` is the error of a read of all the columns (None when
+    they read), which comes first, as the read of the whole file gives it.
+
+    Raises
+    ------
+    CommandError
+        When the file lacks a column the model was fitted on, or has another number of
+        columns.
+    DataError
+        The failed read's.
+    """
+    headerless = columns == default_names(len(columns))
+    features = [name for name in columns if name != exclude]
+    m = len(features)
+    if by_name and not headerless:
+        assert fitted_names is not None
+        missing = [name for name in fitted_names if name not in features]
+        if not missing:  # every column is there: the selected read failed on their values
+            assert selection_error is not None
+            raise selection_error
+        _raise_read_error(read_error(), selection_error)
+        word = "column" if len(missing) == 1 else "columns"
+        raise CommandError(
+            f"{quote(data)} lacks {word} {', '.join(map(repr, missing))} that "
+            f"the model was fitted on; its columns are "
+            f"{names(columns, quoted=True)}"
+        )
+    if m != d:
+        _raise_read_error(read_error(), selection_error)
+        fitted = count(d, "feature") + (f" ({names(fitted_names)})" if by_name else "")
+        besides = "" if exclude is None else f" besides the sequence column {exclude!r}"
+        raise CommandError(
+            f"the model was fitted on {fitted} but {quote(data)} has {count(m, 'column')}{besides}"
+        )
+    return features
+
+
+def _raise_read_error(error: DataError | None, selection_error: DataError | None) -> None:
+    """Raise what a read of every column that failed with ``error`` raises."""
+    if error is not None:
+        raise (selection_error or error) from None
+
+
+def _read_error(opened: Opened) -> DataError | None:
+    """The error of a pass over ``opened`` (missing values allowed), or None."""
+    try:
+        for _ in opened.source.chunks(DEFAULT_CHUNK_SIZE):
+            pass
+    except DataError as exc:
+        return exc
+    return None

@@ -1,24 +1,51 @@
-"""``emkit fit``: fit a model to a data file, print its summary and write a model file."""
+"""``emkit fit``: fit a model to a data file, print its summary and write a model file.
+
+A mixture reads its data file a chunk at a time (a row source, :func:`emkit.open_data`): a
+pass checks it, the fit reads it once per E-step, and the summary scores it in one more
+pass, so that memory holds a chunk and the sample that initialisation draws, never the
+file. Hidden Markov models, the variational mixture and k-means read the file whole.
+
+Ctrl-C during the fit stops it at its last whole point (:func:`emkit.fit_em`): the model
+file is then written with the best parameters so far, the summary says where the fit
+stopped, and the command exits with status 130.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from emkit.cli import models
-from emkit.cli.data import check_data, read_features, read_sequences
-from emkit.cli.errors import CommandError, in_file_terms, speaking, warn, with_options
-from emkit.cli.options import DETERMINISTIC_STARTS, build_estimator, option_names
+from emkit.cli.data import check_data, open_source, read_features, read_sequences, scan_source
+from emkit.cli.errors import (
+    EXIT_INTERRUPTED,
+    PROG,
+    CommandError,
+    in_file_terms,
+    speaking,
+    warn,
+    with_options,
+)
+from emkit.cli.options import DETERMINISTIC_STARTS, GENERAL, build_estimator, option_names
 from emkit.cli.parser import MODEL_SUFFIX
-from emkit.cli.summary import Restarts, count, fit_summary, quote
+from emkit.cli.progress import FitProgress, wanted
+from emkit.cli.summary import Interruption, Restarts, count, fit_summary, quote
 
 __all__ = ["run"]
 
+# What the driver's warning of a fit that Ctrl-C stopped says (emkit.core.driver.fit_em).
+_INTERRUPTED = "interrupted (Ctrl-C)"
 
-def run(args: argparse.Namespace) -> None:
+
+def run(args: argparse.Namespace) -> int | None:
+    """Fit, summarise and save; returns 130 when Ctrl-C stopped the fit (None otherwise)."""
+    from emkit.core.batches import DEFAULT_CHUNK_SIZE
     from emkit.estimators.description import description_of
     from emkit.io.model_file import check_writable
 
@@ -26,52 +53,116 @@ def run(args: argparse.Namespace) -> None:
     estimator = build_estimator(args, model)
     face = description_of(estimator)
     names = option_names(model)
+    params = estimator.get_params(deep=False)
+    chunk_size = int(params.get("chunk_size") or DEFAULT_CHUNK_SIZE)
     output = args.output or Path(args.data).stem + MODEL_SUFFIX
     # A save that cannot succeed is reported now, not after a long fit.
     check_writable(output)
     lengths = None
+    refusal: ValueError | None = None
+    data: Any
     if face.kind == "hmm":
         table, lengths = read_sequences(
             args.data, args.columns, args.sequence_column, args.delimiter
         )
+        data, columns, n = table.values, table.columns, table.values.shape[0]
+    elif face.kind == "mixture":
+        opened = open_source(args.data, args.columns, args.delimiter)
+        scan = scan_source(estimator, opened, chunk_size)
+        data, columns, n, refusal = opened.source, opened.columns, scan.n_rows, scan.refusal
     else:
+        # The variational mixture and k-means fit arrays in memory.
         table = read_features(args.data, args.columns, args.delimiter)
-    X = table.values
+        data, columns, n = table.values, table.columns, table.values.shape[0]
     k = args.components
-    if X.shape[0] < k:
+    if n < k:
         raise CommandError(
-            f"{quote(args.data)} has {count(X.shape[0], 'sample')}, fewer "
+            f"{quote(args.data)} has {count(n, 'sample')}, fewer "
             f"than the {count(k, face.unit)} asked for"
         )
-    if face.kind in ("mixture", "variational") and X.shape[0] < 2:
+    if face.kind in ("mixture", "variational") and n < 2:
         title = face.title_of(estimator)
         article = "an" if title[0] in "aeiou" else "a"
         raise CommandError(f"{quote(args.data)} has 1 sample; {article} {title} needs at least 2")
 
     extra = (lengths,) if face.kind == "hmm" else ()
-    with warnings.catch_warnings(record=True) as caught, speaking(names, table.columns, args.data):
+    progress = FitProgress(
+        int(params.get("n_init", 1)),
+        _max_iter(params),
+        show=wanted(args.progress, args.quiet, sys.stderr),
+    )
+    with warnings.catch_warnings(record=True) as caught, speaking(names, columns, args.data):
         warnings.simplefilter("always")
-        check_data(estimator, X)
-        estimator.fit(X, *extra)
-        restarts = Restarts(
-            # Totals over the data, as the summary prints them.
-            np.asarray(estimator.restart_lower_bounds_) * X.shape[0],
-            deterministic=getattr(estimator, "init_params", None) in DETERMINISTIC_STARTS,
-        )
+        if refusal is not None:
+            raise refusal
+        if isinstance(data, np.ndarray):
+            check_data(estimator, data)
+        with progress:
+            estimator.fit(data, *extra)
+    restarts = Restarts(
+        # Totals over the data, as the summary prints them.
+        np.asarray(estimator.restart_lower_bounds_) * n,
+        deterministic=getattr(estimator, "init_params", None) in DETERMINISTIC_STARTS,
+    )
+    interrupted = None
+    if any(_says_interrupted(warning) for warning in caught):
+        where = progress.interruption()
+        # The driver keeps a point only after the callback has seen it.
+        assert where is not None
+        interrupted = Interruption(*where)
+        # Saved before the summary's pass over the data, which a second Ctrl-C may cut short.
+        _print_warnings(caught, names, columns)
+        _save(estimator, columns, output)
+        print(f"{PROG}: interrupted: the model so far is written to {output}", file=sys.stderr)
+    with warnings.catch_warnings(record=True) as scoring, speaking(names, columns, args.data):
+        warnings.simplefilter("always")
         lines = (
             []
             if args.quiet
             else fit_summary(
-                estimator, X, table.columns, args.data, restarts, lengths, args.sequence_column
+                estimator,
+                data,
+                columns,
+                args.data,
+                restarts,
+                lengths,
+                args.sequence_column,
+                chunk_size=chunk_size,
+                interrupted=interrupted,
             )
         )
-    for warning in caught:
-        if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
-            warn(in_file_terms(with_options(str(warning.message), names), table.columns))
-
-    # Stored so that 'emkit predict' can pick the same columns out of other data files.
-    estimator.feature_names_in_ = np.asarray(table.columns, dtype=object)
-    estimator.save(output)
+    _print_warnings([*caught, *scoring], names, columns)
+    if interrupted is None:
+        _save(estimator, columns, output)
     if not args.quiet:
         lines.append(f"model written to {output}")
         print("\n".join(lines))
+    return None if interrupted is None else EXIT_INTERRUPTED
+
+
+def _max_iter(params: dict[str, Any]) -> int:
+    """The most iterations of one restart, by the parameter that ``--max-iter`` sets."""
+    (general,) = [g for g in GENERAL if g.dest == "max_iter"]
+    return int(next(params[name] for name in general.names if name in params))
+
+
+def _says_interrupted(warning: warnings.WarningMessage) -> bool:
+    from emkit.exceptions import ConvergenceWarning
+
+    return issubclass(warning.category, ConvergenceWarning) and _INTERRUPTED in str(warning.message)
+
+
+def _print_warnings(
+    caught: list[warnings.WarningMessage], names: dict[str, str], columns: Sequence[str]
+) -> None:
+    """Print the warnings of ``caught`` in the command line's words, and forget them."""
+    for warning in caught:
+        if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
+            warn(in_file_terms(with_options(str(warning.message), names), columns))
+    caught.clear()
+
+
+def _save(estimator: Any, columns: Sequence[str], output: str) -> None:
+    # Stored so that 'emkit predict' can pick the same columns out of other data files.
+    estimator.feature_names_in_ = np.asarray(columns, dtype=object)
+    estimator.save(output)

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     command = importlib.import_module(f"emkit.cli.{args.command}")
     try:
-        command.run(args)
+        # A command returns a status of its own when it ends otherwise than in success: 130
+        # for a fit that Ctrl-C stopped, whose model it still wrote.
+        status = command.run(args)
     except CommandError as exc:
         return report(one_line(str(exc)))
     except (ValueError, ArithmeticError) as exc:
@@ -88,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         return report(one_line(describe_os_error(exc)))
     except MemoryError:
         return report("not enough memory for this data and model")
-    return 0
+    return 0 if status is None else int(status)
 
 
 def _message(exc: Exception) -> str:

@@ -138,15 +138,20 @@ def _add_fit(commands: Any) -> argparse.ArgumentParser:
         "fit",
         help="fit a model to a data file and write a model file",
         description="Fit a model to the numeric columns of DATA (.csv, .tsv, .txt, .parquet, "
-        ".pq or .npy) and write it to a model file. A hidden Markov model (--model hmm) reads "
+        ".pq or .npy; a folder or a pattern of Parquet files) and write it to a model file. "
+        "A mixture reads DATA a chunk of rows at a time (--chunk-size, the estimator's "
+        "chunk_size), so that data larger than memory fits; the other models read it whole. "
+        "A hidden Markov model (--model hmm) reads "
         "its sequences from the table: the rows of one sequence are consecutive rows with the "
         "same --sequence-column value, in time order. The summary prints BIC, ICL and AIC in "
-        "mclust's sign, larger is better.",
+        "mclust's sign, larger is better. Ctrl-C stops the fit at its last whole iteration: "
+        "the model file is written with the best parameters so far, the summary says where "
+        "the fit stopped, and the exit status is 130.",
         epilog="Every parameter of the model's estimator that takes a number, true or false, "
         "a text or one of some names is an option too, spelled with hyphens: --reg-covar 1e-4, "
         "--covariance-type diag, --init-params random, --n-mix 3, --min-covar 0.01, --hard "
-        "true; a family model's hyperparameters likewise. 'emkit models MODEL' lists the "
-        "options of a model, with their values and defaults.",
+        "true, --chunk-size 100000; a family model's hyperparameters likewise. 'emkit models "
+        "MODEL' lists the options of a model, with their values and defaults.",
         # A parameter's option is known once the model is: no prefix may stand for another.
         allow_abbrev=False,
     )
@@ -224,6 +229,13 @@ def _add_fit(commands: Any) -> argparse.ArgumentParser:
     )
     _add_delimiter(fit)
     fit.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    fit.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="show a progress bar on standard error, updated after every pass over the data: "
+        "restart, iteration, the bound and its change, rows read per second, and the time "
+        "left at most (default: when standard error is a terminal, never with --quiet)",
+    )
     return fit
 
 

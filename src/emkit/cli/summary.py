@@ -15,11 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from emkit.cli.chunks import rows_from, without_feature_names
 from emkit.cli.errors import PROG
+from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.description import FaceDescription, description_of
 from emkit.families.tables import Columns, CovarianceTables, ParameterTable
 
 __all__ = [
+    "Interruption",
     "Restarts",
     "count",
     "describe",
@@ -124,8 +127,8 @@ def convergence(estimator: Any) -> str:
     return text
 
 
-def _data_line(data: str, values: np.ndarray, columns: Sequence[str]) -> str:
-    n, d = values.shape
+def _data_line(data: str, shape: tuple[int, int], columns: Sequence[str]) -> str:
+    n, d = shape
     return f"{data}: {count(n, 'sample')} x {count(d, 'feature')} ({names(columns)})"
 
 
@@ -266,14 +269,28 @@ def parameter_lines(estimator: Any, columns: Sequence[str]) -> list[str]:
 @dataclass(frozen=True)
 class Restarts:
     """The final bound of every restart of a fit (the face's ``restart_lower_bounds_``), in
-    total over the data (log-likelihoods, or evidence lower bounds), shape (n_init,)."""
+    total over the data (log-likelihoods, or evidence lower bounds), shape (n_init,); fewer
+    when the fit was interrupted."""
 
     finals: np.ndarray
     deterministic: bool = False
 
 
+@dataclass(frozen=True)
+class Interruption:
+    """Where Ctrl-C stopped a fit: the last whole point the driver kept, iteration
+    ``n_iter`` (M-steps) of restart ``run`` (from 1)."""
+
+    n_iter: int
+    run: int
+
+
 def _restart_line(
-    estimator: Any, face: FaceDescription, restarts: Restarts, tol_total: float
+    estimator: Any,
+    face: FaceDescription,
+    restarts: Restarts,
+    tol_total: float,
+    interrupted: Interruption | None,
 ) -> str:
     n_init = int(estimator.n_init)
     if n_init == 1:
@@ -281,8 +298,10 @@ def _restart_line(
             return "1 (its start is deterministic)"
         return "1: a single start may end at a local maximum; try more with --n-init 10"
     finals = restarts.finals
+    ran = finals.size
+    started = f"{n_init}" if interrupted is None else f"{ran} of {n_init} (interrupted)"
     if face.kind == "clustering":
-        return f"{n_init}, the best kept"
+        return f"{started}, the best kept"
     best = float(finals.max())
     # Equal within the convergence tolerance, or within what six digits can show.
     reached = int(np.sum(best - finals <= max(tol_total, 1e-6 * abs(best))))
@@ -292,12 +311,10 @@ def _restart_line(
         face.kind, "log-likelihoods"
     )
     shown = names([num(v) for v in np.sort(finals)[::-1]])
-    return f"{n_init}: final {what} {shown}; {reached} of {n_init} reached the best"
+    return f"{started}: final {what} {shown}; {reached} of {ran} reached the best"
 
 
-def _clustering_lines(estimator: Any, face: FaceDescription, labels: np.ndarray) -> list[str]:
-    k = n_components(estimator)
-    taken = np.bincount(labels, minlength=k)
+def _clustering_lines(estimator: Any, face: FaceDescription, taken: np.ndarray) -> list[str]:
     how = {
         "clustering": "nearest centre",
         "hmm": "state on the most probable path",
@@ -306,39 +323,142 @@ def _clustering_lines(estimator: Any, face: FaceDescription, labels: np.ndarray)
     return [f"clustering table (rows by {how})", *align([face.unit, "rows"], rows)]
 
 
+@dataclass(frozen=True)
+class _Scores:
+    """What a summary says of a fitted model on its data.
+
+    Attributes
+    ----------
+    n : int
+        Rows.
+    log_likelihood, bic, icl, aic : float or None
+        The total log-likelihood and the criteria in mclust's sign, for the faces that have
+        them (ICL: mixtures only).
+    counts : ndarray of shape (n_components,)
+        Rows by most probable component (nearest centre, state on the best path).
+    uncertainty : tuple of (float, float), or None
+        Mean and largest of one minus the largest posterior of a row; None for clusterings.
+    """
+
+    n: int
+    log_likelihood: float | None
+    bic: float | None
+    icl: float | None
+    aic: float | None
+    counts: np.ndarray
+    uncertainty: tuple[float, float] | None
+
+
+def _scores_of_array(
+    estimator: Any, face: FaceDescription, values: np.ndarray, extra: tuple[Any, ...]
+) -> _Scores:
+    """The scores of ``estimator`` (without column names) on ``values`` (n_samples,
+    n_features) in memory, by the face's methods on all of it (``extra``: the lengths of
+    the sequences of an hmm)."""
+    n = values.shape[0]
+    proba = estimator.predict_proba(values, *extra) if face.kind != "clustering" else None
+    total = bic = icl = aic = None
+    if face.kind in ("mixture", "hmm"):
+        total = float(estimator.score(values, *extra))
+        if face.kind == "mixture":
+            total *= n  # a mixture's score is the mean per sample
+        bic = float(-estimator.bic(values, *extra))
+        if face.kind == "mixture":
+            assert proba is not None
+            icl = bic + 2.0 * float(np.log(proba.max(axis=1)).sum())
+        aic = float(-estimator.aic(values, *extra))
+    labels = np.asarray(estimator.predict(values, *extra))
+    counts = np.bincount(labels, minlength=n_components(estimator))
+    uncertainty = None
+    if proba is not None:
+        spread = 1.0 - proba.max(axis=1)
+        uncertainty = (float(spread.mean()), float(spread.max()))
+    return _Scores(n, total, bic, icl, aic, counts, uncertainty)
+
+
+def _scores_of_source(
+    estimator: Any, face: FaceDescription, source: Any, chunk_size: int
+) -> _Scores:
+    """The scores of ``estimator`` (without column names) on the rows of ``source`` (a
+    RowSource), in one pass a chunk at a time: sums over the chunks of the face's methods
+    on each (in float64), so that memory holds one chunk and its posteriors."""
+    k = n_components(estimator)
+    n = 0
+    total = log_best = spread_sum = 0.0
+    spread_max = -np.inf
+    counts = np.zeros(k, dtype=np.int64)
+    for rows, _ in source.chunks(chunk_size):
+        with rows_from(n):
+            if face.kind == "mixture":
+                total += float(np.sum(estimator.score_samples(rows), dtype=np.float64))
+            if face.kind != "clustering":
+                best = estimator.predict_proba(rows).max(axis=1).astype(np.float64)
+                log_best += float(np.log(best).sum())
+                spread = 1.0 - best
+                spread_sum += float(spread.sum())
+                spread_max = max(spread_max, float(spread.max()))
+            counts += np.bincount(np.asarray(estimator.predict(rows)), minlength=k)
+        n += rows.shape[0]
+    log_likelihood = bic = icl = aic = None
+    if face.kind == "mixture":
+        df = estimator._n_parameters()
+        log_likelihood = total
+        bic = 2.0 * total - df * float(np.log(n))
+        icl = bic + 2.0 * log_best
+        aic = 2.0 * total - 2.0 * df
+    uncertainty = None if face.kind == "clustering" else (spread_sum / n, spread_max)
+    return _Scores(n, log_likelihood, bic, icl, aic, counts, uncertainty)
+
+
 def fit_summary(
     estimator: Any,
-    values: np.ndarray,
+    data: Any,
     columns: Sequence[str],
-    data: str,
+    path: str,
     restarts: Restarts,
     lengths: np.ndarray | None = None,
     sequence_column: str | None = None,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    interrupted: Interruption | None = None,
 ) -> list[str]:
-    """The summary of a fit of ``estimator`` to ``values`` (n_samples, n_features), read
-    from the file ``data`` with the feature names ``columns``."""
+    """The summary of a fit of ``estimator`` to ``data``, read from the file ``path`` with
+    the feature names ``columns``.
+
+    ``data`` is an array (n_samples, n_features) in memory, scored by the face's methods
+    on all of it (the sequences of an hmm, with their ``lengths``), or a row source (a
+    mixture's, or a clustering's), scored in one pass of chunks of ``chunk_size`` rows.
+    ``interrupted`` says where Ctrl-C stopped the fit.
+    """
     face = description_of(estimator)
-    n = values.shape[0]
-    shape = _data_line(data, values, columns)
-    extra: tuple[Any, ...] = ()
+    extra: tuple[Any, ...] = (lengths,) if face.kind == "hmm" else ()
+    with without_feature_names(estimator):
+        if isinstance(data, np.ndarray):
+            scores = _scores_of_array(estimator, face, data, extra)
+        else:
+            scores = _scores_of_source(estimator, face, data, chunk_size)
+    n = scores.n
+    shape = _data_line(path, (n, len(columns)), columns)
     if face.kind == "hmm":
-        extra = (lengths,)
         if lengths is None:
             shape += ", 1 sequence (the whole table)"
         else:
             shape += f", {count(lengths.size, 'sequence')} (column {sequence_column!r})"
     tol_total = float(estimator.tol) * (1.0 if face.kind == "hmm" else n)
+    state = (
+        convergence(estimator)
+        if interrupted is None
+        else f"no: interrupted (Ctrl-C) at iteration {interrupted.n_iter} of run {interrupted.run}"
+    )
     lines = [
         f"{PROG} fit: {describe(estimator)}",
         field("data", shape),
-        field("converged", convergence(estimator)),
-        field("restarts", _restart_line(estimator, face, restarts, tol_total)),
+        field("converged", state),
+        field("restarts", _restart_line(estimator, face, restarts, tol_total, interrupted)),
     ]
-    proba = estimator.predict_proba(values, *extra) if face.kind != "clustering" else None
     if face.kind in ("mixture", "hmm"):
-        total = float(estimator.score(values, *extra))
-        if face.kind == "mixture":
-            total *= n  # a mixture's score is the mean per sample
+        total = scores.log_likelihood
+        assert total is not None
         lines += [
             field("log-likelihood", f"{num(total)} (mean per sample {num(total / n)})"),
             field("parameters", f"{estimator._n_parameters()} (df)"),
@@ -346,13 +466,11 @@ def fit_summary(
                 "criteria",
                 f"{'BIC, ICL and AIC' if face.kind == 'mixture' else 'BIC and AIC'} {_SIGN}",
             ),
-            field("BIC", f"{num(-estimator.bic(values, *extra))} (2 log L - df log n)"),
+            field("BIC", f"{num(scores.bic)} (2 log L - df log n)"),
         ]
-        if face.kind == "mixture":
-            assert proba is not None
-            icl = -estimator.bic(values) + 2.0 * float(np.log(proba.max(axis=1)).sum())
-            lines.append(field("ICL", f"{num(icl)} (BIC + 2 sum of log largest posterior)"))
-        lines.append(field("AIC", f"{num(-estimator.aic(values, *extra))} (2 log L - 2 df)"))
+        if scores.icl is not None:
+            lines.append(field("ICL", f"{num(scores.icl)} (BIC + 2 sum of log largest posterior)"))
+        lines.append(field("AIC", f"{num(scores.aic)} (2 log L - 2 df)"))
     elif face.kind == "variational":
         # A variational fit has no maximised likelihood to penalise: its criterion is the
         # evidence lower bound.
@@ -367,14 +485,13 @@ def fit_summary(
             )
         )
     lines += parameter_lines(estimator, columns)
-    labels = estimator.predict(values, *extra)
-    lines += _clustering_lines(estimator, face, np.asarray(labels))
-    if proba is not None:
-        uncertainty = 1.0 - proba.max(axis=1)
+    lines += _clustering_lines(estimator, face, scores.counts)
+    if scores.uncertainty is not None:
+        mean, largest = scores.uncertainty
         lines.append(
             field(
                 "uncertainty",
-                f"mean {num(uncertainty.mean())}, max {num(uncertainty.max())} "
+                f"mean {num(mean)}, max {num(largest)} "
                 "(1 - the largest posterior probability of a row)",
             )
         )
@@ -440,7 +557,7 @@ def select_summary(result: Any, values: np.ndarray, columns: Sequence[str], data
     lines = [
         f"{PROG} select: {describe(estimator)} (best {criterion} of "
         f"{count(len(result.candidates), 'candidate')})",
-        field("data", _data_line(data, values, columns)),
+        field("data", _data_line(data, values.shape, columns)),
         field("criterion", f"{criterion}, larger is better (mclust's sign)"),
         field("converged", convergence(estimator)),
         field("log-likelihood", log_lik),

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from emkit.config import executor_for, observer
+from emkit.config import config_context, executor_for, observer
 from emkit.core.acceleration import Squarem, require_unconstrained
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.core.stats import identical
@@ -297,7 +297,10 @@ def fit_em(
                 params = init
             else:
                 X0, w0 = placement.sample(INIT_MAX_ROWS, rng)
-                params = start(X0, rng, w0)
+                # The callback of config_context watches this fit, not the fits a start
+                # may run (k-means), whose iterations it could not tell from this fit's.
+                with config_context(callback=None):
+                    params = start(X0, rng, w0)
             if online is None:
                 result = _run(model, params, placement, run, settings)
             else:
