@@ -67,7 +67,8 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
         The objective per sample of the initial parameters and after every iteration: the
         log-likelihood, plus the log density of the priors on the start and transition
-        probabilities, over n_samples.
+        probabilities, over n_samples. Online (``learning_method='online'`` and
+        :meth:`partial_fit`), the mean log-likelihood of every mini-batch instead.
     monitor_ : ConvergenceMonitor
 
     Notes

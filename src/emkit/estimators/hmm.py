@@ -22,8 +22,8 @@ from sklearn.utils import check_random_state
 
 from emkit.config import executor_for
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
-from emkit.core.driver import EMResult, fit_em
-from emkit.core.online import OnlineEM
+from emkit.core.driver import EMResult, fit_em, online_update
+from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, check_int
 from emkit.estimators.description import COVARIANCE, HIDDEN_MARKOV, Phrase
 from emkit.estimators.hmm_monitor import ConvergenceMonitor, MonitorFeed
@@ -128,7 +128,8 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     @property
     def monitor_(self) -> Any:
         """The :class:`ConvergenceMonitor` that decides when ``fit`` stops, and holds the
-        objective of every iteration of the last fit.
+        objective of every iteration of the last fit (online: of every pass), followed by
+        the total log-likelihood of every mini-batch of the :meth:`partial_fit` calls since.
 
         Until one is assigned, every fit uses a fresh ``ConvergenceMonitor(tol, n_iter,
         verbose)`` of the estimator's hyperparameters. Assign one (for instance of a
@@ -172,10 +173,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         self
         """
         self._check_hyperparameters()
-        seqs = self._sequences(X, lengths, reset=True)
-        self._check_fit_data(seqs.X)
-        weights = self._check_sample_weight(sample_weight, seqs.lengths.size)
-        row_weights = None if weights is None else np.repeat(weights, seqs.lengths)
+        seqs, row_weights = self._fit_data(X, lengths, sample_weight, reset=True)
         fresh = self._fresh_parameters()
         model = self._model(seqs.X.shape[1])
         total = float(seqs.X.shape[0] if row_weights is None else row_weights.sum())
@@ -209,6 +207,9 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
             for bound in result.pass_lower_bounds:
                 monitor.report(float(bound) * total)
         self._set_params(result.params)
+        # The running average of earlier partial_fit calls belongs to parameters this fit
+        # has replaced.
+        self.__dict__.pop("_online_state", None)
         tol = float(getattr(monitor, "tol", self.tol))
         self._record_result(result, self._converged(result, total, tol))
         # A run that degenerated part way has been reported by the driver.
@@ -222,6 +223,104 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         return self
+
+    def partial_fit(self, X: Any, lengths: Any = None, sample_weight: Any = None) -> BaseHMM:
+        """Online EM on one more batch of sequences, continuing from the previous calls.
+
+        The sequences of ``X`` are cut, in order and never inside a sequence, into
+        mini-batches of at most ``batch_size`` observations (a longer sequence is a
+        mini-batch alone), as ``fit`` with ``learning_method='online'`` cuts them; each
+        mini-batch takes one step of online EM (:func:`emkit.core.driver.online_update`,
+        with ``learning_decay`` and ``learning_offset``). A stream given call by call, cut
+        at the mini-batches' boundaries, thus takes exactly the steps of one online pass
+        of ``fit`` over all of it.
+
+        The first call on a model not fitted yet starts as :meth:`fit` does, from the
+        sequences of that call: the parameters named in ``init_params`` and those not set
+        are initialised, the others start from the values set. A fitted model (by ``fit``,
+        ``partial_fit`` or a model file) continues from its current parameters; after
+        ``fit`` or a model file the running average of the statistics starts afresh, so
+        that the first step takes its mini-batch's statistics whole. Only the parameters
+        named in ``params`` change. The running average lives on the estimator between
+        calls; model files do not keep it. The features are fixed by the first call (a
+        ``CategoricalHMM``'s symbols too: ``n_features``, else one more than the first
+        call's largest symbol, so give ``n_features`` when later batches may hold more).
+
+        After the call, ``lower_bounds_`` has gained the mean log-likelihood of every
+        mini-batch (per sample, under the parameters before its step; no log prior
+        density) and ``monitor_.history`` its total log-likelihood (the mean times the
+        mini-batch's weight), after the history of the fit they continue; the first call
+        on an unfitted model starts both afresh. ``n_iter_`` counts the steps taken since
+        the running average started, ``lower_bound_`` is the last mini-batch's mean, and
+        ``converged_`` is False: no pass is judged against ``tol``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or list of such arrays
+            Observations of the batch's sequences end to end (with ``lengths``), or a list
+            of 2-D arrays, one per sequence; the features of the model once it is fitted.
+        lengths : array-like of int, shape (n_sequences,), optional
+            Length of every sequence in ``X``, summing to n_samples; None for a single
+            sequence (or a list).
+        sample_weight : array-like of shape (n_sequences,), optional
+            Non-negative weight of every sequence, as for :meth:`fit`.
+
+        Returns
+        -------
+        self
+        """
+        self._check_hyperparameters()
+        first = not hasattr(self, "converged_")
+        seqs, row_weights = self._fit_data(X, lengths, sample_weight, reset=first)
+        model = self._model(seqs.X.shape[1])
+        if first:
+            start = self._start(model, self._fresh_parameters())
+            params = start(seqs, check_random_state(self.random_state), row_weights)
+            state, history = OnlineState(), np.empty(0)
+            monitor = self._monitor_for_fit()
+            monitor._reset()
+        else:
+            params = self._params()
+            state = self.__dict__.get("_online_state", OnlineState())
+            history = np.asarray(self.lower_bounds_, dtype=np.float64)
+            monitor = self.monitor_
+        bounds, totals = [], []
+        schedule = self._steps()
+        for batch, weights in SequenceRows(seqs, row_weights).chunks(schedule.batch_size):
+            params, state, bound = online_update(
+                model,
+                params,
+                state,
+                batch,
+                schedule,
+                sample_weight=weights,
+                chunk_size=self.chunk_size,
+                n_jobs=self.n_jobs,
+            )
+            bounds.append(bound)
+            totals.append(bound * (batch.shape[0] if weights is None else float(weights.sum())))
+        self._online_state = state
+        self._set_params(params)
+        # Appended as they are, not reported: the batches hold different data, so a lower
+        # total than the previous batch's is no sign that EM is failing.
+        monitor.history.extend(totals)
+        monitor.iter += len(totals)
+        self.converged_ = False
+        self.n_iter_ = state.n_batches
+        self.lower_bounds_ = np.concatenate([history, bounds])
+        self.lower_bound_ = float(self.lower_bounds_[-1])
+        self.restart_lower_bounds_ = np.asarray([self.lower_bound_])
+        return self
+
+    def _fit_data(
+        self, X: Any, lengths: Any, sample_weight: Any, *, reset: bool
+    ) -> tuple[Sequences, np.ndarray | None]:
+        """The checked sequences to fit, and the weight of every row (each sequence's
+        weight repeated over its rows; None without weights), shape (n_samples,)."""
+        seqs = self._sequences(X, lengths, reset=reset)
+        self._check_fit_data(seqs.X)
+        weights = self._check_sample_weight(sample_weight, seqs.lengths.size)
+        return seqs, None if weights is None else np.repeat(weights, seqs.lengths)
 
     def _monitor_for_fit(self) -> Any:
         if not self.__dict__.get("_monitor_installed", False):
@@ -376,6 +475,11 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     def _online_schedule(self) -> OnlineEM | None:
         if self.learning_method != "online":
             return None
+        return self._steps()
+
+    def _steps(self) -> OnlineEM:
+        """The schedule of online EM's steps (of ``learning_method='online'`` and of
+        :meth:`partial_fit`)."""
         return OnlineEM(
             int(self.batch_size), float(self.learning_decay), float(self.learning_offset)
         )
@@ -703,7 +807,8 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
     monitor_ : ConvergenceMonitor
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
         The objective per sample, (log-likelihood + log prior density) / n_samples, of the
-        initial parameters and after every iteration.
+        initial parameters and after every iteration. Online (``learning_method='online'``
+        and :meth:`partial_fit`), the mean log-likelihood of every mini-batch instead.
 
     Notes
     -----
@@ -855,7 +960,8 @@ _FIT_DOC = """
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
         The objective per sample, (log-likelihood + log prior density) / n_samples, of the
         initial parameters and after every iteration; the log-likelihood alone without
-        priors.
+        priors. Online (``learning_method='online'`` and :meth:`partial_fit`), the mean
+        log-likelihood of every mini-batch instead.
     monitor_ : ConvergenceMonitor
     """
 
