@@ -14,9 +14,11 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emkit.core.batches import map_rows
 from emkit.core.driver import EMResult, IterationInfo, fit_em
 from emkit.core.online import OnlineEM
 from emkit.estimators.registry import all_faces, register
+from emkit.execution.sources import DEFAULT_CHUNK_SIZE, RowSource
 from emkit.families.base import Family, family_from_description
 from emkit.io.model_file import ModelFile, ModelFileError, read_model_file, write_model_file
 
@@ -92,6 +94,8 @@ class EMEstimatorMixin:
     # (model selection over a grid) switch it off on their own instances: a warnings filter
     # would be process-wide.
     _warn_unconverged: bool = True
+    # Every face declares the parameter: rows per chunk of its passes.
+    chunk_size: int | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -182,6 +186,44 @@ class EMEstimatorMixin:
         """``X`` validated against the fitted model."""
         self._check_fitted()
         return self._check_data(X, reset=False)
+
+    def _check_source_columns(self, source: RowSource, *, reset: bool) -> None:
+        """Make the columns of ``source`` the face's features (``reset``: ``n_features_in_``,
+        and ``feature_names_in_`` when the source names its columns), or check them
+        against those the face was fitted to.
+
+        Raises
+        ------
+        ValueError
+            When the number of columns, or their names, differ from the fitted ones.
+        """
+        names = source.columns
+        if reset:
+            self.n_features_in_ = source.n_features
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            elif "feature_names_in_" in self.__dict__:
+                del self.feature_names_in_
+            return
+        if source.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {source.n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        fitted = self.__dict__.get("feature_names_in_")
+        if fitted is not None and names is not None and list(fitted) != list(names):
+            raise ValueError(
+                f"the source's columns {list(names)} are not those the model was fitted "
+                f"to, {list(fitted)}"
+            )
+
+    def _map_rows(self, fn: Any, X: np.ndarray | RowSource) -> np.ndarray:
+        """``fn`` over row chunks of ``X`` (an array, or a source read a chunk at a time)
+        of at most ``chunk_size`` rows, the results stacked."""
+        if isinstance(X, RowSource):
+            parts = [fn(rows) for rows, _ in X.chunks(self.chunk_size or DEFAULT_CHUNK_SIZE)]
+            return np.concatenate(parts)
+        return map_rows(fn, X, self.chunk_size)
 
     # -- model files --------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
@@ -325,6 +367,11 @@ class _Progress:
             f"time lapse {time.perf_counter() - self.t_run:.5f}s\t "
             f"lower bound {result.lower_bound:.5f}."
         )
+
+
+def output_dtype(X: np.ndarray | RowSource) -> Any:
+    """float32 for float32 data, as scikit-learn returns; float64 for anything else."""
+    return np.float32 if X.dtype == np.float32 else np.float64
 
 
 def refuse_one_pass(X: Any) -> None:

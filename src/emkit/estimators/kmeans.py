@@ -16,9 +16,8 @@ from sklearn.base import (
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import validate_data
 
-from emkit.core.batches import map_rows
 from emkit.core.driver import ROUNDOFF, IterationInfo, fit_em
-from emkit.estimators.base import EMEstimatorMixin, refuse_one_pass
+from emkit.estimators.base import EMEstimatorMixin, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -32,10 +31,11 @@ from emkit.estimators.parameters import (
     real,
 )
 from emkit.exceptions import ConvergenceWarning, warn
+from emkit.execution.sources import RowSource, as_source
 from emkit.families.checks import check_magnitude
 from emkit.families.tables import Columns, ParameterTable
 from emkit.models.kmeans import KMeansModel, assign, data_moments, tolerance
-from emkit.models.kmeans_kernels import sq_distances
+from emkit.models.kmeans_kernels import nearest_centres, sq_distances
 from emkit.models.mixture import MixtureParams
 
 INITS = ("k-means++", "random")
@@ -77,7 +77,9 @@ class KMeans(
     driver, with sample weights, chunked passes of bounded memory, and threads whose
     results do not depend on their number. Dense data is read as it is (float32 or
     float64, never copied or altered), CSR data without densifying it; everything
-    accumulates in float64.
+    accumulates in float64. A row source (``emkit.open_data(path)``, or any
+    :class:`~emkit.execution.sources.RowSource`) is read a chunk at a time by ``fit``,
+    ``predict``, ``transform`` and ``score``, with the results of its array.
 
     Attributes
     ----------
@@ -183,49 +185,48 @@ class KMeans(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; sparse formats other than CSR are converted to it.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or RowSource
+            Training data; sparse formats other than CSR are converted to it. A row source
+            (``emkit.open_data(path)`` for a file) is read a chunk at a time, every chunk
+            checked as it is read; its columns are the features (``feature_names_in_`` when
+            it names them) and its chunks carry their sample weights. For a source not in
+            memory, k-means++, 'random' and a callable ``init`` start every run from a
+            uniform sample of at most ``emkit.core.driver.INIT_MAX_ROWS`` of its rows, drawn
+            in one pass; a source in memory gives them all its rows, as an array does.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
-            Weight of every sample; not used by a callable or array ``init``.
+            Weight of every sample; not used by a callable or array ``init``. Not with a
+            row source, whose weights go with its rows.
 
         Returns
         -------
         self : KMeans
         """
         self._check_hyperparameters()
-        X = self._check_data(X, reset=True)
-        n, k = X.shape[0], self.n_clusters
-        if n < k:
-            raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
-        w = self._check_sample_weight(sample_weight, n)
+        source = self._fit_source(X, sample_weight)
+        k = self.n_clusters
         self._n_init = self._resolve_n_init()
         if self.algorithm == "elkan" and k == 1:
             warn(
                 "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
                 RuntimeWarning,
             )
-        sparse = sp.issparse(X)
-        if not sparse:
-            # Squared distances sum the squares of differences over the features.
-            check_magnitude(X, "KMeans", squares_per_row=4 * X.shape[1])
-        moments = data_moments(X, w, self.chunk_size, variance=self.tol > 0)
+        moments = data_moments(source, None, self.chunk_size, variance=self.tol > 0)
+        _refuse_too_few(moments.n_rows, k)
         # Dense sums are taken about the data mean (see KMeansModel.origin); CSR rows keep
         # their zeros, so theirs are taken about zero.
-        model = KMeansModel(k, origin=None if sparse else moments.mean)
-        total = float(n if w is None else w.sum())
+        model = KMeansModel(k, origin=None if source.sparse else moments.mean)
         monitor = _LloydMonitor(
-            model, tolerance(self.tol, moments), self.max_iter, total, self.verbose
+            model, tolerance(self.tol, moments), self.max_iter, moments.total_weight, self.verbose
         )
         result = fit_em(
             model,
-            X,
-            sample_weight=w,
+            source,
             n_init=self._n_init,
             max_iter=self.max_iter,
             # scikit-learn's tol is on the centre shift, which the monitor applies.
             tol=0.0,
-            init=self._start(model, X, w),
+            init=self._start(model, source.n_features),
             random_state=check_random_state(self.random_state),
             hard=True,
             callback=monitor,
@@ -234,11 +235,11 @@ class KMeans(
             warn_unconverged=False,
         )
         monitor.close_run()
-        centres = np.asarray(result.params.components.means, dtype=X.dtype)
-        found = assign(X, centres, self.chunk_size)
+        centres = np.asarray(result.params.components.means, dtype=output_dtype(source))
+        found = assign(source, centres, self.chunk_size)
         self.cluster_centers_ = centres
         self.labels_ = found.labels.astype(np.int32)
-        self.inertia_ = _weighted_sum(found.sq_dist, w)
+        self.inertia_ = _weighted_sum(found.sq_dist, found.sample_weight)
         self._record_result(result, result.converged or result.stopped)
         self._n_features_out = k
         distinct = np.unique(self.labels_).size
@@ -251,26 +252,36 @@ class KMeans(
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Index of the nearest centre for every sample, shape (n_samples,), int32."""
+        """Index of the nearest centre for every sample, shape (n_samples,), int32; ``X``
+        an array, a sparse matrix or a row source (read a chunk at a time)."""
         X = self._checked(X)
-        return assign(X, self.cluster_centers_, self.chunk_size).labels.astype(np.int32)
+        c = self.cluster_centers_
+        return self._map_rows(lambda x: nearest_centres(x, c).labels.astype(np.int32), X)
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance of every sample to every centre, shape (n_samples,
-        n_clusters): float32 when both the data and the centres are, float64 otherwise."""
+        n_clusters): float32 when both the data and the centres are, float64 otherwise;
+        ``X`` an array, a sparse matrix or a row source (read a chunk at a time)."""
         X = self._checked(X)
         c = self.cluster_centers_
-        both32 = X.dtype == np.float32 and c.dtype == np.float32
-        dtype = np.float32 if both32 else np.float64
-        return map_rows(
-            lambda x: np.sqrt(sq_distances(x, c)).astype(dtype, copy=False), X, self.chunk_size
-        )
+
+        def distances(x: Any) -> np.ndarray:
+            both32 = x.dtype == np.float32 and c.dtype == np.float32
+            dtype = np.float32 if both32 else np.float64
+            return np.sqrt(sq_distances(x, c)).astype(dtype, copy=False)
+
+        return self._map_rows(distances, X)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Opposite of the (weighted) inertia of ``X``."""
+        """Opposite of the (weighted) inertia of ``X``: an array, a sparse matrix or a row
+        source, whose rows are weighted by the weights its chunks carry unless
+        ``sample_weight`` is given."""
         X = self._checked(X)
-        w = self._check_sample_weight(sample_weight, X.shape[0])
-        return -_weighted_sum(assign(X, self.cluster_centers_, self.chunk_size).sq_dist, w)
+        found = assign(X, self.cluster_centers_, self.chunk_size)
+        if sample_weight is None:
+            sample_weight = found.sample_weight
+        w = self._check_sample_weight(sample_weight, found.sq_dist.shape[0])
+        return -_weighted_sum(found.sq_dist, w)
 
     def save(self, path: Any) -> Any:
         """Write the fitted model to ``path`` (see :meth:`EMEstimatorMixin.save`).
@@ -304,6 +315,43 @@ class KMeans(
             ensure_min_samples=min_samples,
         )
 
+    def _checked(self, X: Any) -> np.ndarray | RowSource:
+        """``X`` validated against the fitted model: an array, or a source checked a chunk
+        at a time."""
+        self._check_fitted()
+        if isinstance(X, RowSource):
+            self._check_source_columns(X, reset=False)
+            return X.map(_checked_rows)
+        return self._check_data(X, reset=False)
+
+    def _fit_source(self, X: Any, sample_weight: Any) -> RowSource:
+        """The training data as a row source: a source checked a chunk at a time (its
+        columns the face's features), or an array (with its sample weights) checked whole.
+
+        Raises
+        ------
+        ValueError
+            For invalid data or weights, and for fewer rows than clusters when the number
+            is known without a pass.
+        """
+        if isinstance(X, RowSource):
+            if sample_weight is not None:
+                raise ValueError(
+                    "with a row source, sample weights go with its rows: chunks of pairs "
+                    "(X, sample_weight), or emkit.execution.sources.ArrayRows(X, sample_weight)"
+                )
+            self._check_source_columns(X, reset=True)
+            if X.n_rows is not None:
+                _refuse_too_few(X.n_rows, self.n_clusters)
+            return X.map(_checked_rows)
+        X = self._check_data(X, reset=True)
+        _refuse_too_few(X.shape[0], self.n_clusters)
+        w = self._check_sample_weight(sample_weight, X.shape[0])
+        if not sp.issparse(X):
+            # Squared distances sum the squares of differences over the features.
+            check_magnitude(X, "KMeans", squares_per_row=4 * X.shape[1])
+        return as_source(X, w)
+
     def _check_hyperparameters(self) -> None:
         self._check_parameters()
 
@@ -326,35 +374,38 @@ class KMeans(
         return n_init
 
     def _start(
-        self, model: KMeansModel, X: Any, w: np.ndarray | None
-    ) -> MixtureParams | Callable[..., MixtureParams]:
-        """Given centres, or the driver's initializer for every run: a callable that draws
-        from the random state it is passed (ignoring the rows the driver passes with it:
-        the rows positions of CSR data, or ``X`` itself)."""
-        init, n, k = self.init, X.shape[0], self.n_clusters
+        self, model: KMeansModel, n_features: int
+    ) -> MixtureParams | Callable[..., MixtureParams] | None:
+        """Given centres, or the driver's initializer for every run: None for the model's
+        own k-means++, else a callable of the rows the driver samples (all rows of data in
+        memory), the random state and the rows' weights."""
+        init, k = self.init, self.n_clusters
         if isinstance(init, str) and init == "k-means++":
-            return lambda _rows, rng, _w: model.init(X, rng, w)
+            return None
         if isinstance(init, str):
-            p = np.full(n, 1.0 / n) if w is None else w / w.sum()
-            if np.count_nonzero(p) < k:
-                raise ValueError(
-                    f"init='random' draws n_clusters={k} distinct samples of positive weight, "
-                    f"but only {np.count_nonzero(p)} have one"
-                )
 
-            def draw(_rows: Any, rng: np.random.RandomState, _w: Any) -> MixtureParams:
-                return model.from_centers(_dense(X[rng.choice(n, size=k, replace=False, p=p)]))
+            def draw(rows: Any, rng: np.random.RandomState, w: Any) -> MixtureParams:
+                n = rows.shape[0]
+                positive = n if w is None else int(np.count_nonzero(w > 0))
+                if positive < k:
+                    raise ValueError(
+                        f"init='random' draws n_clusters={k} distinct samples of positive "
+                        f"weight, but only {positive} of the {n} it draws from have one"
+                    )
+                p = np.full(n, 1.0 / n) if w is None else w / w.sum()
+                return model.from_centers(_dense(rows[rng.choice(n, size=k, replace=False, p=p)]))
 
             return draw
         if callable(init):
 
-            def call(_rows: Any, rng: np.random.RandomState, _w: Any) -> MixtureParams:
-                return model.from_centers(self._checked_centres(init(X, k, random_state=rng), X))
+            def call(rows: Any, rng: np.random.RandomState, _w: Any) -> MixtureParams:
+                centres = init(rows, k, random_state=rng)
+                return model.from_centers(self._checked_centres(centres, n_features))
 
             return call
-        return model.from_centers(self._checked_centres(init, X))
+        return model.from_centers(self._checked_centres(init, n_features))
 
-    def _checked_centres(self, centres: Any, X: Any) -> np.ndarray:
+    def _checked_centres(self, centres: Any, n_features: int) -> np.ndarray:
         centres = check_array(
             _dense(centres) if sp.issparse(centres) else centres,
             dtype=np.float64,
@@ -366,10 +417,10 @@ class KMeans(
                 f"The shape of the initial centers {centres.shape} does not match the number "
                 f"of clusters {self.n_clusters}."
             )
-        if centres.shape[1] != X.shape[1]:
+        if centres.shape[1] != n_features:
             raise ValueError(
                 f"The shape of the initial centers {centres.shape} does not match the number "
-                f"of features of the data {X.shape[1]}."
+                f"of features of the data {n_features}."
             )
         return centres
 
@@ -450,6 +501,20 @@ class _LloydMonitor:
     def _say(self, line: str) -> None:
         if self.verbose:
             print(line)
+
+
+def _checked_rows(rows: Any) -> np.ndarray | sp.csr_matrix:
+    """One chunk of a source checked as k-means data: finite numbers (float32 kept, other
+    numbers as float64), dense or CSR, whose squared distances cannot overflow."""
+    rows = check_array(rows, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X")
+    if not sp.issparse(rows):
+        check_magnitude(rows, "KMeans", squares_per_row=4 * rows.shape[1])
+    return rows
+
+
+def _refuse_too_few(n_rows: int, n_clusters: int) -> None:
+    if n_rows < n_clusters:
+        raise ValueError(f"n_samples={n_rows} should be >= n_clusters={n_clusters}.")
 
 
 def _weighted_sum(values: np.ndarray, w: np.ndarray | None) -> float:

@@ -20,10 +20,10 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from emkit.core.batches import Labelled, map_rows
+from emkit.core.batches import Labelled
 from emkit.core.driver import online_update
 from emkit.core.online import OnlineEM, OnlineState
-from emkit.estimators.base import EMEstimatorMixin, refuse_one_pass
+from emkit.estimators.base import EMEstimatorMixin, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -237,11 +237,6 @@ def _refuse_text_columns(X: Any, face: str) -> None:
             )
 
 
-def _output_dtype(X: np.ndarray | RowSource) -> Any:
-    """float32 for float32 data, as scikit-learn returns; float64 for anything else."""
-    return np.float32 if X.dtype == np.float32 else np.float64
-
-
 def _n_rows(X: Any) -> int:
     """Rows of data ``X``: an array's, or a source's (counted by a pass when unknown)."""
     if isinstance(X, RowSource):
@@ -262,17 +257,9 @@ def _as_dtype(value: Any, dtype: Any) -> Any:
 class MixtureScoring:
     """Scoring of a fitted mixture, chunked like its fit: subclasses give the model to score
     with (:meth:`_fitted_model`), its parameters (:meth:`_params`) and checked data
-    (:meth:`_checked`)."""
+    (:meth:`_checked`); the chunks are :meth:`EMEstimatorMixin._map_rows`'s."""
 
     chunk_size: int | None
-
-    def _map_rows(self, fn: Any, X: np.ndarray | RowSource) -> np.ndarray:
-        """``fn`` over row chunks of ``X`` (an array, or a source read a chunk at a time),
-        the results stacked."""
-        if isinstance(X, RowSource):
-            parts = [fn(rows) for rows, _ in X.chunks(self.chunk_size or DEFAULT_CHUNK_SIZE)]
-            return np.concatenate(parts)
-        return map_rows(fn, X, self.chunk_size)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood of every sample, shape (n_samples,), in the data's floating
@@ -282,7 +269,7 @@ class MixtureScoring:
         model, params = self._fitted_model(), self._params()
         scores = self._map_rows(lambda c: model.log_prob(params, c), X)
         _report_impossible(np.isneginf(scores), "their log-likelihood is -inf")
-        return scores.astype(_output_dtype(X), copy=False)
+        return scores.astype(output_dtype(X), copy=False)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean (weighted) per-sample log-likelihood of ``X`` (of a source: weighted by the
@@ -309,7 +296,7 @@ class MixtureScoring:
 
         proba = self._map_rows(posteriors, X)
         _report_impossible(np.isnan(proba[:, 0]), "their row of predict_proba is NaN")
-        return proba.astype(_output_dtype(X), copy=False)
+        return proba.astype(output_dtype(X), copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable component of every sample, shape (n_samples,); -1 (with an
@@ -412,7 +399,7 @@ class BaseMixture(
             hard=self.hard,
             chunk_size=self.chunk_size,
         )
-        self._set_params(result.params, _output_dtype(X))
+        self._set_params(result.params, output_dtype(X))
         return self
 
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BaseMixture:
@@ -474,7 +461,7 @@ class BaseMixture(
             )
             bounds.append(bound)
         self._online_state = state
-        self._set_params(params, _output_dtype(X))
+        self._set_params(params, output_dtype(X))
         self.converged_ = False
         self.n_iter_ = state.n_batches
         self.lower_bounds_ = np.concatenate([history, bounds])
@@ -641,25 +628,7 @@ class BaseMixture(
     def _checked_source(self, source: RowSource, family: Family, *, reset: bool) -> RowSource:
         """``source`` with every chunk checked as data of ``family`` as it is read, and its
         columns those of the face (``n_features_in_``, ``feature_names_in_``)."""
-        names = source.columns
-        if reset:
-            self.n_features_in_ = source.n_features
-            if names is not None:
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-            elif "feature_names_in_" in self.__dict__:
-                del self.feature_names_in_
-        else:
-            if source.n_features != self.n_features_in_:
-                raise ValueError(
-                    f"X has {source.n_features} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
-            fitted = self.__dict__.get("feature_names_in_")
-            if fitted is not None and names is not None and list(fitted) != list(names):
-                raise ValueError(
-                    f"the source's columns {list(names)} are not those the model was fitted "
-                    f"to, {list(fitted)}"
-                )
+        self._check_source_columns(source, reset=reset)
         return source.map(family.check_data)
 
     def _fit_source(
@@ -689,7 +658,7 @@ class BaseMixture(
             hard=self.hard,
             chunk_size=self.chunk_size,
         )
-        self._set_params(result.params, _output_dtype(source))
+        self._set_params(result.params, output_dtype(source))
         return self
 
     def _component_attributes(self) -> tuple[str, ...]:

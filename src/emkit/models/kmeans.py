@@ -20,7 +20,6 @@ passes serve k-means as they serve every model; what is particular to k-means li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -30,6 +29,7 @@ from sklearn.cluster import kmeans_plusplus
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.core.stats import Additive
+from emkit.execution.sources import RowSource, as_source
 from emkit.families.gaussian import GaussianParams
 from emkit.models.kmeans_kernels import Assignment, cluster_sums, farthest, nearest_centres
 from emkit.models.mixture import MixtureParams
@@ -110,10 +110,35 @@ class DataMoments(NamedTuple):
     mean : ndarray of shape (n_features,)
     mean_variance : float
         Mean over features of the weighted variances (nan when not computed).
+    n_rows : int
+        Rows read.
+    total_weight : float
+        Their summed sample weights (``n_rows`` without weights).
     """
 
     mean: np.ndarray
     mean_variance: float
+    n_rows: int
+    total_weight: float
+
+
+class Assigned(NamedTuple):
+    """Every row's nearest centre, and the weight the data gave the row.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,), int
+        Index of the nearest centre (the first of equally near ones).
+    sq_dist : ndarray of shape (n_samples,), float64
+        Squared Euclidean distance to it.
+    sample_weight : ndarray of shape (n_samples,) or None
+        The weights the chunks carried (one for the rows of a chunk that carried none), or
+        None when no chunk carried any.
+    """
+
+    labels: np.ndarray
+    sq_dist: np.ndarray
+    sample_weight: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -271,54 +296,108 @@ def tolerance(tol: float, moments: DataMoments) -> float:
 
 
 def data_moments(
-    X: np.ndarray | sp.sparray,
-    sample_weight: np.ndarray | None,
+    X: np.ndarray | sp.sparray | RowSource,
+    sample_weight: np.ndarray | None = None,
     chunk_size: int | None = None,
     *,
     variance: bool = True,
 ) -> DataMoments:
-    """Weighted mean and mean per-feature variance of ``X`` (n_samples, n_features), dense
-    or CSR, in two passes over row chunks (the variance about the mean, free of
-    cancellation; skipped unless ``variance``)."""
-    n, d = X.shape
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    total, first = float(w.sum()), np.zeros(d)
-    for rows, x in _row_chunks(X, chunk_size):
-        first += np.asarray(x.T @ w[rows]).ravel()
-    mean = first / total
-    if not variance:
-        return DataMoments(mean, float("nan"))
-    scatter = np.zeros(d)
-    for rows, x in _row_chunks(X, chunk_size):
-        if sp.issparse(x):
-            # Stored entries about the mean, then the weight of the implicit zeros times mean^2.
-            x = sp.csr_matrix(x, dtype=np.float64)
-            rw = np.repeat(w[rows], np.diff(x.indptr))
-            delta = x.data - mean[x.indices]
-            scatter += np.bincount(x.indices, weights=rw * delta * delta, minlength=d)
-            scatter += (w[rows].sum() - np.bincount(x.indices, weights=rw, minlength=d)) * mean**2
-        else:
-            delta = np.asarray(x, dtype=np.float64) - mean
-            scatter += w[rows] @ (delta * delta)
-    return DataMoments(mean, float(np.mean(scatter / total)))
+    """Weighted mean and mean per-feature variance of ``X`` (n_samples, n_features): dense,
+    CSR, or a row source whose chunks carry their weights, read in one pass of row chunks.
+
+    The mean is the weighted sum of the rows over their total weight. The variance (skipped
+    unless ``variance``) is free of cancellation: every chunk's scatter is taken about its
+    own mean, and the chunks' scatters are combined with the spread of their means (Chan,
+    Golub and LeVeque's pairwise update).
+
+    Raises
+    ------
+    ValueError
+        When the data holds no rows, or sample weights that are negative, not finite, or
+        sum to zero.
+    """
+    source = as_source(X, sample_weight)
+    d = source.n_features
+    first, total, n_rows = np.zeros(d), 0.0, 0
+    # The running weight, mean and scatter of the chunks read so far.
+    seen, centre, scatter = 0.0, np.zeros(d), np.zeros(d)
+    for x, w in source.chunks(chunk_size or DEFAULT_CHUNK_SIZE):
+        m = x.shape[0]
+        w = np.ones(m) if w is None else _checked_weights(w, n_rows)
+        n_rows += m
+        weight = float(w.sum())
+        sums = np.asarray(x.T @ w, dtype=np.float64).ravel()
+        first += sums
+        total += weight
+        if not (variance and weight > 0):
+            continue
+        mean = sums / weight
+        own = _scatter(x, w, mean)
+        if seen == 0:
+            seen, centre, scatter = weight, mean, own
+            continue
+        delta = mean - centre
+        both = seen + weight
+        scatter = scatter + own + delta * delta * (seen * weight / both)
+        centre = centre + delta * (weight / both)
+        seen = both
+    if not total > 0:
+        raise ValueError(
+            f"the data holds {n_rows} rows of total weight {total}: it needs rows of positive "
+            "weight"
+        )
+    spread = float(np.mean(scatter / total)) if variance else float("nan")
+    return DataMoments(first / total, spread, n_rows, total)
 
 
 def assign(
-    X: np.ndarray | sp.sparray, centres: np.ndarray, chunk_size: int | None = None
-) -> Assignment:
-    """:func:`~emkit.models.kmeans_kernels.nearest_centres` over row chunks of ``X`` (dense
-    or CSR), so that the temporaries stay of one chunk."""
-    n = X.shape[0]
-    labels, sq_dist = np.empty(n, dtype=np.intp), np.empty(n)
-    for rows, x in _row_chunks(X, chunk_size):
-        labels[rows], sq_dist[rows] = nearest_centres(x, centres)
-    return Assignment(labels, sq_dist)
+    X: np.ndarray | sp.sparray | RowSource, centres: np.ndarray, chunk_size: int | None = None
+) -> Assigned:
+    """:func:`~emkit.models.kmeans_kernels.nearest_centres` over row chunks of ``X`` (dense,
+    CSR, or a row source read a chunk at a time), so that the temporaries stay of one
+    chunk; with the weights the chunks carry."""
+    labels, sq_dist, weights = [], [], []
+    for x, w in as_source(X).chunks(chunk_size or DEFAULT_CHUNK_SIZE):
+        found = nearest_centres(x, centres)
+        labels.append(found.labels)
+        sq_dist.append(found.sq_dist)
+        weights.append(w)
+    if not labels:
+        return Assigned(np.empty(0, dtype=np.intp), np.empty(0), None)
+    carried = None
+    if any(w is not None for w in weights):
+        carried = np.concatenate(
+            [np.ones(d.size) if w is None else w for w, d in zip(weights, sq_dist, strict=True)]
+        )
+    return Assigned(np.concatenate(labels), np.concatenate(sq_dist), carried)
 
 
-def _row_chunks(
-    X: np.ndarray | sp.sparray, chunk_size: int | None
-) -> Iterator[tuple[slice, np.ndarray | sp.sparray]]:
-    step = chunk_size or DEFAULT_CHUNK_SIZE
-    for start in range(0, X.shape[0], step):
-        rows = slice(start, min(start + step, X.shape[0]))
-        yield rows, X[rows]
+def _scatter(x: np.ndarray | sp.sparray, w: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Weighted sums of squares of the rows ``x`` (n, n_features), dense or CSR, about
+    ``mean``, shape (n_features,)."""
+    if sp.issparse(x):
+        # Stored entries about the mean, then the weight of the implicit zeros times mean^2.
+        x = sp.csr_matrix(x, dtype=np.float64)
+        d = mean.size
+        rw = np.repeat(w, np.diff(x.indptr))
+        delta = x.data - mean[x.indices]
+        stored = np.bincount(x.indices, weights=rw, minlength=d)
+        return (
+            np.bincount(x.indices, weights=rw * delta * delta, minlength=d)
+            + (w.sum() - stored) * mean**2
+        )
+    delta = np.asarray(x, dtype=np.float64) - mean
+    return w @ (delta * delta)
+
+
+def _checked_weights(w: np.ndarray, first_row: int) -> np.ndarray:
+    """The sample weights of a chunk whose first row is row ``first_row`` of the data."""
+    w = np.asarray(w, dtype=np.float64)
+    bad = ~(np.isfinite(w) & (w >= 0))
+    if np.any(bad):
+        row = int(np.argmax(bad))
+        raise ValueError(
+            f"sample weights must be finite and non-negative; row {first_row + row} has "
+            f"weight {w[row]}"
+        )
+    return w
