@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from emkit.estimators.parameters import (
     real,
 )
 from emkit.exceptions import RegularisationWarning, warn
+from emkit.execution.sources import ArrayRows, Chunk, RowSource
 from emkit.families.checks import checked_array, dominant_regularisation, real_data
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
@@ -220,7 +222,9 @@ class BayesianGaussianMixture(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or RowSource
+            Training data; a row source (:func:`emkit.open_data`) is read a chunk at a time,
+            the default priors' moments in two passes, and carries its own weights.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; integer weights give exactly the fit on repeated rows
@@ -232,6 +236,8 @@ class BayesianGaussianMixture(
         """
         self._check_hyperparameters()
         warm = self._warm()
+        if isinstance(X, RowSource):
+            return self._fit_source(X, warm, sample_weight)
         X = real_data(self._check_data(X, reset=not warm, min_samples=2), "Gaussian")
         block = self.chunk_size or DEFAULT_CHUNK_SIZE
         message = dominant_regularisation(X, float(self.reg_covar), "reg_covar", block)
@@ -244,13 +250,50 @@ class BayesianGaussianMixture(
             )
         w = self._check_sample_weight(sample_weight, X.shape[0])
         start = self._params() if warm else None
-        self._set_priors(X, w)
+        self._set_priors(ArrayRows(X, w))
         model = self._model()
         if start is not None:
             model.check_params(start, X.shape[1])
         result = self._run_em(model, X, w, init=start, chunk_size=self.chunk_size)
         self._set_params(result.params)
         return self
+
+    def _fit_source(
+        self, source: RowSource, warm: bool, sample_weight: Any
+    ) -> BayesianGaussianMixture:
+        """:meth:`fit` on a row source, read a chunk at a time: every chunk checked as it is
+        read, and the data checks of the whole (the regularisation warning) left out."""
+        if sample_weight is not None:
+            raise ValueError(
+                "with a row source, sample weights go with its rows: chunks of pairs "
+                "(X, sample_weight)"
+            )
+        self._check_source_columns(source, reset=not warm)
+        checked = self._checked_rows(source)
+        start = self._params() if warm else None
+        n_rows = self._set_priors(checked)
+        if n_rows < max(2, self.n_components):
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_rows}"
+            )
+        model = self._model()
+        if start is not None:
+            model.check_params(start, source.n_features)
+        result = self._run_em(model, checked, None, init=start, chunk_size=self.chunk_size)
+        self._set_params(result.params)
+        return self
+
+    @staticmethod
+    def _checked_rows(source: RowSource) -> RowSource:
+        return source.map(lambda rows: real_data(rows, "Gaussian"))
+
+    def _checked(self, X: Any) -> np.ndarray | RowSource:
+        if isinstance(X, RowSource):
+            self._check_fitted()
+            self._check_source_columns(X, reset=False)
+            return self._checked_rows(X)
+        return super()._checked(X)
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return the component of every sample (equal to ``fit(X).predict(X)``).
@@ -305,9 +348,10 @@ class BayesianGaussianMixture(
     def _check_hyperparameters(self) -> None:
         self._check_parameters()
 
-    def _set_priors(self, X: np.ndarray, w: np.ndarray | None) -> None:
-        """The ``*_prior_`` attributes: the given values, checked, or defaults from ``X``."""
-        n_features = X.shape[1]
+    def _set_priors(self, rows: RowSource) -> int:
+        """The ``*_prior_`` attributes: the given values, checked, or defaults from the data
+        ``rows``; returns the number of rows (read by the pass of the mean)."""
+        n_features = rows.n_features
         k = self.n_components
         self.weight_concentration_prior_ = float(
             1.0 / k if self.weight_concentration_prior is None else self.weight_concentration_prior
@@ -324,7 +368,8 @@ class BayesianGaussianMixture(
                 f"The parameter 'degrees_of_freedom_prior' should be greater than "
                 f"{n_features - 1}, but got {self.degrees_of_freedom_prior:.3f}."
             )
-        mean = _weighted_mean(X, w, self.chunk_size)
+        step = self.chunk_size or DEFAULT_CHUNK_SIZE
+        mean, n_rows, total = _weighted_mean(rows.chunks(step), n_features)
         if self.mean_prior is None:
             self.mean_prior_ = mean
         else:
@@ -336,18 +381,20 @@ class BayesianGaussianMixture(
                 )
             if not np.all(np.isfinite(self.mean_prior_)):
                 raise ValueError("'mean_prior' holds NaN or infinite values")
-        self.covariance_prior_ = self._covariance_prior(X, w, mean)
+        self.covariance_prior_ = self._covariance_prior(rows, mean, total)
+        return n_rows
 
-    def _covariance_prior(self, X: np.ndarray, w: np.ndarray | None, mean: np.ndarray) -> Any:
+    def _covariance_prior(self, rows: RowSource, mean: np.ndarray, total: float) -> Any:
         if self.covariance_prior is None:
             # The data's covariance, as in scikit-learn (its diagonal, or mean variance, for
             # the narrower types). It is singular with fewer samples than features or with
             # constant or collinear features: the Wishart prior is then improper, and
             # lower_bound_ leaves out its normalising constant.
-            covariance = _weighted_covariance(X, w, mean, self.chunk_size)
+            step = self.chunk_size or DEFAULT_CHUNK_SIZE
+            covariance = _weighted_covariance(rows.chunks(step), mean, total)
             prior = covariance_structure(self.covariance_type).from_matrix(covariance)
             return float(prior) if prior.ndim == 0 else prior
-        return self._given_covariance_prior(X.shape[1])
+        return self._given_covariance_prior(rows.n_features)
 
     def _given_covariance_prior(self, n_features: int) -> Any:
         """The given ``covariance_prior``, checked against ``n_features``."""
@@ -489,42 +536,38 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _weighted_mean(X: np.ndarray, w: np.ndarray | None, chunk_size: int | None) -> np.ndarray:
-    """Weighted mean of ``X`` (n_samples, n_features), shape (n_features,), read in row chunks
-    and accumulated in float64."""
-    step = chunk_size or DEFAULT_CHUNK_SIZE
-    total, first = 0.0, np.zeros(X.shape[1])
-    for lo in range(0, X.shape[0], step):
-        x = np.asarray(X[lo : lo + step], dtype=np.float64)
-        weights = np.ones(x.shape[0]) if w is None else w[lo : lo + step]
+def _weighted_mean(chunks: Iterable[Chunk], n_features: int) -> tuple[np.ndarray, int, float]:
+    """Weighted mean, shape (n_features,), of the rows of ``chunks`` accumulated in float64,
+    with their number and total weight."""
+    n_rows, total, first = 0, 0.0, np.zeros(n_features)
+    for rows, w in chunks:
+        x = np.asarray(rows, dtype=np.float64)
+        weights = np.ones(x.shape[0]) if w is None else w
+        n_rows += x.shape[0]
         total += weights.sum()
         first += weights @ x
-    return first / total
+    return first / total, n_rows, total
 
 
-def _weighted_covariance(
-    X: np.ndarray, w: np.ndarray | None, mean: np.ndarray, chunk_size: int | None
-) -> np.ndarray:
-    """Unbiased covariance (n_features, n_features) of ``X`` about its weighted ``mean``,
-    with ``w`` frequency weights (so that integer weights equal repeated rows), read in row
-    chunks and accumulated in float64.
+def _weighted_covariance(chunks: Iterable[Chunk], mean: np.ndarray, total: float) -> np.ndarray:
+    """Unbiased covariance (n_features, n_features) of the rows of ``chunks`` about their
+    weighted ``mean``, their weights frequency weights summing to ``total`` (so that integer
+    weights equal repeated rows), accumulated in float64.
 
     Raises
     ------
     ValueError
         When the total weight is at most one (no unbiased covariance).
     """
-    total = X.shape[0] if w is None else float(w.sum())
     if not total > 1.0:
         raise ValueError(
             "the default covariance_prior is the unbiased covariance of X, which needs a "
             f"total sample weight above 1 (got {total:g}); pass covariance_prior"
         )
-    step = chunk_size or DEFAULT_CHUNK_SIZE
-    d = X.shape[1]
+    d = mean.shape[0]
     scatter = np.zeros((d, d))
-    for lo in range(0, X.shape[0], step):
-        diff = np.asarray(X[lo : lo + step], dtype=np.float64) - mean
-        weighted = diff if w is None else diff * w[lo : lo + step, None]
+    for rows, w in chunks:
+        diff = np.asarray(rows, dtype=np.float64) - mean
+        weighted = diff if w is None else diff * w[:, None]
         scatter += weighted.T @ diff
     return scatter / (total - 1.0)
