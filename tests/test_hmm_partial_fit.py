@@ -19,6 +19,7 @@ from emkit.core.batches import Sequences
 from emkit.core.driver import online_update
 from emkit.core.online import OnlineState
 from emkit.estimators.gmm_hmm import GMMHMM
+from emkit.estimators.parameters import online_steps
 from emkit.exceptions import ConvergenceWarning
 
 K = 3
@@ -189,7 +190,7 @@ def test_a_fitted_model_continues_from_its_parameters():
     model, params, state, bounds = face._model(2), face._params(), OnlineState(), []
     batches = list(Sequences(X[head], LENGTHS[:10]).groups(BATCH_SIZE))
     for batch, _ in batches:
-        params, state, bound = online_update(model, params, state, batch, face._steps())
+        params, state, bound = online_update(model, params, state, batch, online_steps(face))
         bounds.append(bound)
     face.partial_fit(X[head], LENGTHS[:10])
     assert_allclose(face.means_, params.emissions.means, rtol=1e-13)
@@ -209,7 +210,7 @@ def test_a_fitted_model_continues_from_its_parameters():
     face.partial_fit(X[head], LENGTHS[:10])
     params, state = refit, OnlineState()
     for batch, _ in batches:
-        params, state, _ = online_update(model, params, state, batch, face._steps())
+        params, state, _ = online_update(model, params, state, batch, online_steps(face))
     assert face.n_iter_ == len(batches)
     assert_allclose(face.means_, params.emissions.means, rtol=1e-13)
 

@@ -7,12 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from emkit.core.batches import Sequences
 from emkit.core.driver import fit_em
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.core.stats import scale
+from emkit.estimators.parameters import online_steps
 from emkit.families.gaussian import Gaussian
 from emkit.models.hmm import HMM
 from emkit.models.initialization import initializer
@@ -158,13 +159,18 @@ def test_partial_fit_steps_as_online_update_does():
     state = OnlineState()
     for part in parts:
         for rows in np.array_split(part.astype(float), 2):
-            params, state, _ = online_update(model, params, state, rows, face._steps())
+            params, state, _ = online_update(model, params, state, rows, online_steps(face))
     assert_allclose(face.lambdas_, params.components.lambdas, rtol=1e-13)
     # A fitted model continues from its parameters with a fresh average.
     fitted = emkit.PoissonMixture(2, random_state=0).fit(counts)
     before = fitted.lambdas_.copy()
     fitted.partial_fit(counts[:50])
     assert fitted.n_iter_ == 1 and not np.array_equal(fitted.lambdas_, before)
+    # A fit ends the stream before it: the next partial_fit averages afresh.
+    fresh = emkit.PoissonMixture(2, random_state=0).fit(counts)
+    face.fit(counts).partial_fit(counts[:50])
+    fresh.partial_fit(counts[:50])
+    assert_array_equal(face.lambdas_, fresh.lambdas_)
 
 
 def test_online_parameters_are_checked_in_the_face_s_words():

@@ -46,6 +46,7 @@ from emkit.estimators.parameters import (
     Param,
     anything,
     integer,
+    online_steps,
     optional,
     real,
     reals,
@@ -285,7 +286,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
             history = np.asarray(self.lower_bounds_, dtype=np.float64)
             monitor = self.monitor_
         bounds, totals = [], []
-        schedule = self._steps()
+        schedule = online_steps(self)
         for batch, weights in SequenceRows(seqs, row_weights).chunks(schedule.batch_size):
             params, state, bound = online_update(
                 model,
@@ -475,14 +476,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     def _online_schedule(self) -> OnlineEM | None:
         if self.learning_method != "online":
             return None
-        return self._steps()
-
-    def _steps(self) -> OnlineEM:
-        """The schedule of online EM's steps (of ``learning_method='online'`` and of
-        :meth:`partial_fit`)."""
-        return OnlineEM(
-            int(self.batch_size), float(self.learning_decay), float(self.learning_offset)
-        )
+        return online_steps(self)
 
     def _letters(self) -> dict[str, str]:
         return {**self._chain_letters, **self._emission_letters}

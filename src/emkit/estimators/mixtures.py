@@ -38,6 +38,7 @@ from emkit.estimators.parameters import (
     boolean,
     integer,
     one_of,
+    online_steps,
     real,
 )
 from emkit.exceptions import ImpossibleSampleWarning, warn
@@ -372,6 +373,8 @@ class BaseMixture(
         self
         """
         self._check_hyperparameters()
+        # A fit starts a stream of partial_fit calls afresh.
+        self.__dict__.pop("_online_state", None)
         warm = self._warm()
         # A warm start continues from the fitted parameters, and so keeps what the first fit
         # learnt of the data (the categories of a categorical family).
@@ -453,7 +456,7 @@ class BaseMixture(
                 params,
                 state,
                 rows,
-                self._steps(),
+                online_steps(self),
                 sample_weight=weights,
                 hard=self.hard,
                 chunk_size=self.chunk_size,
@@ -550,14 +553,7 @@ class BaseMixture(
     def _online_schedule(self) -> OnlineEM | None:
         if self.learning_method != "online":
             return None
-        return self._steps()
-
-    def _steps(self) -> OnlineEM:
-        """The schedule of online EM's steps (of ``learning_method='online'`` and of
-        :meth:`partial_fit`)."""
-        return OnlineEM(
-            int(self.batch_size), float(self.learning_decay), float(self.learning_offset)
-        )
+        return online_steps(self)
 
     def _check_hyperparameters(self) -> None:
         self._check_parameters()

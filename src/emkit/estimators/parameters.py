@@ -13,9 +13,12 @@ import numbers
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from emkit.core.online import OnlineEM
 
 Check = Callable[[Any], "str | None"]
 """A check returns what is wrong with a value ('must be an integer >= 1'), or None."""
@@ -321,3 +324,11 @@ LEARNING_OFFSET = Param(
 )
 ONLINE_PARAMETERS = (LEARNING_METHOD, BATCH_SIZE, LEARNING_DECAY, LEARNING_OFFSET)
 """The parameters of faces that fit online too."""
+
+
+def online_steps(face: Any) -> OnlineEM:
+    """The schedule of online EM's steps of a face declaring :data:`ONLINE_PARAMETERS` (for
+    ``learning_method='online'`` and ``partial_fit``)."""
+    from emkit.core.online import OnlineEM
+
+    return OnlineEM(int(face.batch_size), float(face.learning_decay), float(face.learning_offset))
