@@ -277,8 +277,9 @@ def test_predict_to_stdout(gmm_file, capsys):
     code, out, err = _run(capsys, "predict", gmm_file, FAITHFUL)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "label"
-    labels = np.array([int(line) for line in lines[1:]])
+    assert lines[0] == "row,label"
+    rows, labels = np.array([[int(v) for v in line.split(",")] for line in lines[1:]]).T
+    np.testing.assert_array_equal(rows, np.arange(272))
     expected = _unnamed(emkit.load(gmm_file)).predict(_faithful())
     np.testing.assert_array_equal(labels, expected)
 
@@ -287,8 +288,8 @@ def test_predict_proba_to_stdout(gmm_file, capsys):
     code, out, _ = _run(capsys, "predict", gmm_file, FAITHFUL, "--proba")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "label,p0,p1"
-    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    assert lines[0] == "row,label,p0,p1"
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])[:, 1:]
     assert rows.shape == (272, 3)
     np.testing.assert_allclose(rows[:, 1:].sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_array_equal(rows[:, 0], np.argmax(rows[:, 1:], axis=1))
@@ -299,12 +300,12 @@ def test_predict_proba_to_file(gmm_file, tmp_path, capsys):
     code, out, err = _run(capsys, "predict", gmm_file, FAITHFUL, "--proba", "-o", out_path)
     assert (code, out, err) == (0, "", "")
     table = read_table(out_path)
-    assert table.columns == ("label", "p0", "p1")
-    assert table.values.shape == (272, 3)
-    proba = table.values[:, 1:]
+    assert table.columns == ("row", "label", "p0", "p1")
+    assert table.values.shape == (272, 4)
+    proba = table.values[:, 2:]
     assert np.all((proba >= 0) & (proba <= 1))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_array_equal(table.values[:, 0], np.argmax(proba, axis=1))
+    np.testing.assert_array_equal(table.values[:, 1], np.argmax(proba, axis=1))
     expected = _unnamed(emkit.load(gmm_file)).predict_proba(_faithful())
     np.testing.assert_allclose(proba, expected, rtol=1e-12)
 
@@ -313,8 +314,8 @@ def test_predict_labels_to_file(gmm_file, tmp_path, capsys):
     out_path = tmp_path / "labels.csv"
     assert _run(capsys, "predict", gmm_file, FAITHFUL, "-o", out_path)[0] == 0
     table = read_table(out_path)
-    assert table.columns == ("label",)
-    assert set(table.values[:, 0].tolist()) == {0.0, 1.0}
+    assert table.columns == ("row", "label")
+    assert set(table.values[:, 1].tolist()) == {0.0, 1.0}
 
 
 def test_predict_selects_columns_by_name(gmm_file, tmp_path, capsys):
@@ -348,7 +349,7 @@ def test_predict_kmeans(tmp_path, capsys):
     )
     code, out, _ = _run(capsys, "predict", path, FAITHFUL)
     assert code == 0
-    labels = np.array([int(v) for v in out.splitlines()[1:]])
+    labels = np.array([int(line.split(",")[1]) for line in out.splitlines()[1:]])
     np.testing.assert_array_equal(labels, _unnamed(emkit.load(path)).predict(_faithful()))
 
 

@@ -192,8 +192,8 @@ def test_predict_casino_matches_python(casino_fit, capsys):
     code, out, err = _run(capsys, "predict", path, CASINO, "--sequence-column", "sequence")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0] == "state"
-    states = np.array([int(line) for line in lines[1:]])
+    assert lines[0] == "row,state"
+    states = np.array([int(line.split(",")[1]) for line in lines[1:]])
     X, lengths = _casino()
     np.testing.assert_array_equal(states, _loaded(path).predict(X, lengths))
     # Viterbi finds which die was rolled most of the time.
@@ -208,12 +208,13 @@ def test_predict_casino_proba_to_file(casino_fit, tmp_path, capsys):
     argv = ("predict", path, CASINO, "--sequence-column", "sequence", "--proba", "-o", out_path)
     assert _run(capsys, *argv) == (0, "", "")
     table = read_table(out_path)
-    assert table.columns == ("state", "p0", "p1")
+    assert table.columns == ("row", "state", "p0", "p1")
     X, lengths = _casino()
     est = _loaded(path)
-    np.testing.assert_array_equal(table.values[:, 0], est.predict(X, lengths))
-    np.testing.assert_allclose(table.values[:, 1:], est.predict_proba(X, lengths), rtol=1e-12)
-    np.testing.assert_allclose(table.values[:, 1:].sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(table.values[:, 0], np.arange(X.shape[0]))
+    np.testing.assert_array_equal(table.values[:, 1], est.predict(X, lengths))
+    np.testing.assert_allclose(table.values[:, 2:], est.predict_proba(X, lengths), rtol=1e-12)
+    np.testing.assert_allclose(table.values[:, 2:].sum(axis=1), 1.0, rtol=1e-12)
 
 
 def test_predict_without_sequence_column_is_one_sequence(casino_fit, capsys):
@@ -221,11 +222,11 @@ def test_predict_without_sequence_column_is_one_sequence(casino_fit, capsys):
     code, out, _ = _run(capsys, "predict", path, CASINO, "--proba")
     assert code == 0
     header, values = _parse_csv(out)
-    assert header == ["state", "p0", "p1"]
+    assert header == ["row", "state", "p0", "p1"]
     X, _ = _casino()
     est = _loaded(path)
-    np.testing.assert_array_equal(values[:, 0], est.predict(X))
-    np.testing.assert_allclose(values[:, 1:], est.predict_proba(X), rtol=1e-12)
+    np.testing.assert_array_equal(values[:, 1], est.predict(X))
+    np.testing.assert_allclose(values[:, 2:], est.predict_proba(X), rtol=1e-12)
 
 
 def test_info_casino(casino_fit, capsys):
@@ -291,7 +292,7 @@ def test_gaussian_round_trip(gaussian_csv, tmp_path, capsys):
 
     code, out, err = _run(capsys, "predict", model, gaussian_csv, "--sequence-column", "seq")
     assert (code, err) == (0, "")
-    states = np.array([int(v) for v in out.splitlines()[1:]])
+    states = np.array([int(v.split(",")[1]) for v in out.splitlines()[1:]])
     _, X, truth = _gaussian_sequences()
     np.testing.assert_array_equal(states, _loaded(model).predict(X, WALK_LENGTHS))
     assert max(np.mean(states == truth), np.mean(states != truth)) > 0.97
@@ -333,7 +334,7 @@ def test_gmm_emissions(gaussian_csv, tmp_path, capsys, covariance_type):
     assert code == 0
     _, X, _ = _gaussian_sequences()
     expected = _loaded(model).predict(X, WALK_LENGTHS)
-    np.testing.assert_array_equal([int(v) for v in out.splitlines()[1:]], expected)
+    np.testing.assert_array_equal([int(v.split(",")[1]) for v in out.splitlines()[1:]], expected)
 
 
 @pytest.mark.parametrize(
@@ -370,7 +371,7 @@ def test_count_emissions(tmp_path, capsys, emission, title, words):
     code, out, _ = _run(capsys, "predict", model, data, "--sequence-column", "run")
     assert code == 0
     expected = _loaded(model).predict(np.array(counts, dtype=float), [60] * 4)
-    np.testing.assert_array_equal([int(v) for v in out.splitlines()[1:]], expected)
+    np.testing.assert_array_equal([int(v.split(",")[1]) for v in out.splitlines()[1:]], expected)
 
 
 def test_fit_without_sequence_column_is_one_sequence(tmp_path, capsys):
@@ -385,7 +386,9 @@ def test_fit_without_sequence_column_is_one_sequence(tmp_path, capsys):
     est = _loaded(model)
     assert f"log-likelihood  {est.score(X):.6g}" in out
     code, out, _ = _run(capsys, "predict", model, data)
-    np.testing.assert_array_equal([int(v) for v in out.splitlines()[1:]], est.predict(X))
+    np.testing.assert_array_equal(
+        [int(v.split(",")[1]) for v in out.splitlines()[1:]], est.predict(X)
+    )
 
 
 def test_headerless_npy_with_sequence_column(tmp_path, capsys):
@@ -400,7 +403,7 @@ def test_headerless_npy_with_sequence_column(tmp_path, capsys):
     code, out, _ = _run(capsys, "predict", model, data, "--sequence-column", "x0")
     assert code == 0
     expected = _loaded(model).predict(X, WALK_LENGTHS)
-    np.testing.assert_array_equal([int(v) for v in out.splitlines()[1:]], expected)
+    np.testing.assert_array_equal([int(v.split(",")[1]) for v in out.splitlines()[1:]], expected)
 
 
 def test_predict_model_saved_without_column_names(gaussian_csv, tmp_path, capsys):
@@ -413,7 +416,7 @@ def test_predict_model_saved_without_column_names(gaussian_csv, tmp_path, capsys
     code, out, err = _run(capsys, "predict", model, gaussian_csv, "--sequence-column", "seq")
     assert (code, err) == (0, ""), err
     expected = emkit.load(model).predict(X, lengths)
-    np.testing.assert_array_equal([int(v) for v in out.splitlines()[1:]], expected)
+    np.testing.assert_array_equal([int(v.split(",")[1]) for v in out.splitlines()[1:]], expected)
     three = _write(tmp_path / "three.csv", "seq,a,b,c\n1,1,2,3\n")
     err = _fail(capsys, "predict", model, three, "--sequence-column", "seq")
     assert (

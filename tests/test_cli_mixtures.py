@@ -250,14 +250,14 @@ def test_predict_labels_and_proba(fitted, capsys):
     code, out, err = _run(capsys, "predict", fitted["path"], fitted["data"])
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "label"
-    np.testing.assert_array_equal([int(v) for v in lines[1:]], est.predict(X))
+    assert lines[0] == "row,label"
+    np.testing.assert_array_equal([int(v.split(",")[1]) for v in lines[1:]], est.predict(X))
 
     code, out, err = _run(capsys, "predict", fitted["path"], fitted["data"], "--proba")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "label,p0,p1"
-    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    assert lines[0] == "row,label,p0,p1"
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])[:, 1:]
     np.testing.assert_array_equal(rows[:, 0], est.predict(X))
     np.testing.assert_array_equal(rows[:, 1:], est.predict_proba(X))
 

@@ -135,7 +135,7 @@ def test_select_writes_the_table_and_the_model(tmp_path, capsys, expected):
     np.testing.assert_array_equal(est.means_, expected.best_estimator_.means_)
     code, out, err = _run(capsys, "predict", model, FAITHFUL)
     assert code == 0, err
-    assert out.splitlines()[0] == "label" and len(out.splitlines()) == 273
+    assert out.splitlines()[0] == "row,label" and len(out.splitlines()) == 273
 
 
 def test_select_is_reproducible_and_independent_of_n_jobs(capsys):

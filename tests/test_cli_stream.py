@@ -4,6 +4,8 @@ say what they did in the words of the whole file."""
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from emkit.cli.summary import Restarts, fit_summary
 from emkit.estimators.description import description_of
 from emkit.io.readers import read_table
 
+CASINO = pathlib.Path(__file__).resolve().parents[1] / "examples" / "data" / "casino.csv"
 RNG = np.random.default_rng(5)
 X = np.concatenate([RNG.normal(0, 1, (700, 2)), RNG.normal(3, 1, (500, 2))]).round(6)
 COUNTS = RNG.poisson([[1.0, 6.0]], size=(1200, 2)).astype(np.float64)
@@ -220,3 +223,174 @@ def test_parquet_without_pyarrow_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
     message = _fail(capsys, "fit", data, "--model", "gmm", "-k", 2)
     assert message == "reading Parquet files needs pyarrow: pip install 'emkit[parquet]'"
+
+
+# --------------------------------------------------------------------------------------- #
+# emkit predict
+# --------------------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def model(tmp_path, capsys):
+    """A Gaussian mixture fitted by the command line to the columns a, b; its file and the
+    estimator read back without column names."""
+    path = tmp_path / "m.emkit"
+    data = _csv(tmp_path / "train.csv", X)
+    assert _run(capsys, "fit", data, "--model", "gmm", "-k", 2, "-q", "-o", path)[0] == 0
+    estimator = emkit.load(path)
+    del estimator.feature_names_in_
+    return path, estimator
+
+
+def _inputs(tmp_path):
+    """The data to predict, with a column the model does not read and its columns in
+    another order, as CSV and as Parquet."""
+    frame = pd.DataFrame({"id": np.arange(X.shape[0]) * 3, "b": X[:, 1], "a": X[:, 0]})
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    frame.to_parquet(tmp_path / "new.parquet")
+    return tmp_path / "new.csv", tmp_path / "new.parquet"
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("output", ["stdout", "out.csv", "out.parquet", "out.pq"])
+def test_a_streamed_prediction_is_that_of_the_array(
+    model, tmp_path, capsys, monkeypatch, kind, output
+):
+    path, estimator = model
+    data = dict(zip(("csv", "parquet"), _inputs(tmp_path), strict=True))[kind]
+    _no_whole_reads(monkeypatch)
+    argv = ["predict", path, data, "--proba", "--keep-columns", "--chunk-size", CHUNK]
+    if output != "stdout":
+        argv += ["-o", tmp_path / output]
+    code, out, err = _run(capsys, *argv)
+    assert (code, err) == (0, "")
+    if output == "stdout":
+        text = tmp_path / "printed.csv"
+        text.write_text(out)
+        table = pd.read_csv(text)
+    elif output.endswith(".csv"):
+        assert out == ""
+        table = pd.read_csv(tmp_path / output)
+    else:
+        table = pd.read_parquet(tmp_path / output)
+    assert list(table.columns) == ["row", "a", "b", "label", "p0", "p1"]
+    assert_array_equal(table["row"], np.arange(X.shape[0]))
+    # The kept columns are the model's, in its order, as the data holds them.
+    assert_array_equal(table[["a", "b"]].to_numpy(), X)
+    assert_array_equal(table["label"], estimator.predict(X))
+    assert_array_equal(table[["p0", "p1"]].to_numpy(), estimator.predict_proba(X))
+    if output.endswith((".parquet", ".pq")):
+        assert table["row"].dtype == np.int64 and table["label"].dtype == np.int64
+
+
+def test_predictions_without_options_are_rows_and_labels(model, tmp_path, capsys):
+    path, estimator = model
+    code, out, _ = _run(capsys, "predict", path, _inputs(tmp_path)[0], "--chunk-size", 7)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "row,label"
+    assert lines[1:] == [f"{i},{label}" for i, label in enumerate(estimator.predict(X))]
+
+
+def test_an_error_part_way_names_the_row_and_writes_no_file(tmp_path, capsys):
+    path = tmp_path / "p.emkit"
+    data = _csv(tmp_path / "c.csv", COUNTS)
+    assert _run(capsys, "fit", data, "--model", "poisson", "-k", 2, "-q", "-o", path)[0] == 0
+    bad = COUNTS.copy()
+    bad[1050, 1] = -4.0
+    bad_data = _csv(tmp_path / "bad.csv", bad)
+    out_path = tmp_path / "out.csv"
+    argv = ["predict", path, bad_data, "--chunk-size", CHUNK]
+    message = _fail(capsys, *argv, "-o", out_path)
+    assert message == (
+        f"{str(bad_data)!r}: Poisson counts must be non-negative; column 'b' holds -4 "
+        "(data row 1051)"
+    )
+    assert not out_path.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.csv")] == []
+    # An existing file is left as it was.
+    out_path.write_text("earlier\n")
+    _fail(capsys, *argv, "-o", out_path)
+    assert out_path.read_text() == "earlier\n"
+
+
+def test_missing_values_in_predicted_data_are_counted_over_the_file(model, tmp_path, capsys):
+    path, _ = model
+    values = X.copy()
+    values[[20, 900, 1000], 0] = np.nan
+    data = _csv(tmp_path / "nan.csv", values)
+    message = _fail(capsys, "predict", path, data, "--chunk-size", CHUNK, "-o", tmp_path / "o.csv")
+    assert message == (
+        f"{str(data)!r}: column 'a' has 3 missing values (first on line 22); complete rows "
+        "are required"
+    )
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_file_lacking_a_column_is_refused_before_it_is_read(model, tmp_path, capsys):
+    path, _ = model
+    data = _csv(tmp_path / "other.csv", X, columns=("a", "c"))
+    message = _fail(capsys, "predict", path, data)
+    assert message == (
+        f"{str(data)!r} lacks column 'b' that the model was fitted on; its columns are 'a', 'c'"
+    )
+    # When another column holds text, the error is the reader's, as when it read the file.
+    (tmp_path / "text.csv").write_text("a,c\n1,x\n2,y\n")
+    message = _fail(capsys, "predict", path, tmp_path / "text.csv")
+    assert "has no column 'b'; available columns: 'a', 'c'" in message
+
+
+def test_kept_columns_must_not_take_an_output_column_s_name(tmp_path, capsys):
+    data = _csv(tmp_path / "x.csv", X, columns=("label", "b"))
+    path = tmp_path / "m.emkit"
+    assert _run(capsys, "fit", data, "--model", "gmm", "-k", 2, "-q", "-o", path)[0] == 0
+    message = _fail(capsys, "predict", path, data, "--keep-columns")
+    assert message == (
+        "--keep-columns: the model's column 'label' has the name of a column of the "
+        "predictions (row, label)"
+    )
+    assert _run(capsys, "predict", path, data)[0] == 0
+
+
+def test_writing_parquet_needs_pyarrow(model, tmp_path, capsys, monkeypatch):
+    path, _ = model
+    data = _inputs(tmp_path)[0]
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
+    message = _fail(capsys, "predict", path, data, "-o", tmp_path / "o.parquet")
+    assert message == "writing Parquet files needs pyarrow: pip install 'emkit[parquet]'"
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_an_hmm_writes_rows_and_kept_columns(tmp_path, capsys):
+    rolls = read_table(CASINO)
+    path = tmp_path / "h.emkit"
+    argv = ["fit", CASINO, "--model", "hmm", "--emission", "categorical", "-k", 2, "-q"]
+    assert _run(capsys, *argv, "--sequence-column", "sequence", "-o", path)[0] == 0
+    out_path = tmp_path / "states.parquet"
+    argv = ["predict", path, CASINO, "--sequence-column", "sequence", "--keep-columns"]
+    assert _run(capsys, *argv, "--chunk-size", 1000, "-o", out_path)[0] == 0
+    table = pd.read_parquet(out_path)
+    assert list(table.columns) == ["row", "roll", "state"]
+    n = rolls.values.shape[0]
+    assert_array_equal(table["row"], np.arange(n))
+    assert_array_equal(table["roll"], rolls.values[:, 1])
+    ids = rolls.values[:, 0]
+    lengths = np.diff(np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True]))
+    estimator = emkit.load(path)
+    del estimator.feature_names_in_
+    assert_array_equal(table["state"], estimator.predict(rolls.values[:, 1:], lengths))
+
+
+def test_the_help_says_what_streams():
+    from emkit.cli.parser import DEFAULT_CHUNK_ROWS, build_parser
+    from emkit.core.batches import DEFAULT_CHUNK_SIZE
+
+    assert DEFAULT_CHUNK_ROWS == DEFAULT_CHUNK_SIZE
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    predict = commands["predict"].format_help()
+    for words in ("--keep-columns", "--chunk-size N", ".parquet", "row"):
+        assert words in predict
+    fit = commands["fit"].format_help()
+    for words in ("--progress, --no-progress", "a chunk of rows at a time", "130"):
+        assert words in fit

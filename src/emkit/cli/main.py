@@ -7,7 +7,8 @@
               [--emission EMISSION] [-o MODEL] [options] [--PARAMETER VALUE ...]
     emkit select DATA [--components 1-9] [--covariance-types EII,VVV,...]
               [--criterion bic|icl|aic] [--output TABLE.csv] [--save MODEL] [options]
-    emkit predict MODEL DATA [--sequence-column COLUMN] [-o OUT.csv] [--proba]
+    emkit predict MODEL DATA [--sequence-column COLUMN] [-o OUT.csv|OUT.parquet] [--proba]
+              [--keep-columns] [--chunk-size N]
     emkit info MODEL
     emkit models [MODEL] [--emission EMISSION]
 
@@ -18,13 +19,15 @@ The command line knows no model by name: the models are entry points
 (:mod:`~emkit.cli.models`), their options the parameters their faces declare
 (:mod:`~emkit.cli.options`), their summaries what the faces and families describe
 (:mod:`emkit.estimators.description`); :mod:`~emkit.cli.data` reads data,
-:mod:`~emkit.cli.summary` prints.
+:mod:`~emkit.cli.summary` prints, :mod:`~emkit.cli.output` writes tables and
+:mod:`~emkit.cli.progress` shows the progress of a fit.
 
 Every failure a user can cause (unreadable or invalid data, bad options, a corrupt model file,
 a model that does not match the data, a fit the data cannot support, a file that cannot be
 written) is reported as one line, ``emkit: error: <message>``, on standard error with exit
 status 2, the status argparse uses for usage errors; Ctrl-C gives ``emkit: error:
-interrupted`` and status 130.
+interrupted`` and status 130, but for a fit that it stops: ``emkit fit`` then writes the model
+so far, prints its summary and exits with status 130 too.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ _DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "b
 SELECT_INITS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 SELECT_MAX_ITER = 1000
 SELECT_TOL = 1e-6
+# emkit.core.batches.DEFAULT_CHUNK_SIZE (a test keeps them equal), for 'emkit predict --help'.
+DEFAULT_CHUNK_ROWS = 16384
 
 
 def _positive_int(text: str) -> int:
@@ -356,15 +358,24 @@ def _add_predict(commands: Any) -> None:
     predict = commands.add_parser(
         "predict",
         help="assign samples to the components of a fitted model",
-        description="Print the most probable component of every sample of DATA (and with "
-        "--proba the probability of every component) as CSV. For a hidden Markov model: "
-        "the state of every sample on the most probable state path of its sequence "
-        "(Viterbi), and with --proba the posterior probability of every state.",
+        description="Write the most probable component of every sample of DATA (and with "
+        "--proba the probability of every component) as a table: the column row (the row of "
+        "DATA, from 0), with --keep-columns the model's columns of DATA, then label, then p0, "
+        "p1, .... For a hidden Markov model: the state of every sample on the most probable "
+        "state path of its sequence (Viterbi), and with --proba the posterior probability of "
+        "every state. A mixture reads DATA and writes the table a chunk of rows at a time "
+        "(--chunk-size), so that data larger than memory is predicted; a hidden Markov model "
+        "reads its sequences whole.",
     )
     predict.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
     predict.add_argument("data", metavar="DATA", help="data file, one row per sample")
     predict.add_argument(
-        "-o", "--output", metavar="OUT.csv", help="CSV file to write (default: standard output)"
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="file to write: Parquet when its name ends with .parquet or .pq (needs pyarrow), "
+        "CSV otherwise; written whole or not at all (default: CSV on standard output, a chunk "
+        "at a time)",
     )
     predict.add_argument(
         "--sequence-column",
@@ -377,6 +388,18 @@ def _add_predict(commands: Any) -> None:
         action="store_true",
         help="add columns p0, p1, ... with the probability of every component (of every "
         "state for an hmm)",
+    )
+    predict.add_argument(
+        "--keep-columns",
+        action="store_true",
+        help="add the columns of DATA the model reads, after the column row, as they are read",
+    )
+    predict.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        metavar="N",
+        help="rows of DATA read, predicted and written at a time (default: the model's "
+        f"chunk_size, else {DEFAULT_CHUNK_ROWS})",
     )
     _add_delimiter(predict)
 

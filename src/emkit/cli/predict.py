@@ -1,25 +1,38 @@
-"""``emkit predict``: the component (or state) of every row of a data file, as CSV."""
+"""``emkit predict``: the component (or state) of every row of a data file, as a table.
+
+A mixture reads the data file a chunk at a time and writes the rows of each chunk before it
+reads the next (:class:`~emkit.cli.output.PredictionTable`): memory holds one chunk. A
+hidden Markov model reads its sequences whole, as it decodes them whole.
+"""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import sys
-from collections.abc import Sequence
+import warnings
 from typing import Any
 
 import numpy as np
 
-from emkit.cli.data import check_data, read_for_model, read_lengths
-from emkit.cli.errors import CommandError, speaking
+from emkit.cli.chunks import rows_from, without_feature_names
+from emkit.cli.data import (
+    Opened,
+    check_data,
+    open_for_model,
+    read_for_model,
+    read_lengths,
+    refuse_missing,
+)
+from emkit.cli.errors import CommandError, in_file_terms, speaking, warn, with_options
 from emkit.cli.models import import_all
-from emkit.cli.summary import model_columns, quote
+from emkit.cli.output import PredictionTable, check_table_path
+from emkit.cli.summary import model_columns, n_components, quote
 
 __all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> None:
     from emkit import load
+    from emkit.core.batches import DEFAULT_CHUNK_SIZE
     from emkit.estimators.description import description_of
 
     # The registered models' faces and families, so that their model files can be read.
@@ -43,34 +56,82 @@ def run(args: argparse.Namespace) -> None:
             f"the sequence column {args.sequence_column!r} is one of the columns the model "
             "was fitted on"
         )
+    if args.output:
+        check_table_path(args.output)
+    table = PredictionTable(
+        args.output,
+        "state" if is_hmm else "label",
+        columns if args.keep_columns else (),
+        n_components(estimator) if args.proba else None,
+    )
+    chunk_size = int(
+        args.chunk_size or estimator.get_params().get("chunk_size") or DEFAULT_CHUNK_SIZE
+    )
     # Read first: a bad sequence column is reported before any mismatch of the features.
-    lengths = read_lengths(args.data, args.sequence_column, args.delimiter) if is_hmm else None
-    X = read_for_model(estimator, args.data, args.sequence_column, args.delimiter)
-    # The columns are matched by name above; the estimator then sees a plain array, and
-    # scikit-learn would warn that it lacks the names the model was fitted with.
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-    extra = (lengths,) if is_hmm else ()
+    if is_hmm:
+        lengths = read_lengths(args.data, args.sequence_column, args.delimiter)
+        data: Any = read_for_model(estimator, args.data, args.sequence_column, args.delimiter)
+    else:
+        data = open_for_model(estimator, args.data, args.delimiter)
+    # The columns are matched by name above; the estimator then sees plain arrays, and
+    # scikit-learn would warn that they lack the names it was fitted with.
+    with (
+        without_feature_names(estimator),
+        warnings.catch_warnings(record=True) as caught,
+        table,
+    ):
+        warnings.simplefilter("always")
+        if is_hmm:
+            _predict_sequences(estimator, data, lengths, args, columns, table, chunk_size)
+        else:
+            _predict_chunks(estimator, data, args, columns, table, chunk_size)
+    for warning in caught:
+        if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
+            warn(in_file_terms(with_options(str(warning.message), {}), columns))
+
+
+def _predict_chunks(
+    estimator: Any,
+    opened: Opened,
+    args: argparse.Namespace,
+    columns: tuple[str, ...],
+    table: PredictionTable,
+    chunk_size: int,
+) -> None:
+    """The rows of a mixture's data file, a chunk at a time, each written before the next
+    is read."""
+    offset = 0
+    for rows, _ in opened.source.chunks(chunk_size):
+        if np.isnan(rows).any():
+            refuse_missing(opened)
+        with speaking({}, columns, args.data), rows_from(offset):
+            check_data(estimator, rows)
+            labels = estimator.predict(rows)
+            proba = estimator.predict_proba(rows) if args.proba else None
+        table.write(offset, rows if args.keep_columns else None, labels, proba)
+        offset += rows.shape[0]
+
+
+def _predict_sequences(
+    estimator: Any,
+    X: np.ndarray,
+    lengths: np.ndarray | None,
+    args: argparse.Namespace,
+    columns: tuple[str, ...],
+    table: PredictionTable,
+    chunk_size: int,
+) -> None:
+    """The rows ``X`` of a hidden Markov model's sequences of ``lengths``, decoded whole,
+    written a chunk of rows at a time."""
     with speaking({}, columns, args.data):
         check_data(estimator, X)
-        labels = estimator.predict(X, *extra)
-        proba = estimator.predict_proba(X, *extra) if args.proba else None
-    header = ["state" if is_hmm else "label"]
-    values = labels.astype(np.float64)[:, np.newaxis]
-    if proba is not None:
-        header += [f"p{j}" for j in range(proba.shape[1])]
-        values = np.column_stack([values, proba])
-    if args.output:
-        from emkit.io.readers import write_table
-
-        write_table(args.output, values, header)
-    else:
-        _write_csv(sys.stdout, labels, values[:, 1:], header)
-
-
-def _write_csv(stream: Any, labels: np.ndarray, proba: np.ndarray, header: Sequence[str]) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(header)
-    for label, row in zip(labels.tolist(), proba.tolist(), strict=True):
-        writer.writerow([str(int(label)), *(repr(p) for p in row)])
-    stream.flush()
+        labels = estimator.predict(X, lengths)
+        proba = estimator.predict_proba(X, lengths) if args.proba else None
+    for start in range(0, X.shape[0], chunk_size):
+        rows = slice(start, start + chunk_size)
+        table.write(
+            start,
+            X[rows] if args.keep_columns else None,
+            labels[rows],
+            None if proba is None else proba[rows],
+        )

@@ -13,6 +13,7 @@ import numpy as np
 from emkit.cli.data import check_data, read_features
 from emkit.cli.errors import CommandError, speaking, warn, with_options
 from emkit.cli.options import flag_of
+from emkit.cli.output import check_table_path
 from emkit.cli.summary import names, quote, select_summary
 
 __all__ = ["run"]
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> None:
     if args.save:
         check_writable(args.save)
     if args.output:
-        _check_table_path(args.output)
+        check_table_path(args.output)
     table = read_features(args.data, args.columns, args.delimiter)
     X = table.values
     if X.shape[0] < 2:
@@ -96,19 +97,6 @@ def run(args: argparse.Namespace) -> None:
         lines.append(f"model written to {args.save}")
     if not args.quiet:
         print("\n".join(lines))
-
-
-def _check_table_path(path: str) -> None:
-    """Refuse, before any fit, a table destination that cannot be written."""
-    from emkit.io.model_file import check_writable
-
-    try:
-        check_writable(path)
-    except OSError as exc:
-        # The check speaks of a model file; the reason is the same for a table.
-        message = exc.strerror or str(exc)
-        reason = message.removeprefix(f"cannot write the model file {quote(path)}: ")
-        raise CommandError(f"cannot write the table {quote(path)}: {reason}") from None
 
 
 def _write_selection(path: str, result: Any) -> None:
