@@ -1,9 +1,9 @@
 """Reading the data of a command: the columns a model was fitted on, sequences of a hidden
 Markov model, a row index written as a column; and the check of the family that reads it.
 
-Mixtures read their data file a chunk at a time (:func:`open_source`, :func:`scan_source`,
-:func:`open_for_model`), with the messages of the file read whole: rows and lines of the
-file, missing values counted over all of it.
+Mixtures and k-means read their data file a chunk at a time (:func:`open_source`,
+:func:`scan_source`, :func:`open_for_model`), with the messages of the file read whole: rows
+and lines of the file, missing values counted over all of it.
 """
 
 from __future__ import annotations
@@ -424,7 +424,7 @@ def read_for_model(
 
 
 def open_for_model(estimator: Any, data: str, delimiter: str | None) -> Opened:
-    """The columns of ``data`` that the mixture ``estimator`` was fitted on, in the model's
+    """The columns of ``data`` that ``estimator`` (not an hmm) was fitted on, in the model's
     order, as a row source: matched as :func:`read_for_model` matches them, with its
     messages. The values are read by the passes over the source, whose errors (a value
     that is not a number; missing values, through :func:`refuse_missing`) are the

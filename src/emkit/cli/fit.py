@@ -1,9 +1,9 @@
 """``emkit fit``: fit a model to a data file, print its summary and write a model file.
 
-A mixture reads its data file a chunk at a time (a row source, :func:`emkit.open_data`): a
-pass checks it, the fit reads it once per E-step, and the summary scores it in one more
-pass, so that memory holds a chunk and the sample that initialisation draws, never the
-file. Hidden Markov models, the variational mixture and k-means read the file whole.
+Mixtures and k-means read their data file a chunk at a time (a row source,
+:func:`emkit.open_data`): a pass checks it, the fit reads it once per E-step, and the
+summary scores it in one more pass, so that memory holds a chunk and the sample that
+initialisation draws, never the file. Hidden Markov models read their sequences whole.
 
 Ctrl-C during the fit stops it at its last whole point (:func:`emkit.fit_em`): the model
 file is then written with the best parameters so far, the summary says where the fit
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from emkit.cli import models
-from emkit.cli.data import check_data, open_source, read_features, read_sequences, scan_source
+from emkit.cli.data import check_data, open_source, read_sequences, scan_source
 from emkit.cli.errors import (
     EXIT_INTERRUPTED,
     PROG,
@@ -66,14 +66,10 @@ def run(args: argparse.Namespace) -> int | None:
             args.data, args.columns, args.sequence_column, args.delimiter
         )
         data, columns, n = table.values, table.columns, table.values.shape[0]
-    elif face.kind == "mixture":
+    else:
         opened = open_source(args.data, args.columns, args.delimiter)
         scan = scan_source(estimator, opened, chunk_size)
         data, columns, n, refusal = opened.source, opened.columns, scan.n_rows, scan.refusal
-    else:
-        # The variational mixture and k-means fit arrays in memory.
-        table = read_features(args.data, args.columns, args.delimiter)
-        data, columns, n = table.values, table.columns, table.values.shape[0]
     k = args.components
     if n < k:
         raise CommandError(

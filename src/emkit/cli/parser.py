@@ -141,8 +141,8 @@ def _add_fit(commands: Any) -> argparse.ArgumentParser:
         help="fit a model to a data file and write a model file",
         description="Fit a model to the numeric columns of DATA (.csv, .tsv, .txt, .parquet, "
         ".pq or .npy; a folder or a pattern of Parquet files) and write it to a model file. "
-        "A mixture reads DATA a chunk of rows at a time (--chunk-size, the estimator's "
-        "chunk_size), so that data larger than memory fits; the other models read it whole. "
+        "Every model but a hidden Markov model reads DATA a chunk of rows at a time "
+        "(--chunk-size, the estimator's chunk_size), so that data larger than memory fits. "
         "A hidden Markov model (--model hmm) reads "
         "its sequences from the table: the rows of one sequence are consecutive rows with the "
         "same --sequence-column value, in time order. The summary prints BIC, ICL and AIC in "
@@ -363,9 +363,9 @@ def _add_predict(commands: Any) -> None:
         "DATA, from 0), with --keep-columns the model's columns of DATA, then label, then p0, "
         "p1, .... For a hidden Markov model: the state of every sample on the most probable "
         "state path of its sequence (Viterbi), and with --proba the posterior probability of "
-        "every state. A mixture reads DATA and writes the table a chunk of rows at a time "
-        "(--chunk-size), so that data larger than memory is predicted; a hidden Markov model "
-        "reads its sequences whole.",
+        "every state. Every model but a hidden Markov model reads DATA and writes the table a "
+        "chunk of rows at a time (--chunk-size), so that data larger than memory is "
+        "predicted; a hidden Markov model reads its sequences whole.",
     )
     predict.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
     predict.add_argument("data", metavar="DATA", help="data file, one row per sample")

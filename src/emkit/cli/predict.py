@@ -1,8 +1,8 @@
 """``emkit predict``: the component (or state) of every row of a data file, as a table.
 
-A mixture reads the data file a chunk at a time and writes the rows of each chunk before it
-reads the next (:class:`~emkit.cli.output.PredictionTable`): memory holds one chunk. A
-hidden Markov model reads its sequences whole, as it decodes them whole.
+Mixtures and k-means read the data file a chunk at a time and write the rows of each chunk
+before they read the next (:class:`~emkit.cli.output.PredictionTable`): memory holds one
+chunk. A hidden Markov model reads its sequences whole, as it decodes them whole.
 """
 
 from __future__ import annotations
@@ -98,8 +98,7 @@ def _predict_chunks(
     table: PredictionTable,
     chunk_size: int,
 ) -> None:
-    """The rows of a mixture's data file, a chunk at a time, each written before the next
-    is read."""
+    """The rows of a data file, a chunk at a time, each written before the next is read."""
     offset = 0
     for rows, _ in opened.source.chunks(chunk_size):
         if np.isnan(rows).any():

@@ -426,8 +426,8 @@ def fit_summary(
     the feature names ``columns``.
 
     ``data`` is an array (n_samples, n_features) in memory, scored by the face's methods
-    on all of it (the sequences of an hmm, with their ``lengths``), or a row source (a
-    mixture's, or a clustering's), scored in one pass of chunks of ``chunk_size`` rows.
+    on all of it (the sequences of an hmm, with their ``lengths``), or a row source (of any
+    other face), scored in one pass of chunks of ``chunk_size`` rows.
     ``interrupted`` says where Ctrl-C stopped the fit.
     """
     face = description_of(estimator)
