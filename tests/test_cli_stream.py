@@ -408,3 +408,21 @@ def test_the_help_says_what_streams():
     fit = commands["fit"].format_help()
     for words in ("--progress, --no-progress", "a chunk of rows at a time", "130"):
         assert words in fit
+
+
+def test_a_folder_or_pattern_of_parquet_files_is_one_table(tmp_path, capsys, monkeypatch):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, rows in enumerate(np.array_split(X, 3)):
+        pd.DataFrame(rows, columns=["a", "b"]).to_parquet(parts / f"p{i}.parquet")
+    monkeypatch.chdir(tmp_path)
+    expected = emkit.GaussianMixture(2, n_init=3, random_state=0).fit(X)
+    for data in ("parts", "parts/p*.parquet"):
+        (tmp_path / "parts.emkit").unlink(missing_ok=True)
+        code, out, err = _run(capsys, "fit", data, "--model", "gmm", "-k", 2, "--random-state", 0)
+        assert (code, err) == (0, ""), err
+        assert f"{data}: 1200 samples x 2 features (a, b)" in out
+        assert out.splitlines()[-1] == "model written to parts.emkit"
+        assert_array_equal(emkit.load(tmp_path / "parts.emkit").means_, expected.means_)
+    message = _fail(capsys, "fit", "p*/p*.parquet", "--model", "gmm", "-k", 2)
+    assert message == "'p*/p*.parquet' is a pattern of files: name the model file with -o"

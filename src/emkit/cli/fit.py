@@ -41,6 +41,8 @@ __all__ = ["run"]
 
 # What the driver's warning of a fit that Ctrl-C stopped says (emkit.core.driver.fit_em).
 _INTERRUPTED = "interrupted (Ctrl-C)"
+# The characters that make DATA a pattern of Parquet files (emkit.open_data).
+_PATTERN = "*?["
 
 
 def run(args: argparse.Namespace) -> int | None:
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int | None:
     names = option_names(model)
     params = estimator.get_params(deep=False)
     chunk_size = int(params.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-    output = args.output or Path(args.data).stem + MODEL_SUFFIX
+    output = args.output or _default_output(args.data)
     # A save that cannot succeed is reported now, not after a long fit.
     check_writable(output)
     lengths = None
@@ -134,6 +136,18 @@ def run(args: argparse.Namespace) -> int | None:
         lines.append(f"model written to {output}")
         print("\n".join(lines))
     return None if interrupted is None else EXIT_INTERRUPTED
+
+
+def _default_output(data: str) -> str:
+    """The model file of ``data`` without -o: ``<stem>.emkit`` in the current directory; for
+    a pattern of Parquet files, named after their folder."""
+    path = Path(data)
+    if path.exists() or not any(char in path.name for char in _PATTERN):
+        return path.stem + MODEL_SUFFIX
+    folder = path.parent.resolve().name
+    if not folder or any(char in folder for char in _PATTERN):
+        raise CommandError(f"{quote(data)} is a pattern of files: name the model file with -o")
+    return folder + MODEL_SUFFIX
 
 
 def _max_iter(params: dict[str, Any]) -> int:

@@ -179,7 +179,8 @@ def _add_fit(commands: Any) -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="MODEL",
-        help=f"model file to write (default: <DATA stem>{MODEL_SUFFIX} in the current directory)",
+        help=f"model file to write (default: <DATA stem>{MODEL_SUFFIX} in the current directory; "
+        f"for a pattern of Parquet files, <its folder>{MODEL_SUFFIX})",
     )
     emissions = models.emission_names()
     fit.add_argument(
