@@ -25,7 +25,7 @@ dd = pytest.importorskip("dask.dataframe")
 
 import emkit  # noqa: E402
 from emkit.core.batches import Labelled  # noqa: E402
-from emkit.core.driver import fit_em  # noqa: E402
+from emkit.core.driver import INIT_MAX_ROWS, fit_em  # noqa: E402
 from emkit.execution.dask import DaskExecutor, DaskRows, _part_sample, merged_sample  # noqa: E402
 from emkit.execution.executor import ThreadExecutor  # noqa: E402
 from emkit.execution.files import open_data  # noqa: E402
@@ -312,3 +312,32 @@ def test_a_worker_killed_during_a_fit_costs_a_retry_not_the_fit(client, files, k
     assert killed.is_set()
     assert_same_fit(got, expected)
     client.wait_for_workers(2, timeout=60)
+
+
+def test_faces_fit_dask_collections_on_the_active_client_s_cluster(client, monkeypatch):
+    from emkit.config import executor_for
+
+    data = da.from_array(X, chunks=(1300, 3))
+    home = executor_for(None, as_source(data))
+    assert isinstance(home, DaskExecutor) and home.client is client
+    with emkit.config_context(executor=ThreadExecutor(1)):  # a chosen executor holds
+        assert isinstance(executor_for(None, as_source(data)), ThreadExecutor)
+    start = {"means_init": P0.components.means, "weights_init": P0.weights, "max_iter": 5}
+    start |= {"random_state": 0}
+    on_array = emkit.GaussianMixture(3, tol=0.0, chunk_size=CHUNK, **start).fit(X)
+    # Only the graph and the start's sample leave the workers: the blocks stay there.
+    drawn = da.random.RandomState(0).normal(size=(BIG, 3), chunks=(BIG_CHUNK, 3))
+    written = _Written(monkeypatch)
+    face = emkit.GaussianMixture(3, max_iter=1, tol=0.0, chunk_size=BIG_CHUNK, random_state=0)
+    face.fit(drawn)
+    sample = INIT_MAX_ROWS * 3 * 8
+    assert sample < drawn.nbytes / 5
+    assert written.bytes < sample + drawn.nbytes / 50
+    for kind in ("dask-array", "dask-frame"):
+        face = emkit.GaussianMixture(3, tol=0.0, chunk_size=CHUNK, **start)
+        face.fit(DATA[kind](None))
+        assert_allclose(face.means_, on_array.means_, rtol=1e-12)
+        assert_array_equal(face.predict(DATA[kind](None)), on_array.predict(X))
+    assert list(face.feature_names_in_) == list("abc")
+    kmeans = emkit.KMeans(3, init=P0.components.means, n_init=1, chunk_size=CHUNK)
+    assert_allclose(kmeans.fit(data).cluster_centers_, kmeans.fit(X).cluster_centers_, rtol=1e-12)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from emkit.core.driver import IterationInfo
     from emkit.execution.executor import Executor
+    from emkit.execution.sources import RowSource
 
 Observer = Callable[["IterationInfo"], object]
 """A callback of :func:`config_context`: it sees every E-step; what it returns is ignored."""
@@ -102,12 +103,17 @@ def config_context(
             variable.reset(token)
 
 
-def executor_for(n_jobs: int | None) -> Executor:
+def executor_for(n_jobs: int | None, source: RowSource | None = None) -> Executor:
     """The executor of a fit whose estimator asks for ``n_jobs`` threads: the one set by
-    :func:`config_context`, else threads."""
+    :func:`config_context`, else the one where ``source``'s rows live
+    (:meth:`~emkit.execution.sources.RowSource.home`: a dask collection's cluster), else
+    threads."""
     configured = _EXECUTOR.get()
     if configured is not None:
         return configured
+    home = None if source is None else source.home()
+    if home is not None:
+        return home
     from emkit.execution.executor import ThreadExecutor
 
     return ThreadExecutor(n_jobs)

@@ -30,6 +30,7 @@ from sklearn.utils import check_array, check_random_state
 
 from emkit.config import executor_for
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
+from emkit.estimators.base import dask_rows
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.execution.sources import RowSource
 from emkit.families.checks import check_magnitude
@@ -390,6 +391,7 @@ def select_model(
     )._check_hyperparameters()
     executor = executor_for(n_jobs)
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    X = dask_rows(X)
     if isinstance(X, RowSource):
         Xa, w, n_eff = _checked_source(X, sample_weight)
         # The hierarchical start agglomerates a uniform sample, drawn in one pass.

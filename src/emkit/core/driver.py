@@ -273,7 +273,7 @@ def fit_em(
     if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     source = as_source(data, sample_weight)
-    executor = executor_for(n_jobs)
+    executor = executor_for(n_jobs, source)
     placement = executor.place(source, int(chunk_size))
     rng = check_random_state(random_state)
     start = init if callable(init) else model.init
@@ -490,8 +490,9 @@ def online_update(
     DegenerateFitError
         When the batch's bound is not finite, or the M-step finds a degenerate component.
     """
-    executor = executor_for(n_jobs)
-    placement = executor.place(as_source(data, sample_weight), chunk_size or DEFAULT_CHUNK_SIZE)
+    source = as_source(data, sample_weight)
+    executor = executor_for(n_jobs, source)
+    placement = executor.place(source, chunk_size or DEFAULT_CHUNK_SIZE)
     with executor.compute():
         stats, loglik, weight = _summed(model, params, placement, hard)
         bound = loglik / weight

@@ -374,6 +374,17 @@ def output_dtype(X: np.ndarray | RowSource) -> Any:
     return np.float32 if X.dtype == np.float32 else np.float64
 
 
+def dask_rows(X: Any) -> Any:
+    """A dask array or DataFrame as its row source, read block by block where its blocks
+    live (on the active ``distributed.Client``'s cluster, if there is one); anything else as
+    it is, so that scikit-learn's checks do not pull a dask collection into memory whole."""
+    if type(X).__module__.partition(".")[0] == "dask":
+        from emkit.execution.sources import as_source
+
+        return as_source(X)
+    return X
+
+
 def refuse_one_pass(X: Any) -> None:
     """Refuse an iterator (a generator) as data, which scikit-learn's checks would take for
     a 0-d array of objects.

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
-from emkit.estimators.base import EMEstimatorMixin
+from emkit.estimators.base import EMEstimatorMixin, dask_rows
 from emkit.estimators.description import COVARIANCE, FaceDescription, Phrase
 from emkit.estimators.gaussian_mixture import REG_COVAR
 from emkit.estimators.mixtures import (
@@ -236,6 +236,7 @@ class BayesianGaussianMixture(
         """
         self._check_hyperparameters()
         warm = self._warm()
+        X = dask_rows(X)
         if isinstance(X, RowSource):
             return self._fit_source(X, warm, sample_weight)
         X = real_data(self._check_data(X, reset=not warm, min_samples=2), "Gaussian")
@@ -289,6 +290,7 @@ class BayesianGaussianMixture(
         return source.map(lambda rows: real_data(rows, "Gaussian"))
 
     def _checked(self, X: Any) -> np.ndarray | RowSource:
+        X = dask_rows(X)
         if isinstance(X, RowSource):
             self._check_fitted()
             self._check_source_columns(X, reset=False)

@@ -17,7 +17,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import validate_data
 
 from emkit.core.driver import ROUNDOFF, IterationInfo, fit_em
-from emkit.estimators.base import EMEstimatorMixin, output_dtype, refuse_one_pass
+from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -319,6 +319,7 @@ class KMeans(
         """``X`` validated against the fitted model: an array, or a source checked a chunk
         at a time."""
         self._check_fitted()
+        X = dask_rows(X)
         if isinstance(X, RowSource):
             self._check_source_columns(X, reset=False)
             return X.map(_checked_rows)
@@ -334,6 +335,7 @@ class KMeans(
             For invalid data or weights, and for fewer rows than clusters when the number
             is known without a pass.
         """
+        X = dask_rows(X)
         if isinstance(X, RowSource):
             if sample_weight is not None:
                 raise ValueError(

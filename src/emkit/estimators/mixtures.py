@@ -23,7 +23,7 @@ from sklearn.utils.validation import validate_data
 from emkit.core.batches import Labelled
 from emkit.core.driver import online_update
 from emkit.core.online import OnlineEM, OnlineState
-from emkit.estimators.base import EMEstimatorMixin, output_dtype, refuse_one_pass
+from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -379,6 +379,7 @@ class BaseMixture(
         # A warm start continues from the fitted parameters, and so keeps what the first fit
         # learnt of the data (the categories of a categorical family).
         family = self._fitted_family() if warm else self._family()
+        X = dask_rows(X)
         if isinstance(X, RowSource):
             return self._fit_source(X, family, warm, sample_weight, labels)
         X = self._check_input(X, family, reset=not warm, min_samples=2)
@@ -617,6 +618,7 @@ class BaseMixture(
 
     def _checked(self, X: Any) -> np.ndarray | RowSource:
         self._check_fitted()
+        X = dask_rows(X)
         if isinstance(X, RowSource):
             return self._checked_source(X, self._fitted_family(), reset=False)
         return self._check_input(X, self._fitted_family(), reset=False)

@@ -208,20 +208,33 @@ class _DaskPlacement(Placement):
             rows = self.source.block_rows
         else:
             rows = [part.n_rows for part in self._parts]
-        if all(n is not None for n in rows) and sum(rows) <= max_rows:  # type: ignore[arg-type]
+        known = all(n is not None for n in rows)
+        if known and sum(rows) <= max_rows:  # type: ignore[arg-type]
             # All the rows: no part draws, and neither does the merge.
-            seeds = [0] * len(rows)
+            seeds, wanted = [0] * len(rows), [max_rows] * len(rows)
         else:
+            before = random_state.get_state()
             seeds = random_state.randint(np.iinfo(np.int32).max, size=len(rows)).tolist()
+            # With the parts' sizes known, each part draws its share of the sample, so that
+            # max_rows rows come back rather than max_rows of every part.
+            wanted = _shares(rows, max_rows, random_state) if known else [max_rows] * len(rows)
 
         def run() -> list[tuple[Chunk | None, int]]:
             futures = [
-                self._client.submit(_part_sample, part, max_rows, seed, self.chunk_size, pure=False)
-                for part, seed in zip(self._futures, seeds, strict=True)
+                self._client.submit(_part_sample, part, m, seed, self.chunk_size, pure=False)
+                for part, m, seed in zip(self._futures, wanted, seeds, strict=True)
+                if m > 0  # a part none of whose rows is drawn is not read
             ]
             return self._client.gather(futures)
 
-        return merged_sample(self._retried(run), max_rows, random_state)
+        samples = self._retried(run)
+        if known:
+            return _concatenated([chunk for chunk, _ in samples if chunk is not None])
+        if sum(seen for _, seen in samples) <= max_rows:
+            # All the rows after all: the random state is left as a sample drawing none
+            # leaves it, so that the start equals that of the same rows anywhere else.
+            random_state.set_state(before)
+        return merged_sample(samples, max_rows, random_state)
 
     def _retried(self, run: Callable[[], T]) -> T:
         allowed = int(dask.config.get("distributed.scheduler.allowed-failures"))
@@ -297,6 +310,23 @@ def _part_sample(part: Any, max_rows: int, seed: int, chunk_size: int) -> tuple[
 
 
 # -- merging the parts' samples ---------------------------------------------------------------
+def _shares(rows: Sequence[int], max_rows: int, random_state: np.random.RandomState) -> list[int]:
+    """How many rows of each part a uniform sample of ``max_rows`` of all the rows holds
+    (multivariate hypergeometric, drawn one part after another)."""
+    shares, rows_left, wanted = [], sum(rows), max_rows
+    for seen in rows:
+        if wanted == 0 or seen == 0:
+            k = 0
+        elif rows_left == seen:
+            k = wanted
+        else:
+            k = int(random_state.hypergeometric(seen, rows_left - seen, wanted))
+        shares.append(k)
+        rows_left -= seen
+        wanted -= k
+    return shares
+
+
 def merged_sample(
     samples: Sequence[tuple[Chunk | None, int]], max_rows: int, random_state: np.random.RandomState
 ) -> Chunk:
@@ -420,10 +450,35 @@ class DaskRows(RowSource):
     def weighted(self) -> bool:
         return self._weighted
 
+    def home(self) -> Executor | None:
+        """The cluster of the active ``distributed.Client``, where the blocks are computed
+        and kept; None without one (each pass computes the blocks with dask's scheduler)."""
+        try:
+            import distributed
+
+            client = distributed.get_client()
+        except (ImportError, ValueError):
+            return None
+        return DaskExecutor(client)
+
     def chunks(self, max_rows: int) -> Iterator[Chunk]:
         for block in self.blocks:
             (part,) = dask.compute(block)
             yield from _part_chunks(part, max_rows)
+
+    def map(self, fn: Callable[[Any], Any], n_features: int | None = None) -> DaskRows:
+        """The dask rows whose blocks are ``fn`` of these blocks' rows, applied where the
+        blocks are computed (on the workers, once per fit for blocks kept there)."""
+        blocks = [dask.delayed(_mapped_block)(fn, block) for block in self.blocks]
+        d = self.n_features if n_features is None else n_features
+        return DaskRows(blocks, d, self.dtype, self.block_rows, self._columns, self._weighted)
+
+
+def _mapped_block(fn: Callable[[Any], Any], block: Any) -> Any:
+    if isinstance(block, tuple):
+        rows, w = block
+        return fn(rows), w
+    return fn(block)
 
 
 def _is_dask_array(data: Any) -> bool:

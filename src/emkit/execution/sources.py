@@ -22,12 +22,15 @@ import heapq
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Labelled, Sequences
+
+if TYPE_CHECKING:
+    from emkit.execution.executor import Executor
 
 Rows = Any
 """Rows of one chunk: ndarray or CSR matrix of shape (n, n_features), Sequences or Labelled."""
@@ -104,6 +107,12 @@ class RowSource(ABC):
         """The source whose chunks are ``fn(rows)`` (a check, a conversion), with the same
         weights; ``n_features`` when ``fn`` changes the number of columns."""
         return MappedRows(self, fn, n_features)
+
+    def home(self) -> Executor | None:
+        """The executor that runs passes where the rows live, for fits that set none
+        (:func:`emkit.config_context`): None, this machine's threads, but for rows that live
+        on a cluster (dask collections while a ``distributed.Client`` is active)."""
+        return None
 
     def partitions(self, n: int, align: int) -> list[RowSource] | None:
         """The rows cut into at most ``n`` sources of consecutive rows, each of which can be
@@ -398,6 +407,9 @@ class MappedRows(RowSource):
     def sample(self, max_rows: int, random_state: np.random.RandomState) -> Chunk:
         rows, w = self.source.sample(max_rows, random_state)
         return self.fn(rows), w
+
+    def home(self) -> Executor | None:
+        return self.source.home()
 
     def partitions(self, n: int, align: int) -> list[RowSource] | None:
         parts = self.source.partitions(n, align)
