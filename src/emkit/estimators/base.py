@@ -6,7 +6,7 @@ from __future__ import annotations
 import numbers
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.core.batches import map_rows
 from emkit.core.driver import EMResult, IterationInfo, fit_em
-from emkit.core.online import OnlineEM
+from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.registry import all_faces, register
 from emkit.execution.sources import DEFAULT_CHUNK_SIZE, RowSource
 from emkit.families.base import Family, family_from_description
@@ -178,6 +178,19 @@ class EMEstimatorMixin:
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = result.lower_bounds
         self.restart_lower_bounds_ = np.asarray(result.run_lower_bounds, dtype=np.float64)
+
+    def _record_steps(
+        self, state: OnlineState, history: np.ndarray, bounds: Sequence[float]
+    ) -> None:
+        """What ``partial_fit``'s online steps leave on the face: the running average
+        ``state`` (kept for the next call, not in model files), the steps taken since it
+        started, and the batches' bounds appended to the ``history`` of earlier calls."""
+        self._online_state = state
+        self.converged_ = False
+        self.n_iter_ = state.n_batches
+        self.lower_bounds_ = np.concatenate([history, bounds])
+        self.lower_bound_ = float(self.lower_bounds_[-1])
+        self.restart_lower_bounds_ = np.asarray([self.lower_bound_])
 
     def _check_fitted(self) -> None:
         check_is_fitted(self)

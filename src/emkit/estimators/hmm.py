@@ -300,17 +300,12 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
             )
             bounds.append(bound)
             totals.append(bound * (batch.shape[0] if weights is None else float(weights.sum())))
-        self._online_state = state
         self._set_params(params)
         # Appended as they are, not reported: the batches hold different data, so a lower
         # total than the previous batch's is no sign that EM is failing.
         monitor.history.extend(totals)
         monitor.iter += len(totals)
-        self.converged_ = False
-        self.n_iter_ = state.n_batches
-        self.lower_bounds_ = np.concatenate([history, bounds])
-        self.lower_bound_ = float(self.lower_bounds_[-1])
-        self.restart_lower_bounds_ = np.asarray([self.lower_bound_])
+        self._record_steps(state, history, bounds)
         return self
 
     def _fit_data(

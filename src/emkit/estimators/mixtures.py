@@ -464,13 +464,8 @@ class BaseMixture(
                 n_jobs=self.n_jobs,
             )
             bounds.append(bound)
-        self._online_state = state
         self._set_params(params, output_dtype(X))
-        self.converged_ = False
-        self.n_iter_ = state.n_batches
-        self.lower_bounds_ = np.concatenate([history, bounds])
-        self.lower_bound_ = float(self.lower_bounds_[-1])
-        self.restart_lower_bounds_ = np.asarray([self.lower_bound_])
+        self._record_steps(state, history, bounds)
         return self
 
     def fit_predict(
