@@ -22,6 +22,12 @@ from emkit.execution.sources import DEFAULT_CHUNK_SIZE, RowSource
 from emkit.families.base import Family, family_from_description
 from emkit.io.model_file import ModelFile, ModelFileError, read_model_file, write_model_file
 
+ROWS_INSTEAD = (
+    "an array, emkit.open_data(path) for a file, or a re-iterable of chunks as "
+    "emkit.execution.sources.ChunkRows(chunks)"
+)
+"""What a face that reads row sources takes in place of a generator."""
+
 
 def load(path: str | os.PathLike) -> Any:
     """Read a model written by ``estimator.save(path)``.
@@ -101,8 +107,11 @@ class EMEstimatorMixin:
         super().__init_subclass__(**kwargs)
         register(cls)
 
+    _one_pass_instead: ClassVar[str] = ROWS_INSTEAD
+    """What the face takes in place of a generator (:func:`refuse_one_pass`)."""
+
     def _check_data(self, X: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
-        refuse_one_pass(X)
+        refuse_one_pass(X, self._one_pass_instead)
         return validate_data(
             self, X, dtype=[np.float64, np.float32], reset=reset, ensure_min_samples=min_samples
         )
@@ -398,20 +407,19 @@ def dask_rows(X: Any) -> Any:
     return X
 
 
-def refuse_one_pass(X: Any) -> None:
+def refuse_one_pass(X: Any, instead: str = ROWS_INSTEAD) -> None:
     """Refuse an iterator (a generator) as data, which scikit-learn's checks would take for
     a 0-d array of objects.
 
     Raises
     ------
     TypeError
-        Saying what to give instead.
+        Saying what to give ``instead``.
     """
     if isinstance(X, Iterator):
         raise TypeError(
             f"X is a {type(X).__name__}, which can be read only once, and a fit reads its "
-            "data at every iteration: give an array, emkit.open_data(path) for a file, or "
-            "a re-iterable of chunks as emkit.execution.sources.ChunkRows(chunks)"
+            f"data at every iteration: give {instead}"
         )
 
 

@@ -24,7 +24,7 @@ from emkit.config import executor_for
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.core.driver import EMResult, fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
-from emkit.estimators.base import EMEstimatorMixin, check_int
+from emkit.estimators.base import EMEstimatorMixin, check_int, refuse_one_pass
 from emkit.estimators.description import COVARIANCE, HIDDEN_MARKOV, Phrase
 from emkit.estimators.hmm_monitor import ConvergenceMonitor, MonitorFeed
 from emkit.estimators.hmm_parameters import (
@@ -121,6 +121,9 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     """
 
     _abstract_face: ClassVar[bool] = True
+    _one_pass_instead: ClassVar[str] = (
+        "an array of rows with the lengths of its sequences, or a list of sequences"
+    )
     _chain_letters: ClassVar[dict[str, str]] = {"s": "startprob", "t": "transmat"}
     _emission_letters: ClassVar[dict[str, str]] = {}
     _emission_attributes: ClassVar[dict[str, str]] = {}
@@ -524,6 +527,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         return frozenset(fresh)
 
     def _sequences(self, X: Any, lengths: Any, *, reset: bool) -> Sequences:
+        refuse_one_pass(X, self._one_pass_instead)
         parts = _list_of_sequences(X)
         if parts is not None:
             if lengths is not None:
