@@ -291,5 +291,5 @@ def test_bad_batches_are_refused_in_words():
 def test_a_generator_is_refused_with_what_an_hmm_takes_instead(face):
     X = np.random.default_rng(0).integers(0, 3, size=(60, 1))
     for call in (face(2).fit, face(2).partial_fit):
-        with pytest.raises(TypeError, match="read only once.*or a list of sequences$"):
+        with pytest.raises(TypeError, match=r"read only once.*or a list of sequences$"):
             call(row for row in X)
