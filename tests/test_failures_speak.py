@@ -159,3 +159,21 @@ def test_a_huge_category_code_names_the_column_instead_of_allocating():
         emkit.CategoricalMixture(2).fit(X)
     with pytest.raises(ValueError, match="n_categories must be at most"):
         emkit.CategoricalMixture(2, n_categories=10**9).fit(X[:, :1])
+
+
+def test_checking_finite_data_needs_no_mask_of_the_whole_array():
+    import tracemalloc
+
+    from emkit.families.checks import data_array
+
+    X = np.zeros((1_000_000, 8), dtype=np.float32)  # 32 MB; a boolean mask of it is 8 MB
+    tracemalloc.start()
+    try:
+        assert data_array(X, "Gaussian") is X
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+    X[123_456, 5] = np.inf
+    with pytest.raises(ValueError, match=r"column 5 holds inf \(row 123456\)"):
+        data_array(X, "Gaussian")
