@@ -123,3 +123,31 @@ def test_a_weighted_source_fits_as_the_weighted_array():
         on_source, on_array = make().fit(chunks), make().fit(X, sample_weight=w)
         assert_array_equal(on_source.means_, on_array.means_)
         assert_array_equal(on_source.lower_bounds_, on_array.lower_bounds_)
+
+
+def test_a_start_given_whole_draws_no_sample_from_a_file(tmp_path, monkeypatch):
+    from emkit.execution.files import NpyFile
+
+    fitted = emkit.GaussianMixture(3, random_state=0).fit(X)
+    start = dict(
+        weights_init=fitted.weights_, means_init=fitted.means_, precisions_init=fitted.precisions_
+    )
+    np.save(tmp_path / "x.npy", X)
+    passes = []
+    chunks = NpyFile.chunks
+    monkeypatch.setattr(NpyFile, "chunks", lambda self, m: passes.append(m) or chunks(self, m))
+    for max_iter in (1, 3):
+        passes.clear()
+        face = emkit.GaussianMixture(3, max_iter=max_iter, tol=0.0, **start)
+        face.fit(emkit.open_data(tmp_path / "x.npy"))
+        assert len(passes) == max_iter + 1  # the E-steps alone
+        assert_array_equal(
+            face.means_, emkit.GaussianMixture(3, max_iter=max_iter, tol=0.0, **start).fit(X).means_
+        )
+    # Without the covariances, the start reads the rows: a sample is drawn.
+    passes.clear()
+    partial = dict(weights_init=fitted.weights_, means_init=fitted.means_)
+    emkit.GaussianMixture(3, max_iter=1, tol=0.0, **partial).fit(
+        emkit.open_data(tmp_path / "x.npy")
+    )
+    assert len(passes) == 3

@@ -201,7 +201,8 @@ def fit_em(
     init : params or callable, optional
         Parameters to start from (warm start; ``n_init`` is then 1), or a callable
         ``(X, random_state, sample_weight) -> params`` used in place of ``model.init`` for
-        every restart.
+        every restart, given a sample of the rows (:data:`INIT_MAX_ROWS`); one whose
+        attribute ``reads_rows`` is False is given None for both, and no sample is drawn.
     random_state : int, RandomState or None
         Seeds initialisation; restarts draw from it one after another.
     hard : bool, default=False
@@ -296,7 +297,12 @@ def fit_em(
             if init is not None and not callable(init):
                 params = init
             else:
-                X0, w0 = placement.sample(INIT_MAX_ROWS, rng)
+                # A start that reads no rows (``reads_rows = False``) costs no pass: of a
+                # file, the sample is a pass of its own.
+                if getattr(start, "reads_rows", True):
+                    X0, w0 = placement.sample(INIT_MAX_ROWS, rng)
+                else:
+                    X0 = w0 = None
                 # The callback of config_context watches this fit, not the fits a start
                 # may run (k-means), whose iterations it could not tell from this fit's.
                 with config_context(callback=None):

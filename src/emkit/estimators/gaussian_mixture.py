@@ -206,8 +206,10 @@ class GaussianMixture(CovarianceFace):
         weights, means, covariances = given["weights"], given["means"], given["covariances"]
         family = model.family
 
+        complete = all(v is not None for v in given.values())
+
         def start(X: np.ndarray, rng: np.random.RandomState, w: np.ndarray | None) -> MixtureParams:
-            base = None if all(v is not None for v in given.values()) else model.init(X, rng, w)
+            base = None if complete else model.init(X, rng, w)
             return MixtureParams(
                 base.weights if weights is None else weights,
                 family.from_covariances(
@@ -216,6 +218,8 @@ class GaussianMixture(CovarianceFace):
                 ),
             )
 
+        # A complete start reads no rows: a fit from a file draws no sample for it.
+        start.reads_rows = not complete  # type: ignore[attr-defined]
         return start
 
     def _restore(self) -> None:
