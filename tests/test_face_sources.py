@@ -151,3 +151,21 @@ def test_a_start_given_whole_draws_no_sample_from_a_file(tmp_path, monkeypatch):
         emkit.open_data(tmp_path / "x.npy")
     )
     assert len(passes) == 3
+
+
+def test_restarts_from_a_file_share_one_sample(tmp_path, monkeypatch):
+    import emkit.core.driver as driver
+    from emkit.execution.files import NpyFile
+
+    monkeypatch.setattr(driver, "INIT_MAX_ROWS", 400)  # the file holds more: a sample
+    np.save(tmp_path / "x.npy", X)
+    passes = []
+    chunks = NpyFile.chunks
+    monkeypatch.setattr(NpyFile, "chunks", lambda self, m: passes.append(m) or chunks(self, m))
+    face = emkit.GaussianMixture(
+        3, n_init=3, max_iter=1, tol=0.0, init_params="random", random_state=0
+    )
+    face.fit(emkit.open_data(tmp_path / "x.npy"))
+    assert len(passes) == 1 + 3 * 2  # one sample, then two E-steps a restart
+    assert face.restart_lower_bounds_.size == 3
+    assert np.unique(face.restart_lower_bounds_).size == 3  # the starts still differ

@@ -35,7 +35,7 @@ ROUNDOFF = 1e-10
 
 INIT_MAX_ROWS = 200_000
 """Rows that initialisation sees of data that is not in memory (all of them when there are
-fewer): a uniform sample drawn in one pass."""
+fewer): a uniform sample drawn in one pass, which every restart starts from."""
 
 ACCELERATIONS = ("squarem",)
 """Values of ``fit_em(accelerate=...)`` besides None."""
@@ -201,8 +201,9 @@ def fit_em(
     init : params or callable, optional
         Parameters to start from (warm start; ``n_init`` is then 1), or a callable
         ``(X, random_state, sample_weight) -> params`` used in place of ``model.init`` for
-        every restart, given a sample of the rows (:data:`INIT_MAX_ROWS`); one whose
-        attribute ``reads_rows`` is False is given None for both, and no sample is drawn.
+        every restart, given a sample of the rows (:data:`INIT_MAX_ROWS`, one sample for all
+        restarts); one whose attribute ``reads_rows`` is False is given None for both, and
+        no sample is drawn.
     random_state : int, RandomState or None
         Seeds initialisation; restarts draw from it one after another.
     hard : bool, default=False
@@ -292,17 +293,20 @@ def fit_em(
 
     best: EMResult | None = None
     finals = np.empty(runs)
+    sample: tuple[Any, Any] | None = None
     with executor.compute():
         for run in range(runs):
             if init is not None and not callable(init):
                 params = init
             else:
-                # A start that reads no rows (``reads_rows = False``) costs no pass: of a
-                # file, the sample is a pass of its own.
-                if getattr(start, "reads_rows", True):
-                    X0, w0 = placement.sample(INIT_MAX_ROWS, rng)
-                else:
+                # Of a file, the sample is a pass of its own: the restarts share one, and a
+                # start that reads no rows (``reads_rows = False``) draws none.
+                if not getattr(start, "reads_rows", True):
                     X0 = w0 = None
+                else:
+                    if sample is None:
+                        sample = placement.sample(INIT_MAX_ROWS, rng)
+                    X0, w0 = sample
                 # The callback of config_context watches this fit, not the fits a start
                 # may run (k-means), whose iterations it could not tell from this fit's.
                 with config_context(callback=None):
