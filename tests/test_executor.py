@@ -71,7 +71,8 @@ def test_a_fit_runs_through_the_configured_executor():
         result = fit_em(model, X, n_init=2, random_state=0, max_iter=4, tol=0.0, chunk_size=50)
     assert emkit.get_config()["executor"] is None
     assert [size for _, size in recording.placed] == [50]
-    assert recording.samples == 2 and recording.contexts == 1
+    # The restarts start from one sample.
+    assert recording.samples == 1 and recording.contexts == 1
     # One E-step per iteration and one for each start, all of them through the placement.
     assert recording.passes == 2 * (4 + 1) == result.n_e_steps * 2
     reference = fit_em(model, X, n_init=2, random_state=0, max_iter=4, tol=0.0, chunk_size=50)
