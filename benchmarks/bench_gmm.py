@@ -470,6 +470,12 @@ def measure_memory(tool: str, case: Case, dtype: str, iters: int, quick: bool) -
         "--iters",
         str(iters),
     ] + (["--quick"] if quick else [])
+    return child_result(cmd, f"{tool} {case.name}")
+
+
+def child_result(cmd: list[str], what: str) -> dict[str, Any]:
+    """The result a child process of the benchmark prints after ``CHILD_MARK``, run with
+    emkit's sources first on its path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH")) if p)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -477,8 +483,7 @@ def measure_memory(tool: str, case: Case, dtype: str, iters: int, quick: bool) -
         if line.startswith(CHILD_MARK):
             return json.loads(line[len(CHILD_MARK) :])
     raise RuntimeError(
-        f"memory child {tool} {case.name} failed (rc={proc.returncode}):\n"
-        f"{proc.stdout}\n{proc.stderr}"
+        f"memory child {what} failed (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     )
 
 

@@ -60,7 +60,6 @@ import math
 import mmap
 import os
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -70,6 +69,7 @@ from typing import Any
 import numpy as np
 
 from bench_gmm import (
+    CHILD_MARK,
     IDLE_RATES,
     Case,
     _jsonable,
@@ -77,6 +77,7 @@ from bench_gmm import (
     _sec,
     _short,
     bound_seconds,
+    child_result,
     machine_facts,
     make_start,
     measure_rates,
@@ -90,7 +91,6 @@ from bench_gmm import (
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 RESULTS = ROOT / "benchmarks" / "results"
-CHILD_MARK = "BENCH_CHILD_RESULT "
 SEED = 20240701
 D, K = 8, 16
 ROWS = 100_000_000
@@ -536,15 +536,7 @@ def measure_memory(
         "--start",
         json.dumps({k: v.tolist() for k, v in start.items()}),
     ]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    for line in proc.stdout.splitlines():
-        if line.startswith(CHILD_MARK):
-            return json.loads(line[len(CHILD_MARK) :])
-    raise RuntimeError(
-        f"memory child {variant} failed (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    )
+    return child_result(cmd, variant)
 
 
 # -- output -------------------------------------------------------------------------------
