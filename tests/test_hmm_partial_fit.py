@@ -293,3 +293,19 @@ def test_a_generator_is_refused_with_what_an_hmm_takes_instead(face):
     for call in (face(2).fit, face(2).partial_fit):
         with pytest.raises(TypeError, match=r"read only once.*or a list of sequences$"):
             call(row for row in X)
+
+
+@pytest.mark.parametrize("name", ["gaussian-diag", "categorical"])
+def test_partial_fit_continues_an_online_fit_as_more_of_its_mini_batches(name):
+    X = _data(FACES[name][1])
+    whole = _online_fit(_face(name), X)
+    head, tail = _calls([9, sum(1 for _ in Sequences(X, LENGTHS).groups(BATCH_SIZE)) - 9])
+    with pytest.warns(ConvergenceWarning):
+        continued = (
+            _face(name)
+            .set_params(learning_method="online", n_iter=1)
+            .fit(X[_rows(head)], LENGTHS[head])
+        )
+    continued.partial_fit(X[_rows(tail)], LENGTHS[tail])
+    for attribute, value in _fitted(whole, name).items():
+        assert_allclose(getattr(continued, attribute), value, rtol=1e-12, atol=0, err_msg=attribute)

@@ -214,3 +214,31 @@ def test_an_hmm_face_fits_online_and_its_monitor_holds_the_passes():
     assert_allclose(online.transmat_[np.ix_(order, order)], transmat, atol=0.02)
     with pytest.raises(ValueError, match="choose one"):
         emkit.GaussianHMM(2, learning_method="online", accelerate="squarem").fit(X, lengths)
+
+
+def test_partial_fit_continues_an_online_fit_as_more_of_its_batches():
+    import emkit
+
+    rng = np.random.default_rng(6)
+    X = np.vstack([rng.normal(size=(2048, 2)), rng.normal(4.0, 1.0, size=(2048, 2))])
+    rng.shuffle(X)
+    more = X[:1024] + 0.1
+    fitted = emkit.GaussianMixture(2, random_state=0).fit(X)
+    start = dict(
+        weights_init=fitted.weights_, means_init=fitted.means_, precisions_init=fitted.precisions_
+    )
+
+    def online():
+        return emkit.GaussianMixture(
+            2, learning_method="online", batch_size=256, max_iter=1, tol=0.0, **start
+        )
+
+    continued = online().fit(X).partial_fit(more)
+    whole = online().fit(np.vstack([X, more]))
+    assert_array_equal(continued.means_, whole.means_)
+    assert_array_equal(continued.covariances_, whole.covariances_)
+    assert continued.n_iter_ == (X.shape[0] + more.shape[0]) // 256
+    # A batch fit leaves no average: its partial_fit starts one.
+    batch = emkit.GaussianMixture(2, batch_size=256, max_iter=1, tol=0.0, **start).fit(X)
+    assert "_online_state" not in batch.__dict__
+    assert batch.partial_fit(more).n_iter_ == more.shape[0] // 256

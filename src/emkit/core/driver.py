@@ -129,6 +129,9 @@ class EMResult:
         batches scored under the parameters before their own steps. ``tol`` applies to its
         changes; ``lower_bounds`` then holds the bound of every batch, and ``lower_bound``
         is that of a final E-step over all the data.
+    online_state : OnlineState or None
+        Online EM only: the running average of the best run's last step, from which more
+        steps (:func:`online_update`, ``partial_fit``) continue that run.
     """
 
     params: Any
@@ -146,6 +149,7 @@ class EMResult:
     degenerated: str = ""
     pass_lower_bounds: np.ndarray = field(default_factory=lambda: np.empty(0))
     interrupted: bool = False
+    online_state: OnlineState | None = None
 
 
 Callback = Callable[[IterationInfo], "bool | None"]
@@ -466,6 +470,7 @@ def _run_online(
         degenerated=degenerated,
         pass_lower_bounds=np.asarray(pass_bounds),
         interrupted=interrupted,
+        online_state=state,
     )
 
 

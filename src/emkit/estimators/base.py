@@ -181,7 +181,10 @@ class EMEstimatorMixin:
         """The fitted attributes every face keeps of a fit by the driver: ``converged_``
         (the driver's verdict unless the face gives its own), ``n_iter_``, ``lower_bound_``,
         ``lower_bounds_``, and ``restart_lower_bounds_``, the final bound of every
-        initialisation (shape (n_init,); not kept in model files)."""
+        initialisation (shape (n_init,); not kept in model files). An online fit leaves its
+        running average, from which ``partial_fit`` continues it."""
+        if result.online_state is not None:
+            self._online_state = result.online_state
         self.converged_ = bool(result.converged if converged is None else converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)

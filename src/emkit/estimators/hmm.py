@@ -242,9 +242,11 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         The first call on a model not fitted yet starts as :meth:`fit` does, from the
         sequences of that call: the parameters named in ``init_params`` and those not set
         are initialised, the others start from the values set. A fitted model (by ``fit``,
-        ``partial_fit`` or a model file) continues from its current parameters; after
-        ``fit`` or a model file the running average of the statistics starts afresh, so
-        that the first step takes its mini-batch's statistics whole. Only the parameters
+        ``partial_fit`` or a model file) continues from its current parameters, and after an
+        online fit (``learning_method='online'``) from its running average, as more
+        mini-batches of that fit would; after a batch ``fit`` or a model file the running
+        average of the statistics starts afresh, so that the first step takes its
+        mini-batch's statistics whole. Only the parameters
         named in ``params`` change. The running average lives on the estimator between
         calls; model files do not keep it. The features are fixed by the first call (a
         ``CategoricalHMM``'s symbols too: ``n_features``, else one more than the first

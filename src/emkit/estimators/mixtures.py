@@ -412,8 +412,11 @@ class BaseMixture(
 
         The first call (on an unfitted model) starts from ``X`` as :meth:`fit` does, with
         ``init_params`` (or the given initial parameters), so it needs at least
-        ``n_components`` rows; a fitted model continues from its parameters. The running
-        average of the statistics lives in the model between calls (not in model files).
+        ``n_components`` rows; a fitted model continues from its parameters, and after an
+        online fit (``learning_method='online'``) from its running average, as more
+        batches of that fit would. The running average of the statistics lives in the model
+        between calls (not in model files); after a batch fit or a model file it starts
+        afresh.
         ``lower_bounds_`` gains the mean log-likelihood of every batch, each under the
         parameters before its step, and ``n_iter_`` counts the steps taken.
 
