@@ -32,7 +32,7 @@ from emkit.config import executor_for
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.base import dask_rows
 from emkit.estimators.gaussian_mixture import GaussianMixture
-from emkit.execution.sources import RowSource
+from emkit.execution.sources import ArrayRows, RowSource
 from emkit.families.checks import check_magnitude
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian
@@ -467,15 +467,8 @@ def _fit_candidate(
         if start is not None:
             # The fit is that of init_params='hc' from the same seed; keep no arrays.
             estimator.set_params(weights_init=None, means_init=None, precisions_init=None)
-        if isinstance(X, RowSource):
-            log_likelihood, entropy = _source_sums(estimator, X)
-        else:
-            log_density = estimator.score_samples(X)
-            log_map = np.log(estimator.predict_proba(X).max(axis=1))
-            if w is None:
-                log_likelihood, entropy = float(log_density.sum()), float(log_map.sum())
-            else:
-                log_likelihood, entropy = float(w @ log_density), float(w @ log_map)
+        rows = X if isinstance(X, RowSource) else ArrayRows(X, w)
+        log_likelihood, entropy = _criteria_sums(estimator, rows)
     except _FIT_ERRORS as exc:
         nan = float("nan")
         return Candidate(name, k, n_parameters, nan, nan, nan, nan, False, 0, str(exc))
@@ -537,7 +530,7 @@ def _checked_source(source: RowSource, sample_weight: Any) -> tuple[RowSource, N
     return checked, None, n_eff
 
 
-def _source_sums(estimator: GaussianMixture, source: RowSource) -> tuple[float, float]:
+def _criteria_sums(estimator: GaussianMixture, source: RowSource) -> tuple[float, float]:
     """The (weighted) sums over ``source``'s rows of the log-likelihood and of the log of the
     largest posterior probability, in one pass a chunk at a time."""
     model, params = estimator._fitted_model(), estimator._params()
