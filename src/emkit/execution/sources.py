@@ -128,13 +128,11 @@ class RowSource(ABC):
 
 
 # -- adapters of data in memory -----------------------------------------------------------------
-class ArrayRows(RowSource):
-    """A 2-D array (a ``numpy.memmap`` too), with optional sample weights, cut into chunks
-    of consecutive rows. A memory map is not :attr:`in_memory`: initialisation samples it."""
+class _HeldRows(RowSource):
+    """Rows held by the source (``X``, of shape (n_rows, n_features)) with optional weights
+    of every row."""
 
-    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
-        if X.ndim != 2:
-            raise ValueError(f"data must be 2-D (n_samples, n_features), got shape {X.shape}")
+    def __init__(self, X: Any, sample_weight: np.ndarray | None = None) -> None:
         self.X = X
         self.sample_weight = _checked_weights(sample_weight, X.shape[0])
         self.n_features = X.shape[1]
@@ -145,12 +143,22 @@ class ArrayRows(RowSource):
         return self.X.shape[0]
 
     @property
-    def in_memory(self) -> bool:
-        return not isinstance(self.X, np.memmap)
-
-    @property
     def weighted(self) -> bool:
         return self.sample_weight is not None
+
+
+class ArrayRows(_HeldRows):
+    """A 2-D array (a ``numpy.memmap`` too), with optional sample weights, cut into chunks
+    of consecutive rows. A memory map is not :attr:`in_memory`: initialisation samples it."""
+
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        if X.ndim != 2:
+            raise ValueError(f"data must be 2-D (n_samples, n_features), got shape {X.shape}")
+        super().__init__(X, sample_weight)
+
+    @property
+    def in_memory(self) -> bool:
+        return not isinstance(self.X, np.memmap)
 
     def chunks(self, max_rows: int) -> Iterator[Chunk]:
         X, w = self.X, self.sample_weight
@@ -186,27 +194,15 @@ class SparseRows(ArrayRows):
         return True
 
 
-class SequenceRows(RowSource):
+class SequenceRows(_HeldRows):
     """:class:`~emkit.core.batches.Sequences`, cut between sequences into chunks of at most
     ``max_rows`` rows (a longer sequence alone), with per-row weights."""
 
-    def __init__(self, X: Sequences, sample_weight: np.ndarray | None = None) -> None:
-        self.X = X
-        self.sample_weight = _checked_weights(sample_weight, X.shape[0])
-        self.n_features = X.shape[1]
-        self.dtype = X.dtype
-
-    @property
-    def n_rows(self) -> int:
-        return self.X.shape[0]
+    X: Sequences
 
     @property
     def in_memory(self) -> bool:
         return True
-
-    @property
-    def weighted(self) -> bool:
-        return self.sample_weight is not None
 
     def chunks(self, max_rows: int) -> Iterator[Chunk]:
         w = self.sample_weight
