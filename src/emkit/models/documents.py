@@ -70,7 +70,7 @@ def check_documents(
     if integer and np.any(data != np.round(data)):
         raise ValueError(
             f"{whom} needs whole word counts; the data holds fractional values "
-            f"(e.g. {data[data != np.round(data)][0]!r})"
+            f"(e.g. {float(data[data != np.round(data)][0])!r})"
         )
     if np.any(data == 0):
         M = M.copy()
