@@ -13,15 +13,19 @@ hyperparameters and parameters, and writes itself into model files.
 from __future__ import annotations
 
 import textwrap
+import warnings
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from emkit.core.batches import Labelled
-from emkit.core.driver import online_update
+from emkit.core.batches import Labelled, map_rows
+from emkit.core.driver import fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
@@ -41,7 +45,7 @@ from emkit.estimators.parameters import (
     online_steps,
     real,
 )
-from emkit.exceptions import ImpossibleSampleWarning, warn
+from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, warn
 from emkit.execution.sources import DEFAULT_CHUNK_SIZE, RowSource, cut
 from emkit.families.base import Family, checked_family
 from emkit.families.bernoulli import Bernoulli
@@ -50,9 +54,11 @@ from emkit.families.checks import checked_array
 from emkit.families.exponential import Exponential
 from emkit.families.multinomial import Multinomial
 from emkit.families.poisson import Poisson
-from emkit.models.initialization import INITIALIZERS, initializer
+from emkit.models.initialization import INITIALIZERS, KMEANS_MAX_ITER, initializer
+from emkit.models.kmeans import KMeansModel
+from emkit.models.kmeans_kernels import nearest_centres
+from emkit.models.mixture import Initializer, MixtureParams
 from emkit.models.mixture import Mixture as MixtureModel
-from emkit.models.mixture import MixtureParams
 from emkit.numerics.logspace import normalize_log_rows
 
 # -- the parameters every mixture face has --------------------------------------------------------
@@ -202,8 +208,9 @@ def face_doc(summary: str, attributes: str, notes: str = "") -> str:
 
 
 # -- scoring ---------------------------------------------------------------------------------------
-def _float64(chunk: np.ndarray) -> np.ndarray:
-    return np.asarray(chunk, dtype=np.float64)
+def _float64(chunk: Any) -> Any:
+    # CSR rows reach only families that read them (the faces that accept sparse data).
+    return chunk if sp.issparse(chunk) else np.asarray(chunk, dtype=np.float64)
 
 
 def _report_impossible(impossible: np.ndarray, consequence: str) -> None:
@@ -339,6 +346,9 @@ class BaseMixture(
     )
     # Whether the face's data can never be negative (scikit-learn's positive_only tag).
     _non_negative: ClassVar[bool] = False
+    # Whether the face takes scipy.sparse data (read as CSR; scikit-learn's sparse tag): its
+    # family must score and sum CSR rows (accepts_sparse).
+    _accept_sparse: ClassVar[bool] = False
 
     # -- fitting ------------------------------------------------------------------------
     def fit(
@@ -392,6 +402,10 @@ class BaseMixture(
         self._check_fit_data(X)
         model = self._model(family)
         model.check_frozen_components(X.shape[1])
+        if labels is not None and sp.issparse(X):
+            raise ValueError(
+                "labels go with dense rows: a semi-supervised fit of sparse X needs X.toarray()"
+            )
         data: Any = X if labels is None else Labelled(X, labels)
         # Labels beyond the components are refused here, before any work is done.
         model.unpack(data)
@@ -529,6 +543,7 @@ class BaseMixture(
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self._non_negative
+        tags.input_tags.sparse = self._accept_sparse
         return tags
 
     # -- hooks of the faces ---------------------------------------------------------------
@@ -593,8 +608,10 @@ class BaseMixture(
 
     def _check_input(
         self, X: Any, family: Family, *, reset: bool, min_samples: int = 1
-    ) -> np.ndarray:
-        """``X`` validated as data of ``family`` (and, unless ``reset``, of the fitted model)."""
+    ) -> np.ndarray | sp.csr_array:
+        """``X`` validated as data of ``family`` (and, unless ``reset``, of the fitted model):
+        an array, or a CSR matrix where the face accepts sparse data (any sparse format is
+        converted to CSR)."""
         refuse_one_pass(X)
         _refuse_text_columns(X, type(self).__name__)
         check = getattr(family, "check_data", None)
@@ -611,6 +628,7 @@ class BaseMixture(
             reset=reset,
             ensure_min_samples=min_samples,
             ensure_non_negative=self._non_negative,
+            accept_sparse="csr" if self._accept_sparse else False,
         )
         return check(X)
 
@@ -899,7 +917,11 @@ class MultinomialMixture(BaseMixture):
     Every sample holds the counts of V categories in ``n = sum_v x_v`` independent trials:
     ``log p(x | k) = log(n! / prod_v x_v!) + sum_v x_v log probs_[k, v]``; the family is
     :class:`emkit.families.multinomial.Multinomial`. Data: non-negative whole numbers,
-    shape (n_samples, n_categories).""",
+    shape (n_samples, n_categories), dense or a ``scipy.sparse`` matrix or array (of any
+    format, read as CSR; a document-term matrix, say): sparse data is scored and summed
+    through its stored entries, never densified, and gives the fit of the same data dense
+    to round-off. Sample weights go with sparse data as with dense; ``labels`` (a
+    semi-supervised fit) need dense rows, and so does ``init_params='hc'``.""",
         """\
     probs_ : ndarray of shape (n_components, n_features)
         ``probs_[k, v]``: probability of category ``v`` in one trial under component ``k``;
@@ -935,8 +957,14 @@ class MultinomialMixture(BaseMixture):
         *MIXTURE_PARAMETERS,
     )
 
+    _accept_sparse = True
+
     def _family(self) -> Multinomial:
         return Multinomial(n_trials=self.n_trials, prior=self.prior)
+
+    def _model(self, family: Family) -> MixtureModel:
+        model = super()._model(family)
+        return replace(model, initializer=sparse_initializer(self.init_params, self.chunk_size))
 
 
 class PoissonMixture(BaseMixture):
@@ -1004,6 +1032,59 @@ class ExponentialMixture(BaseMixture):
 
     def _family(self) -> Exponential:
         return Exponential()
+
+
+# -- starts from sparse data ---------------------------------------------------------------------
+def sparse_initializer(name: str, chunk_size: int | None = None) -> Initializer:
+    """The initializer called ``name`` (see :func:`emkit.models.initialization.initializer`)
+    for data that may be CSR: dense data goes to the named initializer as it is; CSR rows
+    get the same strategy through sparse-dense products (k-means and the nearest seeds by
+    :func:`emkit.models.kmeans_kernels.nearest_centres`), never densified but for the
+    ``n_components`` seeds. 'hc' agglomerates Gaussian clusters of dense rows and refuses
+    CSR rows.
+    """
+    dense = initializer(name, chunk_size)
+
+    def start(
+        X: Any,
+        n_components: int,
+        random_state: np.random.RandomState,
+        sample_weight: np.ndarray | None = None,
+    ) -> np.ndarray:
+        if not sp.issparse(X) or name == "random":
+            return dense(X, n_components, random_state, sample_weight)
+        if name == "kmeans":
+            model = KMeansModel(n_components)
+            with warnings.catch_warnings():
+                # A start needs good clusters, not necessarily a converged Lloyd run.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                result = fit_em(
+                    model,
+                    X,
+                    sample_weight=sample_weight,
+                    hard=True,
+                    tol=0.0,
+                    max_iter=KMEANS_MAX_ITER,
+                    random_state=random_state,
+                    chunk_size=chunk_size,
+                )
+            seeds = result.params.components.means
+        elif name == "k-means++":
+            seeds = kmeans_plusplus(
+                X, n_components, sample_weight=sample_weight, random_state=random_state
+            )[0]
+        elif name == "random_from_data":
+            picked = random_state.choice(X.shape[0], size=n_components, replace=False)
+            seeds = X[picked].toarray()
+        else:
+            raise ValueError(
+                f"init_params={name!r} agglomerates Gaussian clusters of dense rows; for sparse "
+                "data choose 'kmeans', 'k-means++', 'random' or 'random_from_data', or give "
+                "X.toarray()"
+            )
+        return map_rows(lambda rows: nearest_centres(rows, seeds).labels, X, chunk_size)
+
+    return start
 
 
 def check_non_negative(value: Any, name: str) -> None:

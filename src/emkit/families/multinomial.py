@@ -1,12 +1,20 @@
 """Multinomial components: count vectors (bag of words), K components scored and re-estimated
-together."""
+together.
+
+Count data may be dense or sparse (a ``scipy.sparse`` matrix or array, held as CSR): a
+document-term matrix of a large vocabulary is scored and summed through its stored entries
+alone (``X @ log(p).T`` is a sparse-dense product, and the multinomial coefficient needs
+``gammaln`` of the row totals and of the non-zero counts only), never densified.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy.special import gammaln
 
@@ -22,7 +30,7 @@ from emkit.families.checks import (
     number,
     take_vector,
 )
-from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.sums import WeightedSums, weighted_sums
 from emkit.families.tables import Columns, ParameterTable, Table
 from emkit.numerics.simplex import dirichlet_mode, softmax_rows
 
@@ -78,6 +86,8 @@ class Multinomial(Family):
 
     params_class = MultinomialParams
     title = "multinomial"
+    accepts_sparse: ClassVar[bool] = True
+    """CSR rows are checked, scored and summed as they are, never densified."""
 
     def summary_tables(self) -> tuple[Table, ...]:
         return (ParameterTable("category probabilities by {unit}", (Columns("probs"),)),)
@@ -120,18 +130,21 @@ class Multinomial(Family):
         probs = checked_array(params.probs, (n_components, n_features), "probs_")
         check_simplex(probs, True, "probs_")
 
-    def check_data(self, X: ArrayLike) -> np.ndarray:
+    def check_data(self, X: ArrayLike | sp.sparray | sp.spmatrix) -> np.ndarray | sp.csr_array:
         """Validate count vectors.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or sparse matrix of shape (n_samples, n_features)
             Non-negative whole numbers; every row sums to ``n_trials`` when it is set.
+            Sparse data of any format is read as CSR.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features)
-            The counts as a floating array (float32 kept, otherwise float64).
+        ndarray or scipy.sparse.csr_array of shape (n_samples, n_features)
+            The counts as a floating array (float32 kept, otherwise float64); sparse data
+            as a canonical CSR array (sorted indices, no duplicate entries), which shares
+            the arrays of a canonical float CSR input.
 
         Raises
         ------
@@ -139,10 +152,13 @@ class Multinomial(Family):
             Naming the first problem: not numeric or not 2-D, NaN or infinite values,
             negative or fractional counts, or a row whose total is not ``n_trials``.
         """
-        X = data_array(X, "Multinomial")
-        check_counts(X, "Multinomial")
+        if sp.issparse(X):
+            X = _sparse_counts(X)
+        else:
+            X = data_array(X, "Multinomial")
+            check_counts(X, "Multinomial")
         if self.n_trials is not None:
-            totals = X.sum(axis=1, dtype=np.float64)
+            totals = _row_totals(X)
             wrong = np.flatnonzero(totals != self.n_trials)
             if wrong.size:
                 row = int(wrong[0])
@@ -152,24 +168,31 @@ class Multinomial(Family):
                 )
         return X
 
-    def log_prob(self, params: MultinomialParams, X: ArrayLike) -> np.ndarray:
-        """``log p(x_i | k)``, shape (n_samples, n_components)."""
-        X = np.asarray(X, dtype=np.float64)
+    def log_prob(self, params: MultinomialParams, X: ArrayLike | sp.sparray) -> np.ndarray:
+        """``log p(x_i | k)``, shape (n_samples, n_components); ``X`` dense or CSR."""
+        X = _float64_rows(X)
         probs = np.asarray(params.probs, dtype=np.float64)
         impossible = probs == 0.0
         with np.errstate(divide="ignore"):
             log_p = np.log(probs)
         # 0 * log(0) must count as 0, not NaN: the zero logs are dropped here and the
         # samples that hold an impossible category are set to -inf below.
-        out = X @ np.where(impossible, 0.0, log_p).T
-        out += (gammaln(X.sum(axis=1) + 1.0) - gammaln(X + 1.0).sum(axis=1))[:, None]
+        out = np.asarray(X @ np.where(impossible, 0.0, log_p).T)
+        if sp.issparse(X):
+            # A zero count adds gammaln(1) = 0: the stored entries are all the sum needs.
+            log_factorials = _row_sums_of_stored(X, gammaln(X.data + 1.0))
+        else:
+            log_factorials = gammaln(X + 1.0).sum(axis=1)
+        out += (gammaln(_row_totals(X) + 1.0) - log_factorials)[:, None]
         if impossible.any():
-            out[X @ impossible.T > 0] = -np.inf
+            out[np.asarray(X @ impossible.T.astype(np.float64)) > 0] = -np.inf
         return out
 
-    def stats(self, params: MultinomialParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
-        """Statistics of samples ``X`` (n, V) with weights ``resp`` (n, K)."""
-        return weighted_sums(X, resp)
+    def stats(
+        self, params: MultinomialParams, X: ArrayLike | sp.sparray, resp: np.ndarray
+    ) -> WeightedSums:
+        """Statistics of samples ``X`` (n, V), dense or CSR, with weights ``resp`` (n, K)."""
+        return _weighted_counts(X, resp)
 
     def m_step(self, stats: WeightedSums, params: MultinomialParams) -> MultinomialParams:
         """Posterior-mode probabilities (maximum likelihood for ``prior = 1``):
@@ -193,12 +216,12 @@ class Multinomial(Family):
         ----------
         chunks : callable
             Returns a fresh iterable of ``(X, resp)`` pairs: counts of shape
-            (n, n_features) and their responsibilities (n, n_components), already
+            (n, n_features), dense or CSR, and their responsibilities (n, n_components), already
             multiplied by the sample weights. Read once.
 
         Components with no weight start at the category frequencies of all the data.
         """
-        stats = summed_chunks(chunks)
+        stats = _summed_counts(chunks)
         pooled = stats.sum_x.sum(axis=0)
         start = MultinomialParams(
             np.repeat((pooled / pooled.sum())[None], stats.sum_w.shape[0], axis=0)
@@ -257,3 +280,84 @@ class Multinomial(Family):
             take_vector(vector, (0,))
             return like
         return MultinomialParams(softmax_rows(take_vector(vector, np.shape(like.probs))))
+
+
+# -- dense and sparse counts ----------------------------------------------------------------------
+def _sparse_counts(X: Any) -> sp.csr_array:
+    """Sparse counts as a canonical float CSR array, checked as :func:`check_counts` checks
+    dense ones, in the same words: the first offending entry in row-major order is named
+    (a stored one: the implicit zeros are valid counts)."""
+    X = sp.csr_array(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Multinomial data must be a 2-D array (n_samples, n_features), got shape {X.shape}"
+        )
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"Multinomial data must be numeric, got an array of dtype {X.dtype}")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    data = X.data
+    with np.errstate(invalid="ignore"):
+        problems = (
+            (~np.isfinite(data), "Multinomial data must be finite"),
+            (data < 0, "Multinomial counts must be non-negative"),
+            (data != np.floor(data), "Multinomial counts must be integers"),
+        )
+    for bad, requirement in problems:
+        if bad.any():
+            first = int(np.argmax(bad))
+            row = int(np.searchsorted(X.indptr, first, side="right") - 1)
+            raise ValueError(
+                f"{requirement}; column {int(X.indices[first])} holds {number(data[first])} "
+                f"(row {row})"
+            )
+    return X
+
+
+def _float64_rows(X: Any) -> np.ndarray | sp.csr_array:
+    """Rows as float64: a dense array, or CSR (float32 values converted, structure shared)."""
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        return X if X.dtype == np.float64 else X.astype(np.float64)
+    return np.asarray(X, dtype=np.float64)
+
+
+def _row_sums_of_stored(X: sp.csr_array, values: np.ndarray) -> np.ndarray:
+    """``values`` (one per stored entry of CSR ``X``) summed over every row, shape
+    (n_samples,), float64."""
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    return np.bincount(rows, weights=values, minlength=X.shape[0])
+
+
+def _row_totals(X: np.ndarray | sp.csr_array) -> np.ndarray:
+    """Total count of every row, shape (n_samples,), float64."""
+    if sp.issparse(X):
+        return _row_sums_of_stored(X, np.asarray(X.data, dtype=np.float64))
+    return X.sum(axis=1, dtype=np.float64)
+
+
+def _weighted_counts(X: Any, resp: np.ndarray) -> WeightedSums:
+    """Totals of counts ``X`` (n, V), dense or CSR, with weights ``resp`` (n, K), float64."""
+    if not sp.issparse(X):
+        return weighted_sums(X, resp)
+    resp = np.asarray(resp, dtype=np.float64)
+    # (X^T R)^T: a sparse-dense product, whose cost is the stored entries times K.
+    sum_x = np.ascontiguousarray(np.asarray(_float64_rows(X).T @ resp).T)
+    return WeightedSums(resp.sum(axis=0), sum_x)
+
+
+def _summed_counts(chunks: Callable[[], Iterable[tuple[Any, np.ndarray]]]) -> WeightedSums:
+    """:func:`summed_chunks` over chunks of dense or CSR counts.
+
+    Raises
+    ------
+    ValueError
+        When there are no chunks.
+    """
+    stats = sum(_weighted_counts(X, resp) for X, resp in chunks())
+    if not isinstance(stats, WeightedSums):
+        raise ValueError("the data holds no rows")
+    return stats

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Labelled, label_groups, split_labels
@@ -122,6 +123,12 @@ class Mixture:
         """Whether every M-step is exact (the bound can then never decrease)."""
         return getattr(self.family, "monotone", True)
 
+    @property
+    def accepts_sparse(self) -> bool:
+        """Whether batches may be CSR matrices: when the family says it scores and sums them
+        (``accepts_sparse``; the multinomial family does)."""
+        return bool(getattr(self.family, "accepts_sparse", False))
+
     def bound_offset(self, params: MixtureParams) -> float:
         """The family's log prior density at ``params`` (0 for a family without a prior, or
         one written without ``log_prior``). The driver adds it once to the summed
@@ -147,6 +154,12 @@ class Mixture:
         if self.initializer is None:
             raise ValueError("this mixture has no initializer: start the fit from parameters")
         X, labels = self.unpack(X)
+        if sp.issparse(X) and not self.accepts_sparse:
+            raise TypeError(
+                f"the {type(self.family).__name__} family needs dense rows, and the data is a "
+                "sparse matrix: give X.toarray(), or a family that takes sparse rows "
+                "(accepts_sparse = True)"
+            )
         self.check_frozen_components(X.shape[1])
         k = self.n_components
         start = initial_assignment(self.initializer, X, k, random_state, sample_weight)
@@ -218,7 +231,7 @@ class Mixture:
     ) -> tuple[MixtureStats, float]:
         """:meth:`e_step` through the family's ``log_prob`` and ``stats``, one step at a time."""
         X, labels = self.unpack(X)
-        X = np.asarray(X, dtype=np.float64)
+        X = _float_rows(X)
         resp, loglik = responsibilities(self.log_joint(params, X), sample_weight, hard, labels)
         stats = MixtureStats(resp.sum(axis=0), self.family.stats(params.components, X, resp))
         return stats, loglik
@@ -241,7 +254,7 @@ class Mixture:
 
     def log_prob(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
         """``log p(x_i)``, shape (n_samples,)."""
-        return normalize_log_rows(self.log_joint(params, np.asarray(X, dtype=np.float64)))[1]
+        return normalize_log_rows(self.log_joint(params, _float_rows(X)))[1]
 
     # -- unconstrained coordinates (for SQUAREM, emkit.core.acceleration) ------------------
     def to_unconstrained(self, params: MixtureParams) -> np.ndarray:
@@ -370,7 +383,7 @@ class Mixture:
 
     def predict_proba(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
         """Responsibilities ``p(z_i = k | x_i)``, shape (n_samples, n_components)."""
-        return normalize_log_rows(self.log_joint(params, np.asarray(X, dtype=np.float64)))[0]
+        return normalize_log_rows(self.log_joint(params, _float_rows(X)))[0]
 
     def n_parameters(self, n_features: int) -> int:
         """Free parameters: those of the components that are not frozen plus K - 1 weights."""
@@ -463,6 +476,12 @@ def weighted_chunks(
                 resp = np.array(part, dtype=np.float64)
             if sample_weight is not None:
                 resp *= sample_weight[lo:hi, None]
-            yield np.asarray(X[lo:hi], dtype=np.float64), resp
+            yield _float_rows(X[lo:hi]), resp
 
     return chunks
+
+
+def _float_rows(X: Any) -> Any:
+    """Rows as float64, except CSR rows, which go to the family as they are (only a family
+    that accepts sparse rows gets them, and it reads them in its own way)."""
+    return X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
