@@ -129,6 +129,22 @@ SUITES = (
         peer_classes=("sklearn.cluster:KMeans",),
     ),
     Suite(
+        "sklearn-lda",
+        "sklearn",
+        "decomposition/tests",
+        ("test_online_lda.py",),
+        ("conftest.py",),
+        (
+            (
+                "from sklearn.decomposition import LatentDirichletAllocation\n",
+                "from emkit import LatentDirichletAllocation\n",
+            ),
+        ),
+        emkit_classes=("emkit:LatentDirichletAllocation",),
+        env=SKLEARN_ENV,
+        peer_classes=("sklearn.decomposition:LatentDirichletAllocation",),
+    ),
+    Suite(
         "hmmlearn",
         "hmmlearn",
         "tests",

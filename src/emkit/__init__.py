@@ -28,6 +28,7 @@ _LOCATIONS = {
     "MultinomialHMM": "emkit.estimators.hmm",
     "PoissonHMM": "emkit.estimators.hmm",
     "KMeans": "emkit.estimators.kmeans",
+    "LatentDirichletAllocation": "emkit.estimators.lda",
     "BernoulliMixture": "emkit.estimators.mixtures",
     "CategoricalMixture": "emkit.estimators.mixtures",
     "ExponentialMixture": "emkit.estimators.mixtures",
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from emkit.estimators.gmm_hmm import GMMHMM
     from emkit.estimators.hmm import CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
     from emkit.estimators.kmeans import KMeans
+    from emkit.estimators.lda import LatentDirichletAllocation
     from emkit.estimators.mixtures import (
         BernoulliMixture,
         CategoricalMixture,
@@ -107,6 +109,7 @@ __all__ = [
     "GaussianMixture",
     "IterationInfo",
     "KMeans",
+    "LatentDirichletAllocation",
     "Mixture",
     "ModelSelection",
     "MonotonicityWarning",

@@ -485,11 +485,14 @@ def online_update(
     hard: bool = False,
     chunk_size: int | None = None,
     n_jobs: int | None = None,
+    total_weight: float | None = None,
 ) -> tuple[Any, OnlineState, float]:
     """One step of online EM on one batch (:mod:`emkit.core.online`): the batch's E-step
     under ``params`` (on the executor of the fit, as any pass), the running average
-    updated, and the M-step of the average scaled to the weight seen so far. What
-    ``partial_fit`` does with each batch it is given.
+    updated, and the M-step of the average scaled to the weight of the data: the weight
+    seen so far, or ``total_weight`` when the caller knows it (the number of documents
+    of online variational Bayes, scikit-learn's ``total_samples``). What ``partial_fit``
+    does with each batch it is given.
 
     Returns
     -------
@@ -514,7 +517,8 @@ def online_update(
         if not math.isfinite(bound):
             raise _degenerate(bound, state.n_batches)
         state = state.updated(schedule, stats, weight)
-        return model.m_step(state.statistics(state.weight_seen), params), state, bound
+        scale_to = state.weight_seen if total_weight is None else total_weight
+        return model.m_step(state.statistics(scale_to), params), state, bound
 
 
 def _plain_step(path: _Path) -> None:
