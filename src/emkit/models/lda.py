@@ -105,9 +105,10 @@ class LDAModel:
     """
 
     accepts_sparse = True
-    # Every document's iteration stops at mean_change_tol, short of its optimum, so the
-    # bound can dip by about that much; the conformance tests hold it to monotone with a
-    # tight tolerance.
+    # Every document's iteration stops at mean_change_tol, short of its optimum, and starts
+    # afresh from gamma = 1, so where a document's bound has several maxima it may reach a
+    # lower one than the last E-step did: the bound can dip. The conformance tests hold it
+    # to monotone with a tight tolerance on documents of one maximum each.
     monotone = False
 
     def __init__(

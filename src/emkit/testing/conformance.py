@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from emkit.core.batches import Sequences
 from emkit.core.driver import EMResult, fit_em
@@ -259,7 +260,8 @@ def check_float32_agrees(
     AssertionError
         When a statistic is not float64, or results differ by more than ``rtol``.
     """
-    X32 = X.astype(np.float32) if isinstance(X, Sequences) else np.asarray(X).astype(np.float32)
+    keeps_kind = isinstance(X, Sequences) or sp.issparse(X)
+    X32 = X.astype(np.float32) if keeps_kind else np.asarray(X).astype(np.float32)
     stats32, ll32 = model.e_step(params, X32, sample_weight, hard=hard)
     stats64, ll64 = model.e_step(params, X32.astype(np.float64), sample_weight, hard=hard)
     got, ref = as_dict(stats32), as_dict(stats64)
@@ -390,7 +392,10 @@ def check_sample_weight_repeats(
         )
     else:
         weighted = _fit(model, X, sample_weight=counts.astype(np.float64), **kwargs)
-        repeated = _fit(model, np.repeat(X, counts, axis=0), **kwargs)
+        rows = np.repeat(np.arange(X.shape[0]), counts)
+        repeated = _fit(
+            model, X[rows] if sp.issparse(X) else np.repeat(X, counts, axis=0), **kwargs
+        )
     _assert_results_close(
         weighted,
         repeated,
