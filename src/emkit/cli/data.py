@@ -3,7 +3,10 @@ Markov model, a row index written as a column; and the check of the family that 
 
 Mixtures and k-means read their data file a chunk at a time (:func:`open_source`,
 :func:`scan_source`, :func:`open_for_model`), with the messages of the file read whole: rows
-and lines of the file, missing values counted over all of it.
+and lines of the file, missing values counted over all of it. Hidden Markov models with a
+sequence column read it a chunk of whole sequences at a time (:func:`open_sequences`,
+:func:`scan_sequences`, :func:`open_sequences_for_model`); without one, the whole table is
+one sequence, read whole.
 """
 
 from __future__ import annotations
@@ -21,19 +24,22 @@ from emkit.cli.chunks import rows_from
 from emkit.cli.errors import CommandError, warn
 from emkit.cli.summary import count, default_names, model_columns, names, quote
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
-from emkit.io.readers import DataError, Table, read_table
+from emkit.io.readers import DataError, Table, _select, read_table
 
 __all__ = [
     "Opened",
     "Scan",
+    "SequenceScan",
     "check_data",
     "open_for_model",
+    "open_sequences",
+    "open_sequences_for_model",
     "open_source",
     "read_features",
     "read_for_model",
-    "read_lengths",
     "read_sequences",
     "refuse_missing",
+    "scan_sequences",
     "scan_source",
 ]
 
@@ -349,16 +355,167 @@ def _explained_sequence_errors(sequence_column: str) -> Iterator[None]:
         raise
 
 
-def read_lengths(
-    data: str, sequence_column: str | None, delimiter: str | None
-) -> np.ndarray | None:
-    """Lengths of the sequences of ``data`` by its column ``sequence_column``; None (one
-    sequence) without a column."""
-    if sequence_column is None:
-        return None
+def open_sequences(
+    data: str, columns: Sequence[str] | None, sequence_column: str, delimiter: str | None
+) -> Opened:
+    """The sequences of ``data`` by its column ``sequence_column``, as a source of chunks of
+    whole sequences (:func:`emkit.open_data` with ``sequence_column``) of the feature
+    columns ``columns`` (default: all but the sequence column), named as
+    :func:`open_source` names them.
+
+    Raises
+    ------
+    CommandError
+        For a sequence column the file lacks, that is also a feature, or that is its only
+        column; for ids that are not numbers (Parquet).
+    DataError
+        As :func:`open_source` does.
+    """
+    if columns is not None and sequence_column in columns:
+        raise CommandError(
+            f"the sequence column {sequence_column!r} cannot also be a feature (--columns)"
+        )
     with _explained_sequence_errors(sequence_column):
-        ids = read_table(data, columns=[sequence_column], delimiter=delimiter).values[:, 0]
-    return _sequence_lengths(ids, data, sequence_column)
+        whole = open_source(data, None, delimiter)
+        _check_sequence_column(data, whole.columns, sequence_column)
+        features = [c for c in whole.columns if c != sequence_column]
+        if columns is not None:
+            _select(features, tuple(columns), quote(data))
+            features = list(columns)
+        if not features:
+            raise CommandError(
+                f"{quote(data)} has no columns besides the sequence column {sequence_column!r}"
+            )
+        return _sequences_of(whole, features, sequence_column)
+
+
+def open_sequences_for_model(
+    estimator: Any, data: str, sequence_column: str, delimiter: str | None
+) -> Opened:
+    """The sequences of ``data`` by its column ``sequence_column``, of the columns that the
+    hidden Markov model ``estimator`` was fitted on, in the model's order, as a source of
+    chunks of whole sequences; the columns are matched as :func:`read_for_model` matches
+    them, with its messages."""
+    d, fitted_names, by_name = _fitted_columns(estimator, data)
+    with _explained_sequence_errors(sequence_column):
+        whole = open_source(data, None, delimiter)
+        _check_sequence_column(data, whole.columns, sequence_column)
+        available = [c for c in whole.columns if c != sequence_column]
+        if by_name and fitted_names is not None and set(fitted_names) <= set(available):
+            features = list(fitted_names)
+        else:
+            features = _matched(
+                data,
+                d,
+                fitted_names,
+                by_name,
+                whole.columns,
+                sequence_column,
+                None,
+                lambda: _read_error(whole),
+            )
+        return _sequences_of(whole, features, sequence_column)
+
+
+def _check_sequence_column(data: str, columns: Sequence[str], sequence_column: str) -> None:
+    if sequence_column not in columns:
+        raise CommandError(
+            f"--sequence-column: {quote(data)} has no column {sequence_column!r}; "
+            f"available columns: {names(columns, quoted=True)}"
+        )
+
+
+def _sequences_of(whole: Opened, features: Sequence[str], sequence_column: str) -> Opened:
+    """The source of the sequences of the file ``whole`` opens, of its columns
+    ``features``: an :class:`Opened` whose ``source`` is a
+    :class:`~emkit.execution.sequence_files.SequenceFile`."""
+    from emkit import open_data
+
+    try:
+        if whole.source.columns is None:
+            # Columns known by position only (.npy): their names are those of positions.
+            position = whole.columns.index
+            source = open_data(
+                whole.path,
+                [position(name) for name in features],
+                sequence_column=position(sequence_column),
+            )
+        else:
+            source = open_data(
+                whole.path, features, delimiter=whole.delimiter, sequence_column=sequence_column
+            )
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    unnamed = tuple(name for name in whole.unnamed if name in features)
+    return Opened(source, whole.path, tuple(features), unnamed, tuple(features), whole.delimiter)
+
+
+@dataclass(frozen=True)
+class SequenceScan:
+    """What a pass over the sequences of a data file found before a fit
+    (:func:`scan_sequences`).
+
+    Attributes
+    ----------
+    n_rows : int
+        Its rows.
+    lengths : ndarray of int, shape (n_sequences,)
+        Rows of every sequence, in the order of the file.
+    refusal : ValueError or None
+        As :attr:`Scan.refusal`.
+    """
+
+    n_rows: int
+    lengths: np.ndarray
+    refusal: ValueError | None
+
+
+def scan_sequences(estimator: Any, opened: Opened, chunk_size: int) -> SequenceScan:
+    """One pass over the sequences of ``opened`` (:func:`open_sequences`) before
+    ``estimator`` is fitted to them, a chunk at a time, with the errors of
+    :func:`scan_source` (and the sequence column's: ids that are not numbers, missing, or
+    that come back after other sequences, as they are met).
+
+    Raises
+    ------
+    DataError
+        The reader's, the sequence column's, and :func:`refuse_missing`'s.
+    CommandError
+        For ids that are not numbers.
+    """
+    refusal: ValueError | None = None
+    missing = False
+    n = 0
+    lengths = []
+    for rows, _ in sequence_chunks(opened, chunk_size):
+        missing = missing or bool(np.isnan(rows.X).any())
+        if not (missing or refusal):
+            try:
+                with rows_from(n):
+                    check_data(estimator, rows.X)
+            except ValueError as exc:
+                refusal = exc
+        lengths.append(rows.lengths)
+        n += rows.shape[0]
+    if missing:
+        refuse_missing(with_ids(opened))
+    return SequenceScan(n, np.concatenate(lengths), refusal)
+
+
+def sequence_chunks(opened: Opened, chunk_size: int) -> Iterator[Any]:
+    """The chunks of whole sequences of ``opened``, with the errors of its sequence column
+    in the command line's words."""
+    with _explained_sequence_errors(opened.source.sequence_column):
+        yield from opened.source.chunks(chunk_size)
+
+
+def with_ids(opened: Opened) -> Opened:
+    """The rows of the sequences of ``opened`` with their ids, as a plain source: the file
+    :func:`refuse_missing` reads for its messages."""
+    rows = opened.source.rows
+    ids = opened.source.sequence_column
+    columns = (*opened.columns, ids)
+    return Opened(rows, opened.path, columns, opened.unnamed, columns, opened.delimiter)
 
 
 def _sequence_lengths(ids: np.ndarray, data: str, sequence_column: str) -> np.ndarray:

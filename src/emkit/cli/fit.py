@@ -3,7 +3,10 @@
 Mixtures and k-means read their data file a chunk at a time (a row source,
 :func:`emkit.open_data`): a pass checks it, the fit reads it once per E-step, and the
 summary scores it in one more pass, so that memory holds a chunk and the sample that
-initialisation draws, never the file. Hidden Markov models read their sequences whole.
+initialisation draws, never the file. Hidden Markov models with a sequence column are
+fitted the same way, a chunk of whole sequences at a time; their summary, which the
+summaries score on an array in memory, reads the sequences whole once the fit is done
+(not with ``--quiet``). Without a sequence column the table is one sequence, read whole.
 
 Ctrl-C during the fit stops it at its last whole point (:func:`emkit.fit_em`): the model
 file is then written with the best parameters so far, the summary says where the fit
@@ -22,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from emkit.cli import models
-from emkit.cli.data import check_data, open_source, read_sequences, scan_source
+from emkit.cli.data import (
+    check_data,
+    open_sequences,
+    open_source,
+    read_sequences,
+    scan_sequences,
+    scan_source,
+)
 from emkit.cli.errors import (
     EXIT_INTERRUPTED,
     PROG,
@@ -63,11 +73,14 @@ def run(args: argparse.Namespace) -> int | None:
     lengths = None
     refusal: ValueError | None = None
     data: Any
-    if face.kind == "hmm":
-        table, lengths = read_sequences(
-            args.data, args.columns, args.sequence_column, args.delimiter
-        )
+    if face.kind == "hmm" and args.sequence_column is None:
+        table, lengths = read_sequences(args.data, args.columns, None, args.delimiter)
         data, columns, n = table.values, table.columns, table.values.shape[0]
+    elif face.kind == "hmm":
+        opened = open_sequences(args.data, args.columns, args.sequence_column, args.delimiter)
+        sequences = scan_sequences(estimator, opened, chunk_size)
+        data, columns, n = opened.source, opened.columns, sequences.n_rows
+        lengths, refusal = sequences.lengths, sequences.refusal
     else:
         opened = open_source(args.data, args.columns, args.delimiter)
         scan = scan_source(estimator, opened, chunk_size)
@@ -83,7 +96,7 @@ def run(args: argparse.Namespace) -> int | None:
         article = "an" if title[0] in "aeiou" else "a"
         raise CommandError(f"{quote(args.data)} has 1 sample; {article} {title} needs at least 2")
 
-    extra = (lengths,) if face.kind == "hmm" else ()
+    extra = (lengths,) if face.kind == "hmm" and isinstance(data, np.ndarray) else ()
     progress = FitProgress(
         int(params.get("n_init", 1)),
         _max_iter(params),
@@ -112,6 +125,10 @@ def run(args: argparse.Namespace) -> int | None:
         _print_warnings(caught, names, columns)
         _save(estimator, columns, output)
         print(f"{PROG}: interrupted: the model so far is written to {output}", file=sys.stderr)
+    if face.kind == "hmm" and not isinstance(data, np.ndarray) and not args.quiet:
+        # The summaries score an hmm on its sequences in memory.
+        table = read_sequences(args.data, args.columns, args.sequence_column, args.delimiter)[0]
+        data = table.values
     with warnings.catch_warnings(record=True) as scoring, speaking(names, columns, args.data):
         warnings.simplefilter("always")
         lines = (

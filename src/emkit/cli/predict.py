@@ -2,7 +2,9 @@
 
 Mixtures and k-means read the data file a chunk at a time and write the rows of each chunk
 before they read the next (:class:`~emkit.cli.output.PredictionTable`): memory holds one
-chunk. A hidden Markov model reads its sequences whole, as it decodes them whole.
+chunk. A hidden Markov model with a sequence column reads a chunk of whole sequences at a
+time, decodes it and writes it before the next; without one, the table is one sequence,
+read and decoded whole.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from emkit.cli.data import (
     Opened,
     check_data,
     open_for_model,
+    open_sequences_for_model,
     read_for_model,
-    read_lengths,
     refuse_missing,
+    sequence_chunks,
+    with_ids,
 )
 from emkit.cli.errors import CommandError, in_file_terms, speaking, warn, with_options
 from emkit.cli.models import import_all
@@ -68,9 +72,11 @@ def run(args: argparse.Namespace) -> None:
         args.chunk_size or estimator.get_params().get("chunk_size") or DEFAULT_CHUNK_SIZE
     )
     # Read first: a bad sequence column is reported before any mismatch of the features.
-    if is_hmm:
-        lengths = read_lengths(args.data, args.sequence_column, args.delimiter)
-        data: Any = read_for_model(estimator, args.data, args.sequence_column, args.delimiter)
+    data: Any
+    if is_hmm and args.sequence_column is None:
+        data = read_for_model(estimator, args.data, None, args.delimiter)
+    elif is_hmm:
+        data = open_sequences_for_model(estimator, args.data, args.sequence_column, args.delimiter)
     else:
         data = open_for_model(estimator, args.data, args.delimiter)
     # The columns are matched by name above; the estimator then sees plain arrays, and
@@ -81,8 +87,10 @@ def run(args: argparse.Namespace) -> None:
         table,
     ):
         warnings.simplefilter("always")
-        if is_hmm:
-            _predict_sequences(estimator, data, lengths, args, columns, table, chunk_size)
+        if isinstance(data, np.ndarray):
+            _predict_sequence(estimator, data, args, columns, table, chunk_size)
+        elif is_hmm:
+            _predict_sequences(estimator, data, args, columns, table, chunk_size)
         else:
             _predict_chunks(estimator, data, args, columns, table, chunk_size)
     for warning in caught:
@@ -113,19 +121,40 @@ def _predict_chunks(
 
 def _predict_sequences(
     estimator: Any,
-    X: np.ndarray,
-    lengths: np.ndarray | None,
+    opened: Opened,
     args: argparse.Namespace,
     columns: tuple[str, ...],
     table: PredictionTable,
     chunk_size: int,
 ) -> None:
-    """The rows ``X`` of a hidden Markov model's sequences of ``lengths``, decoded whole,
-    written a chunk of rows at a time."""
+    """The sequences of a data file, a chunk of whole sequences at a time, each decoded and
+    written before the next is read."""
+    offset = 0
+    for seqs, _ in sequence_chunks(opened, chunk_size):
+        if np.isnan(seqs.X).any():
+            refuse_missing(with_ids(opened))
+        with speaking({}, columns, args.data), rows_from(offset):
+            check_data(estimator, seqs.X)
+            labels = estimator.predict(seqs)
+            proba = estimator.predict_proba(seqs) if args.proba else None
+        table.write(offset, seqs.X if args.keep_columns else None, labels, proba)
+        offset += seqs.shape[0]
+
+
+def _predict_sequence(
+    estimator: Any,
+    X: np.ndarray,
+    args: argparse.Namespace,
+    columns: tuple[str, ...],
+    table: PredictionTable,
+    chunk_size: int,
+) -> None:
+    """The rows ``X`` of a hidden Markov model's one sequence, decoded whole, written a
+    chunk of rows at a time."""
     with speaking({}, columns, args.data):
         check_data(estimator, X)
-        labels = estimator.predict(X, lengths)
-        proba = estimator.predict_proba(X, lengths) if args.proba else None
+        labels = estimator.predict(X)
+        proba = estimator.predict_proba(X) if args.proba else None
     for start in range(0, X.shape[0], chunk_size):
         rows = slice(start, start + chunk_size)
         table.write(

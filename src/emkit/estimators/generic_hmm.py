@@ -122,6 +122,11 @@ class HMM(BaseHMM):
             self.n_features_in_ = X.shape[1]
         return X
 
+    def _check_chunk(self, X: np.ndarray) -> np.ndarray:
+        family = self._emission_family()
+        check = getattr(family, "check_data", None)
+        return check(X) if check is not None else data_array(X, type(family).__name__)
+
     # -- emission parameters as attributes -------------------------------------------------
     def _emission_features(self) -> int | None:
         return getattr(self, "n_features_in_", None) if self._has_emissions() else None

@@ -5,13 +5,23 @@ the one EM driver, so restarts, threads over sequences, SQUAREM, sample weights 
 files come with it. Names and behaviour follow hmmlearn (``n_iter``, ``tol`` on the total
 log-likelihood, ``params`` / ``init_params``, ``startprob_``, ``transmat_``, ``monitor_``,
 parameters set by hand before ``score`` or ``sample``, ...).
+
+Where hmmlearn takes ``X`` with ``lengths``, every method also takes
+:class:`~emkit.core.batches.Sequences`, and a row source whose chunks hold whole sequences
+(:func:`emkit.open_data` with ``sequence_column``, or
+:class:`~emkit.execution.sources.SequenceRows`): a fit from a file reads it a chunk of
+sequences at a time, and equals the fit from its sequences in memory. Methods that return
+a value per row (``predict``, ``predict_proba``, ``score_samples``, ``decode``) return it
+in memory for a source too: an array of n_samples states (or n_samples x n_components
+probabilities), not the data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import numbers
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -22,7 +32,7 @@ from sklearn.utils import check_random_state
 
 from emkit.config import executor_for
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
-from emkit.core.driver import EMResult, fit_em, online_update
+from emkit.core.driver import INIT_MAX_ROWS, EMResult, fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, check_int, refuse_one_pass
 from emkit.estimators.description import COVARIANCE, HIDDEN_MARKOV, Phrase
@@ -52,10 +62,10 @@ from emkit.estimators.parameters import (
     reals,
 )
 from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, NotFittedError, warn
-from emkit.execution.sources import SequenceRows
+from emkit.execution.sources import RowSource, SequenceRows
 from emkit.families.base import Family
 from emkit.families.categorical import Categorical, CategoricalParams
-from emkit.families.checks import check_magnitude
+from emkit.families.checks import check_magnitude, real_data
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianPrior
 from emkit.families.multinomial import Multinomial, MultinomialParams
@@ -162,48 +172,70 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of such arrays
+        X : array-like of shape (n_samples, n_features), list of such arrays, Sequences, or
+            RowSource
             Observations of all sequences end to end (with ``lengths``), or a list of 2-D
             arrays, one per sequence. Any other array-like (a nested list of rows) is one
-            array.
+            array. Sequences carry their lengths; a row source (``emkit.open_data(path,
+            sequence_column=...)`` for a file larger than memory) yields chunks of whole
+            sequences, read once per iteration: initialisation starts from a sample of
+            them (all of them up to 200,000 rows), so that a fit from a file equals a fit
+            from its sequences in memory, to round-off.
         lengths : array-like of int, shape (n_sequences,), optional
             Length of every sequence in ``X``; None for a single sequence (or a list).
+            Only with an array ``X``.
         sample_weight : array-like of shape (n_sequences,), optional
             Non-negative weight of every sequence; an integer weight equals the sequence
-            repeated.
+            repeated. Not with a row source, whose weights go with its chunks.
 
         Returns
         -------
         self
         """
         self._check_hyperparameters()
-        seqs, row_weights = self._fit_data(X, lengths, sample_weight, reset=True)
+        source = self._source(X, lengths, sample_weight, reset=True)
+        online = self._online_schedule()
+        data: Sequences | RowSource
+        if source is None:
+            seqs, row_weights = self._fit_data(X, lengths, sample_weight, reset=True)
+            data, n_features = seqs, seqs.X.shape[1]
+            total: float | None = float(
+                seqs.X.shape[0] if row_weights is None else row_weights.sum()
+            )
+        else:
+            data, row_weights, n_features = source, None, source.n_features
+            # The first E-step tells the monitor the weight of the data; online EM's tol
+            # needs it before.
+            total = _total_weight(source, self.chunk_size) if online is not None else None
         fresh = self._fresh_parameters()
-        model = self._model(seqs.X.shape[1])
-        total = float(seqs.X.shape[0] if row_weights is None else row_weights.sum())
+        model = self._model(n_features)
         monitor = self._monitor_for_fit()
         feed = MonitorFeed(monitor, total)
-        online = self._online_schedule()
-        result = fit_em(
-            model,
-            seqs,
-            sample_weight=row_weights,
-            n_init=int(self.n_init),
-            max_iter=int(self.n_iter),
-            # The monitor judges Baum-Welch's convergence; the driver stops on its verdict,
-            # after n_iter iterations, or at a fixed point. Online, the driver applies tol
-            # to whole passes (on the mean log-likelihood, hence tol / total).
-            tol=0.0 if online is None else float(self.tol) / total,
-            online=online,
-            init=self._start(model, fresh),
-            random_state=check_random_state(self.random_state),
-            # Online EM's steps are not iterations of Baum-Welch: the monitor gets its passes.
-            callback=feed if online is None else None,
-            chunk_size=self.chunk_size,
-            n_jobs=self.n_jobs,
-            accelerate=self.accelerate,
-            warn_unconverged=False,
-        )
+        with self._learning_from(data if source is not None else None, fresh):
+            start = self._start(model, fresh, check_sample=source is not None)
+            result = fit_em(
+                model,
+                data,
+                sample_weight=row_weights,
+                n_init=int(self.n_init),
+                max_iter=int(self.n_iter),
+                # The monitor judges Baum-Welch's convergence; the driver stops on its
+                # verdict, after n_iter iterations, or at a fixed point. Online, the driver
+                # applies tol to whole passes (on the mean log-likelihood, hence tol / total).
+                tol=0.0 if online is None else float(self.tol) / float(total),
+                online=online,
+                init=start,
+                random_state=check_random_state(self.random_state),
+                # Online EM's steps are not iterations of Baum-Welch: the monitor gets its
+                # passes.
+                callback=feed if online is None else None,
+                chunk_size=self.chunk_size,
+                n_jobs=self.n_jobs,
+                accelerate=self.accelerate,
+                warn_unconverged=False,
+            )
+        if total is None:
+            total = feed.total if feed.total is not None else _total_weight(data, self.chunk_size)
         if online is None:
             feed.finish(result)
         else:
@@ -262,12 +294,15 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of such arrays
+        X : array-like of shape (n_samples, n_features), list of such arrays, Sequences, or
+            RowSource
             Observations of the batch's sequences end to end (with ``lengths``), or a list
             of 2-D arrays, one per sequence; the features of the model once it is fitted.
+            A row source of whole sequences (as for :meth:`fit`) is read a mini-batch at a
+            time; a first call starts from a sample of it.
         lengths : array-like of int, shape (n_sequences,), optional
             Length of every sequence in ``X``, summing to n_samples; None for a single
-            sequence (or a list).
+            sequence (or a list). Only with an array ``X``.
         sample_weight : array-like of shape (n_sequences,), optional
             Non-negative weight of every sequence, as for :meth:`fit`.
 
@@ -277,11 +312,20 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         """
         self._check_hyperparameters()
         first = not hasattr(self, "converged_")
-        seqs, row_weights = self._fit_data(X, lengths, sample_weight, reset=first)
-        model = self._model(seqs.X.shape[1])
+        source = self._source(X, lengths, sample_weight, reset=first)
+        if source is None:
+            seqs, row_weights = self._fit_data(X, lengths, sample_weight, reset=first)
+            data: RowSource = SequenceRows(seqs, row_weights)
+        else:
+            data = source
+        model = self._model(data.n_features)
         if first:
-            start = self._start(model, self._fresh_parameters())
-            params = start(seqs, check_random_state(self.random_state), row_weights)
+            fresh = self._fresh_parameters()
+            rng = check_random_state(self.random_state)
+            with self._learning_from(source, fresh):
+                start = self._start(model, fresh, check_sample=source is not None)
+                X0, w0 = data.sample(INIT_MAX_ROWS, rng)
+                params = start(X0, rng, w0)
             state, history = OnlineState(), np.empty(0)
             monitor = self._monitor_for_fit()
             monitor._reset()
@@ -292,7 +336,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
             monitor = self.monitor_
         bounds, totals = [], []
         schedule = online_steps(self)
-        for batch, weights in SequenceRows(seqs, row_weights).chunks(schedule.batch_size):
+        for batch, weights in data.chunks(schedule.batch_size):
             params, state, bound = online_update(
                 model,
                 params,
@@ -340,7 +384,8 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
 
     # -- scoring and decoding -------------------------------------------------------------
     def score(self, X: Any, lengths: Any = None) -> float:
-        """Total log-likelihood of the sequences in ``X``.
+        """Total log-likelihood of the sequences in ``X`` (an array with ``lengths``,
+        Sequences, or a row source of whole sequences, as :meth:`fit` takes).
 
         A sequence that no path of states can emit has log-likelihood ``-inf``, with an
         :class:`~emkit.exceptions.ImpossibleSampleWarning` that names it.
@@ -349,29 +394,31 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
 
     def _log_likelihood(self, X: Any, lengths: Any) -> tuple[float, int]:
         """Total log-likelihood of ``X`` and its number of samples (score, aic and bic)."""
-        seqs, model, params = self._evaluation(X, lengths)
-        logliks = np.concatenate(self._map(lambda s: [model.log_prob(params, s)], seqs))
-        problem = self._impossible(logliks, seqs, model, params)
+        source, model, params = self._evaluation(X, lengths)
+        parts, problem, n = self._over_sequences(
+            lambda s: (None, model.log_prob(params, s)), source, model, params
+        )
         if problem is not None:
             warn(f"{problem}; its log-likelihood is -inf", ImpossibleSampleWarning)
-        return float(logliks.sum()), seqs.X.shape[0]
+        return float(sum(float(logliks.sum()) for _, logliks in parts)), n
 
     def score_samples(self, X: Any, lengths: Any = None) -> tuple[float, np.ndarray]:
         """Total log-likelihood, and the state posteriors of every sample, shape
-        (n_samples, n_components).
+        (n_samples, n_components), in memory (of a row source too).
 
         Raises
         ------
         ValueError
             When a sequence has probability zero under the model: it has no posteriors.
         """
-        seqs, model, params = self._evaluation(X, lengths)
-        parts = self._map(lambda s: [model.posteriors(params, s)], seqs)
-        logliks = np.concatenate([ll for _, ll in parts])
-        problem = self._impossible(logliks, seqs, model, params)
+        source, model, params = self._evaluation(X, lengths)
+        parts, problem, _ = self._over_sequences(
+            lambda s: model.posteriors(params, s), source, model, params
+        )
         if problem is not None:
             raise ValueError(f"{problem}, so it has no state posteriors")
-        return float(logliks.sum()), np.concatenate([p for p, _ in parts])
+        total = float(sum(float(logliks.sum()) for _, logliks in parts))
+        return total, _stacked([p for p, _ in parts], (0, int(self.n_components)))
 
     def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
         """State posteriors ``p(z_t = k | sequence)``, shape (n_samples, n_components)."""
@@ -384,6 +431,8 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
+        X, lengths
+            As :meth:`score` takes them.
         algorithm : {'viterbi', 'map'}, optional
             'viterbi': the most probable state path, and its joint log-probability with the
             data; 'map': the most probable state at every step (posterior decoding), and
@@ -394,6 +443,7 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         -------
         log_prob : float
         states : ndarray of shape (n_samples,)
+            In memory, of a row source too.
 
         Raises
         ------
@@ -407,13 +457,14 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         if algorithm == "map":
             posteriors = self.score_samples(X, lengths)[1]
             return float(posteriors.max(axis=1).sum()), np.argmax(posteriors, axis=1)
-        seqs, model, params = self._evaluation(X, lengths)
-        parts = self._map(lambda s: [model.viterbi(params, s)], seqs)
-        logprobs = np.concatenate([lp for _, lp in parts])
-        problem = self._impossible(logprobs, seqs, model, params)
+        source, model, params = self._evaluation(X, lengths)
+        parts, problem, _ = self._over_sequences(
+            lambda s: model.viterbi(params, s), source, model, params
+        )
         if problem is not None:
             raise ValueError(f"{problem}, so it has no most probable path")
-        return float(logprobs.sum()), np.concatenate([s for s, _ in parts])
+        total = float(sum(float(logprobs.sum()) for _, logprobs in parts))
+        return total, _stacked([states for states, _ in parts], (0,), np.int64)
 
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
         """Most likely state of every sample by the estimator's ``algorithm``."""
@@ -528,8 +579,57 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
                 fresh.add(name)
         return frozenset(fresh)
 
+    def _source(self, X: Any, lengths: Any, sample_weight: Any, *, reset: bool) -> RowSource | None:
+        """``X`` as a source of whole sequences whose every chunk is checked as it is read,
+        when it is a row source (its columns made, or checked against, the face's
+        features); None for data in memory.
+
+        Raises
+        ------
+        ValueError
+            For ``lengths`` or ``sample_weight`` with a source, and for a source of another
+            number of features (or other column names) than the model's.
+        """
+        if not isinstance(X, RowSource):
+            return None
+        if lengths is not None:
+            raise ValueError(
+                "lengths is given with a row source, whose chunks carry their sequences "
+                "(Sequences); give lengths only with an array X of all sequences end to end"
+            )
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is given with a row source: the weights of its sequences go "
+                "with its chunks, as pairs (Sequences, sample_weight)"
+            )
+        if reset:
+            self._check_source_width(X.n_features)
+            self._check_source_columns(X, reset=True)
+        else:
+            expected = self._expected_features()
+            if X.n_features != expected:
+                raise ValueError(
+                    f"X has {X.n_features} features, but {type(self).__name__} is expecting "
+                    f"{expected} features as input"
+                )
+            fitted = self.__dict__.get("feature_names_in_")
+            if fitted is not None and X.columns is not None and list(fitted) != list(X.columns):
+                raise ValueError(
+                    f"the source's columns {list(X.columns)} are not those the model was "
+                    f"fitted to, {list(fitted)}"
+                )
+        check = self._check_chunk
+        return X.map(lambda rows: _checked_chunk(rows, check))
+
     def _sequences(self, X: Any, lengths: Any, *, reset: bool) -> Sequences:
         refuse_one_pass(X, self._one_pass_instead)
+        if isinstance(X, Sequences):
+            if lengths is not None:
+                raise ValueError(
+                    "lengths is given with Sequences, which carry their lengths; give "
+                    "lengths only with an array X of all sequences end to end"
+                )
+            X, lengths = X.X, X.lengths
         parts = _list_of_sequences(X)
         if parts is not None:
             if lengths is not None:
@@ -551,34 +651,57 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
                 )
         return Sequences(data, seq_lengths)
 
-    def _checked_sequences(self, X: Any, lengths: Any) -> Sequences:
+    def _evaluation(self, X: Any, lengths: Any) -> tuple[RowSource, HMM, HMMParams]:
+        """The checked sequences as a source (of Sequences chunks), the model and its
+        parameters, for scoring and decoding."""
         self._check_fitted()
-        return self._sequences(X, lengths, reset=False)
+        source = self._source(X, lengths, None, reset=False)
+        if source is None:
+            source = SequenceRows(self._sequences(X, lengths, reset=False))
+        return source, self._model(source.n_features), self._params()
 
-    def _evaluation(self, X: Any, lengths: Any) -> tuple[Sequences, HMM, HMMParams]:
-        """The checked sequences, the model and its parameters, for scoring and decoding."""
-        seqs = self._checked_sequences(X, lengths)
-        return seqs, self._model(seqs.X.shape[1]), self._params()
+    def _over_sequences(
+        self,
+        fn: Callable[[Sequences], tuple[Any, np.ndarray]],
+        source: RowSource,
+        model: HMM,
+        params: HMMParams,
+    ) -> tuple[list[tuple[Any, np.ndarray]], str | None, int]:
+        """``fn`` over the chunks of ``source``, each giving a result and the log
+        probability of every sequence of the chunk: the results in order, what is wrong
+        when some sequence has probability zero under the model (None when none has), and
+        the number of samples."""
 
-    def _impossible(
-        self, logliks: np.ndarray, seqs: Sequences, model: HMM, params: HMMParams
-    ) -> str | None:
-        """What is wrong when some sequence has probability zero under the model (log
-        ``-inf`` in ``logliks``, shape (n_sequences,)), or None."""
-        bad = np.flatnonzero(logliks == -np.inf)
-        if bad.size == 0:
-            return None
-        s = int(bad[0])
-        lo, hi = int(seqs.offsets[s]), int(seqs.offsets[s + 1])
-        dead = np.flatnonzero(np.all(model.log_emission(params, seqs.X[lo:hi]) == -np.inf, axis=1))
-        where = "the sequence" if seqs.lengths.size == 1 else f"sequence {s}"
-        more = "" if bad.size == 1 else f" (and {bad.size - 1} more sequences)"
-        how = (
-            f"no state can emit sample {lo + int(dead[0])}"
-            if dead.size
-            else f"no path of states can emit samples {lo} to {hi - 1}"
-        )
-        return f"{where}{more} has probability zero under the model: {how}"
+        def scored(seqs: Sequences) -> list[tuple[Any, np.ndarray, int, int, Any]]:
+            out, logliks = fn(seqs)
+            problem = _chunk_problem(logliks, seqs, model, params)
+            return [(out, logliks, seqs.lengths.size, seqs.X.shape[0], problem)]
+
+        parts = self._map(scored, source)
+        n_sequences = sum(part[2] for part in parts)
+        first: tuple[int, int, int, int | None] | None = None
+        n_bad = rows = sequences = 0
+        for _, _, size, n, problem in parts:
+            if problem is not None:
+                bad, s, lo, hi, dead = problem
+                if first is None:
+                    dead = None if dead is None else rows + dead
+                    first = (sequences + s, rows + lo, rows + hi, dead)
+                n_bad += bad
+            rows += n
+            sequences += size
+        message = None
+        if first is not None:
+            s, lo, hi, dead = first
+            where = "the sequence" if n_sequences == 1 else f"sequence {s}"
+            more = "" if n_bad == 1 else f" (and {n_bad - 1} more sequences)"
+            how = (
+                f"no state can emit sample {dead}"
+                if dead is not None
+                else f"no path of states can emit samples {lo} to {hi - 1}"
+            )
+            message = f"{where}{more} has probability zero under the model: {how}"
+        return [(part[0], part[1]) for part in parts], message, rows
 
     def _check_fitted(self) -> None:
         missing = [a.lstrip("_") for a in self._attributes().values() if not hasattr(self, a)]
@@ -612,12 +735,12 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
             )
         return n
 
-    def _map(self, fn: Callable[[Sequences], list[Any]], seqs: Sequences) -> list[Any]:
-        """``fn`` over batches of whole sequences, on the executor of the fit (the
-        estimator's threads unless :func:`emkit.config_context` sets another), results in
-        order."""
-        placement = executor_for(self.n_jobs).place(
-            SequenceRows(seqs), self.chunk_size or DEFAULT_CHUNK_SIZE
+    def _map(self, fn: Callable[[Sequences], list[Any]], source: RowSource) -> list[Any]:
+        """``fn`` over the chunks of whole sequences of ``source``, on the executor of the
+        fit (the estimator's threads unless :func:`emkit.config_context` sets another),
+        results in order."""
+        placement = executor_for(self.n_jobs, source).place(
+            source, self.chunk_size or DEFAULT_CHUNK_SIZE
         )
         out = placement.map_reduce(lambda chunk: fn(chunk[0]), lambda a, b: a + b)
         return out or []
@@ -638,12 +761,23 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
             refuse_underflow=self.implementation == "scaling",
         )
 
-    def _start(self, model: HMM, fresh: frozenset[str]) -> Callable[..., HMMParams]:
+    def _start(
+        self, model: HMM, fresh: frozenset[str], *, check_sample: bool = False
+    ) -> Callable[..., HMMParams]:
         """Initial parameters: those in ``fresh`` initialised, the others taken from the
-        estimator's attributes. Fresh start and transition probabilities are uniform."""
+        estimator's attributes. Fresh start and transition probabilities are uniform.
+
+        ``check_sample``: the checks of the data as a whole (:meth:`_check_fit_data`) are
+        made on the sample the start is given, once (the data of a row source are checked
+        chunk by chunk, and never held whole)."""
         k = int(self.n_components)
+        checked = not check_sample
 
         def start(X: Sequences, rng: np.random.RandomState, w: np.ndarray | None) -> HMMParams:
+            nonlocal checked
+            if not checked:
+                self._check_fit_data(X.X)
+                checked = True
             startprob = np.full(k, 1.0 / k) if "startprob" in fresh else self._given("startprob_")
             transmat = np.full((k, k), 1.0 / k) if "transmat" in fresh else self._given("transmat_")
             self._check_chain(startprob, transmat)
@@ -699,6 +833,20 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     def _family(self, n_features: int, fitted: frozenset[str]) -> Any:
         raise NotImplementedError
 
+    def _check_chunk(self, X: np.ndarray) -> np.ndarray:
+        """The rows (n, n_features) of a chunk of a row source, checked as data of the
+        emission family (real numbers for the Gaussian faces)."""
+        return real_data(X, type(self).__name__)
+
+    def _check_source_width(self, n_features: int) -> None:
+        """Refuse a source of a number of columns the face never reads; none by default."""
+
+    @contextlib.contextmanager
+    def _learning_from(self, source: RowSource | None, fresh: frozenset[str]) -> Iterator[None]:
+        """What a fit's start learns of a row source beyond its sample (the symbols of a
+        CategoricalHMM), for the duration of the fit; nothing by default."""
+        yield
+
     def _check_fit_data(self, X: np.ndarray) -> None:
         """Refusals of, and warnings about, the data to fit (n_samples, n_features) that
         only some faces give; none by default."""
@@ -729,6 +877,60 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
 
     def _n_emission_parameters(self) -> int:
         raise NotImplementedError
+
+
+def _checked_chunk(rows: Any, check: Callable[[np.ndarray], np.ndarray]) -> Sequences:
+    """A chunk of a source of sequences with its rows checked by ``check``.
+
+    Raises
+    ------
+    TypeError
+        For a chunk that is not Sequences: rows without their sequences, which an HMM would
+        take for one sequence per chunk.
+    """
+    if not isinstance(rows, Sequences):
+        raise TypeError(
+            "a hidden Markov model reads a row source whose chunks are whole sequences "
+            "(Sequences), as emkit.open_data(path, sequence_column=...) gives; got a chunk "
+            f"of {type(rows).__name__}. Open the file with its sequence_column, or give an "
+            "array with lengths"
+        )
+    return Sequences(check(rows.X), rows.lengths)
+
+
+def _chunk_problem(
+    logliks: np.ndarray, seqs: Sequences, model: HMM, params: HMMParams
+) -> tuple[int, int, int, int, int | None] | None:
+    """When some sequence of the chunk ``seqs`` has probability zero under the model (log
+    ``-inf`` in ``logliks``, shape (n_sequences,)): the number of such sequences, and of the
+    first of them its index, its first row and the row after it, and the first of its
+    samples that no state can emit (None when each can, but no path); None when all are
+    possible. Rows are the chunk's."""
+    bad = np.flatnonzero(logliks == -np.inf)
+    if bad.size == 0:
+        return None
+    s = int(bad[0])
+    lo, hi = int(seqs.offsets[s]), int(seqs.offsets[s + 1])
+    dead = np.flatnonzero(np.all(model.log_emission(params, seqs.X[lo:hi]) == -np.inf, axis=1))
+    return int(bad.size), s, lo, hi, (lo + int(dead[0])) if dead.size else None
+
+
+def _total_weight(source: Any, chunk_size: int | None) -> float:
+    """Rows of ``source`` (Sequences or a RowSource), or the sum of their weights: known,
+    or counted by a pass."""
+    if isinstance(source, Sequences):
+        return float(source.shape[0])
+    if source.n_rows is not None and not source.weighted:
+        return float(source.n_rows)
+    total = 0.0
+    for rows, w in source.chunks(chunk_size or DEFAULT_CHUNK_SIZE):
+        total += float(rows.shape[0] if w is None else np.sum(w))
+    return total
+
+
+def _stacked(parts: list[np.ndarray], empty: tuple[int, ...], dtype: Any = np.float64) -> Any:
+    """``parts`` one after another; of no part, an empty array of shape ``empty``."""
+    return np.concatenate(parts) if parts else np.empty(empty, dtype=dtype)
 
 
 def features_of(value: Any, name: str, shape: str) -> int | None:
@@ -987,6 +1189,9 @@ class _DiscreteHMM(BaseHMM):
     def _emission_name(self) -> str:
         return next(iter(self._emission_letters.values()))
 
+    def _check_chunk(self, X: np.ndarray) -> np.ndarray:
+        return self._emission_family(frozenset()).check_data(X)
+
     def _initial_emissions(self, model, X, rng, w, fresh):
         if self._emission_name() in fresh:
             return self._random_emissions(X.X, rng)
@@ -1100,13 +1305,32 @@ class CategoricalHMM(_DiscreteHMM):
 
     def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
         # The number of columns first: columns of other data are no symbols either.
-        width = np.shape(X)[1] if np.ndim(X) == 2 else 1
-        if width != 1:
+        self._check_source_width(np.shape(X)[1] if np.ndim(X) == 2 else 1)
+        return super()._check_emission_data(X, reset=reset)
+
+    def _check_source_width(self, n_features: int) -> None:
+        if n_features != 1:
             raise ValueError(
                 f"CategoricalHMM takes one column of integer symbols, shape (n_samples, 1); "
-                f"got {width} columns"
+                f"got {n_features} columns"
             )
-        return super()._check_emission_data(X, reset=reset)
+
+    @contextlib.contextmanager
+    def _learning_from(self, source: RowSource | None, fresh: frozenset[str]) -> Iterator[None]:
+        # Fresh symbol probabilities need the number of symbols of all the data, not of
+        # the sample the start sees: a pass finds the largest symbol (n_features saves it).
+        if source is None or self._symbols() is not None or "emissionprob" not in fresh:
+            yield
+            return
+        top = -1
+        for rows, _ in source.chunks(self.chunk_size or DEFAULT_CHUNK_SIZE):
+            if rows.shape[0]:
+                top = max(top, int(rows.X.max()))
+        self._symbols_of_data = top + 1
+        try:
+            yield
+        finally:
+            del self._symbols_of_data
 
     def _emission_features(self) -> int | None:
         # One column of symbols, whatever the number of symbols.
@@ -1118,7 +1342,7 @@ class CategoricalHMM(_DiscreteHMM):
             self.n_features = int(self.emissionprob_.shape[1])
 
     def _random_emissions(self, X, rng):
-        symbols = self._symbols() or int(X.max()) + 1
+        symbols = self._symbols() or self.__dict__.get("_symbols_of_data") or int(X.max()) + 1
         probs = rng.rand(int(self.n_components), symbols)
         return self._emissions_from(probs / probs.sum(axis=1, keepdims=True))
 

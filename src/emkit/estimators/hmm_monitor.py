@@ -137,15 +137,17 @@ class MonitorFeed:
     monitor : ConvergenceMonitor
         The monitor the estimator holds (any object with ``_reset``, ``report`` and
         ``converged``).
-    total : float
+    total : float or None
         Number of samples (or sum of their weights): the driver's bounds are per sample.
+        None when it is not known before the fit (the rows of a file are counted by its
+        first pass): the weight the first E-step read is taken.
 
     Under SQUAREM the driver also records accepted extrapolations, whose change says
     nothing about the distance to a fixed point: the monitor is asked only after the
     changes made by EM steps (``IterationInfo.em_step``).
     """
 
-    def __init__(self, monitor: Any, total: float) -> None:
+    def __init__(self, monitor: Any, total: float | None) -> None:
         self.monitor = monitor
         self.total = total
         self.histories: list[list[float]] = []
@@ -153,6 +155,8 @@ class MonitorFeed:
         self._before_em_step = True
 
     def __call__(self, info: IterationInfo) -> bool:
+        if self.total is None:
+            self.total = float(info.weight)
         objective = info.lower_bound * self.total
         if info.n_iter == 0:
             # A run (one restart) begins.
@@ -176,6 +180,7 @@ class MonitorFeed:
         """
         history = self.histories[result.best_run]
         last_run = result.best_run == len(self.histories) - 1
+        assert self.total is not None, "the feed has seen no E-step"
         bounds = np.asarray(result.lower_bounds) * self.total
         while len(history) < result.n_iter:
             value = float(bounds[len(history)])

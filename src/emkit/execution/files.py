@@ -64,9 +64,14 @@ def open_data(
     columns: Sequence[str] | Sequence[int] | None = None,
     *,
     delimiter: str | None = None,
+    sequence_column: str | int | None = None,
 ) -> RowSource:
     """The rows of a data file, or of a folder or pattern of Parquet files, as a source
     that EM reads a chunk at a time (:func:`emkit.fit_em` takes it as its data).
+
+    With ``sequence_column``, the rows are the sequences of a hidden Markov model: a
+    :class:`~emkit.execution.sequence_files.SequenceFile`, whose chunks hold whole
+    sequences, which every HMM face takes in place of ``X`` and ``lengths``.
 
     The source is chosen by the suffix (case-insensitive):
 
@@ -87,6 +92,11 @@ def open_data(
         of a ``.npy`` file (which has no names). All columns by default.
     delimiter : str, optional
         The field separator of a text file, in place of the one its suffix implies.
+    sequence_column : str, or int for a ``.npy`` file, optional
+        The column of the sequence id of every row (its position in a ``.npy`` file): the
+        rows of one sequence are consecutive rows of one id, in time order. It is no
+        feature: ``columns`` are then the features (default: all the other columns).
+        Ids are numbers (whole numbers above 2**53 may be read as equal).
 
     Returns
     -------
@@ -97,10 +107,15 @@ def open_data(
     ------
     DataError
         For a path that does not exist or matches no file, an unsupported suffix, a
-        delimiter for a file that is not text, or a file :func:`read_table` refuses.
+        delimiter for a file that is not text, or a file :func:`read_table` refuses; for a
+        sequence column the file lacks, that is also one of ``columns``, or that is the
+        only column; from the passes of a sequence file, an id that is missing or that
+        comes back after other sequences.
     ImportError
         For Parquet files, when pyarrow is not installed.
     """
+    if sequence_column is not None:
+        return _sequence_file(path, columns, delimiter, sequence_column)
     _check_delimiter(delimiter)
     label = repr(os.fspath(path))
     file_path = pathlib.Path(path)
@@ -123,6 +138,54 @@ def open_data(
         return ParquetFiles(path, columns)
     _check_file(file_path, label)
     raise _unsupported(label, suffix)
+
+
+def _sequence_file(
+    path: PathLike,
+    columns: Sequence[str] | Sequence[int] | None,
+    delimiter: str | None,
+    sequence_column: str | int,
+) -> RowSource:
+    """The :class:`SequenceFile` of ``open_data(path, columns, sequence_column=...)``: the
+    file's source of the feature columns and the id column, last."""
+    from emkit.execution.sequence_files import SequenceFile
+
+    label = repr(os.fspath(path))
+    whole = open_data(path, delimiter=delimiter)
+    if whole.columns is None:  # a .npy file: columns by position
+        n = whole.n_features
+        if isinstance(sequence_column, bool) or not isinstance(sequence_column, (int, np.integer)):
+            raise TypeError(
+                "the columns of a .npy file are known by position: sequence_column must be an "
+                f"int, got {sequence_column!r}"
+            )
+        position = int(sequence_column)
+        _positions([position], n, label)
+        available: list[Any] = list(range(n))
+        id_name = f"x{position}"  # as read_table names it
+    else:
+        if not isinstance(sequence_column, str):
+            raise TypeError(
+                f"sequence_column names a column of {label}: a str, got {sequence_column!r}"
+            )
+        available = list(whole.columns)
+        position = _select(available, (sequence_column,), label)[0]
+        id_name = sequence_column
+    if columns is None:
+        features = [c for c in available if c != available[position]]
+    else:
+        features = list(columns)
+        if available[position] in features:
+            raise DataError(
+                f"the sequence column {id_name!r} of {label} cannot also be a feature "
+                "(one of columns)"
+            )
+    if not features:
+        raise DataError(f"{label} has no columns besides the sequence column {id_name!r}")
+    rows = open_data(path, [*features, available[position]], delimiter=delimiter)
+    # A .npy file names no columns: nor do its sequences.
+    feature_names = None if rows.columns is None else tuple(rows.columns[:-1])
+    return SequenceFile(rows, feature_names, id_name, label)
 
 
 # -- .npy -----------------------------------------------------------------------------------------
