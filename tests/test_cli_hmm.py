@@ -617,3 +617,66 @@ def test_error_predict_data_lacks_model_columns(casino_fit, gaussian_csv, capsys
     path, _ = casino_fit
     err = _fail(capsys, "predict", path, gaussian_csv, "--sequence-column", "seq")
     assert f"{str(gaussian_csv)!r} lacks column 'roll' that the model was fitted on" in err
+
+
+# --------------------------------------------------------------------------------------- #
+# Sequences read a chunk at a time
+# --------------------------------------------------------------------------------------- #
+
+
+def test_fit_and_predict_stream_sequences_from_parquet(tmp_path, capsys, monkeypatch):
+    """fit and predict read a file of sequences a chunk of whole sequences at a time
+    (chunks of 50 rows cut the sequences of the file): the model equals the one fitted to
+    the arrays in Python, and predict writes the states of every row in order."""
+    import pandas as pd
+
+    from emkit.execution.sequence_files import SequenceFile
+
+    ids, X, _ = _gaussian_sequences()
+    data = tmp_path / "walk.parquet"
+    pd.DataFrame({"x": X[:, 0], "seq": ids, "y": X[:, 1]}).to_parquet(data, row_group_size=33)
+    chunked = []
+    original = SequenceFile.chunks
+
+    def counted(self, max_rows):
+        for chunk in original(self, max_rows):
+            chunked.append(chunk[0].shape[0])
+            yield chunk
+
+    monkeypatch.setattr(SequenceFile, "chunks", counted)
+    model = tmp_path / "walk.emkit"
+    argv = ("fit", data, "--model", "hmm", "-k", 2, "--sequence-column", "seq", "-q")
+    code, out, err = _run(capsys, *argv, "--random-state", 0, "--chunk-size", 50, "-o", model)
+    assert (code, out, err) == (0, "", "")
+    # Every chunk of a pass holds whole sequences (80, 45, 120, 60 rows): one each, as 50
+    # rows cut all; the start's sample reads blocks of up to 16384 rows (all 305).
+    assert chunked.count(X.shape[0]) == 1
+    assert set(chunked) - {X.shape[0]} == set(WALK_LENGTHS)
+    est = _loaded(model)
+    ref = emkit.GaussianHMM(2, random_state=0, chunk_size=50).fit(X, WALK_LENGTHS)
+    np.testing.assert_allclose(est.means_, ref.means_, rtol=1e-9)
+    np.testing.assert_allclose(est.transmat_, ref.transmat_, rtol=1e-9)
+    assert est.n_iter_ == ref.n_iter_
+
+    chunked.clear()
+    argv = ("predict", model, data, "--sequence-column", "seq", "--chunk-size", 100, "--proba")
+    code, out, err = _run(capsys, *argv)
+    assert (code, err) == (0, "")
+    assert chunked == [80, 45, 120, 60]
+    header, values = _parse_csv(out)
+    assert header == ["row", "state", "p0", "p1"]
+    np.testing.assert_array_equal(values[:, 0], np.arange(X.shape[0]))
+    np.testing.assert_array_equal(values[:, 1], ref.predict(X, WALK_LENGTHS))
+    np.testing.assert_allclose(values[:, 2:], ref.predict_proba(X, WALK_LENGTHS), atol=1e-9)
+
+
+def test_error_reappearing_sequence_id_in_a_later_chunk(tmp_path, capsys):
+    rows = "".join(f"{i},{i % 3}\n" for i in (1, 1, 2, 2, 3, 3))
+    data = _write(tmp_path / "back.csv", "sequence,roll\n" + rows + "1,4\n")
+    argv = ("--model", "hmm", "--emission", "categorical", "-k", 2, "--sequence-column", "sequence")
+    err = _fail(capsys, "fit", data, *argv, "--chunk-size", 2)
+    assert err == (
+        f"emkit: error: {str(data)!r}: sequence 1 of column 'sequence' appears again at data "
+        "row 7, after other sequences (its earlier rows are 1 to 2); the rows of one sequence "
+        "must be consecutive: sort the rows by 'sequence', keeping their time order\n"
+    )
