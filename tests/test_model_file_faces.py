@@ -68,6 +68,10 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         _POISSON.astype(int), _LENGTHS
     ),
     "HMM": lambda: emkit.HMM(Poisson(), 2, random_state=0, n_iter=5).fit(_POISSON, _LENGTHS),
+    "LatentDirichletAllocation": lambda: emkit.LatentDirichletAllocation(
+        2, doc_topic_prior="auto", random_state=0, max_iter=5
+    ).fit(_COUNTS),
+    "PLSA": lambda: emkit.PLSA(2, random_state=0, max_iter=5, tol=0.0).fit(_COUNTS),
 }
 # Registered classes that only other faces derive from.
 ABSTRACT = {"BaseMixture", "CovarianceFace", "BaseHMM", "_DiscreteHMM"}
@@ -112,7 +116,7 @@ def _array(name: str, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[d
 def _with_value(value: float) -> Callable[[np.ndarray], np.ndarray]:
     def change(array: np.ndarray) -> np.ndarray:
         array = array.astype(np.float64)
-        array.reshape(-1)[0] = value
+        array.flat[0] = value  # whatever the array's memory order
         return array
 
     return change

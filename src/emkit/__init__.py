@@ -29,6 +29,7 @@ _LOCATIONS = {
     "PoissonHMM": "emkit.estimators.hmm",
     "KMeans": "emkit.estimators.kmeans",
     "LatentDirichletAllocation": "emkit.estimators.lda",
+    "PLSA": "emkit.estimators.plsa",
     "BernoulliMixture": "emkit.estimators.mixtures",
     "CategoricalMixture": "emkit.estimators.mixtures",
     "ExponentialMixture": "emkit.estimators.mixtures",
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         MultinomialMixture,
         PoissonMixture,
     )
+    from emkit.estimators.plsa import PLSA
     from emkit.estimators.student_mixture import StudentMixture
     from emkit.exceptions import (
         ConvergenceWarning,
@@ -97,6 +99,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GMMHMM",
     "HMM",
+    "PLSA",
     "BayesianGaussianMixture",
     "BernoulliMixture",
     "CategoricalHMM",

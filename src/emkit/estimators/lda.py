@@ -29,7 +29,7 @@ from emkit.estimators.parameters import (
     real,
 )
 from emkit.execution.sources import RowSource, cut
-from emkit.models.documents import check_documents
+from emkit.models.documents import check_documents, document_chunk_size
 from emkit.models.lda import LDAModel, LDAParams, lda_params
 from emkit.numerics.dirichlet import expected_log
 
@@ -289,7 +289,7 @@ class LatentDirichletAllocation(
             tol=-math.inf,
             random_state=check_random_state(self.random_state),
             callback=evaluation,
-            chunk_size=self.chunk_size,
+            chunk_size=self.chunk_size or document_chunk_size(n_rows),
             n_jobs=self.n_jobs,
             online=(
                 OnlineEM(
@@ -524,6 +524,7 @@ class LatentDirichletAllocation(
         return model, self._params(model)
 
     def _restore(self) -> None:
+        self._check_parameters()
         lam = np.asarray(self.components_)
         if lam.ndim != 2 or lam.dtype.kind != "f" or not np.all(np.isfinite(lam) & (lam > 0)):
             raise ValueError("components_ must be a 2-D array of positive finite numbers")

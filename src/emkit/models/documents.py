@@ -7,6 +7,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+DOCUMENT_CHUNK_SIZE = 2048
+"""Most documents per E-step chunk of a topic model (the default): a document costs far more
+than a row of a mixture, so chunks are smaller, and a corpus is cut in a few chunks at
+least, for the threads to share."""
+
+
+def document_chunk_size(n_documents: int | None) -> int:
+    """Documents per chunk of a corpus of ``n_documents`` (None: unknown): about an eighth
+    of the corpus, between 128 and :data:`DOCUMENT_CHUNK_SIZE`. It depends on the corpus
+    alone, never on the threads, so that results do not depend on them."""
+    if n_documents is None:
+        return DOCUMENT_CHUNK_SIZE
+    return int(min(DOCUMENT_CHUNK_SIZE, max(128, -(-n_documents // 8))))
+
 
 def check_documents(
     X: Any,

@@ -181,7 +181,7 @@ class LDAModel:
             raise ValueError("latent Dirichlet allocation has no hard (classification) EM")
         X = _csr(X)
         result = self.documents(params, X, sample_weight)
-        counts = result.word_topic.T * params.exp_elog_beta_t.T
+        counts = np.ascontiguousarray((result.word_topic * params.exp_elog_beta_t).T)
         weight = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
         return LDAStats(counts, result.elog_theta, weight), result.bound
 
