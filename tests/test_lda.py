@@ -389,3 +389,24 @@ def test_online_fit_of_the_driver_is_online_vb():
     )
     assert result.online_state.n_batches == 6
     assert result.pass_lower_bounds.shape == (3,)
+
+
+def test_a_corpus_gives_its_vocabulary(tmp_path):
+    from emkit.io.corpus import corpus_from_texts
+
+    texts = [
+        "apple banana apple fruit",
+        "banana fruit salad apple",
+        "engine wheel car engine",
+        "car wheel road engine",
+    ] * 5
+    corpus = corpus_from_texts(texts, min_df=1, max_df=1.0)
+    train, test = corpus.split(0.25, random_state=0)
+    lda = LatentDirichletAllocation(2, random_state=0).fit(train)
+    assert list(lda.feature_names_in_) == list(corpus.vocabulary)
+    np.testing.assert_allclose(lda.transform(test), lda.transform(test.counts), rtol=1e-12)
+    back = emkit.load(lda.save(tmp_path / "lda.emkit"))
+    assert list(back.feature_names_in_) == list(corpus.vocabulary)
+    other = corpus_from_texts(["apple road", "wheel banana"], min_df=1, max_df=1.0)
+    with pytest.raises(ValueError, match="vocabulary"):
+        lda.transform(other)

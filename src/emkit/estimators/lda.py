@@ -10,11 +10,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
 
 from emkit.core.driver import IterationInfo, fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
-from emkit.estimators.base import EMEstimatorMixin, dask_rows, refuse_one_pass
+from emkit.estimators.base import EMEstimatorMixin, dask_rows
+from emkit.estimators.documents import face_documents
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     LEARNING_DECAY,
@@ -469,10 +469,8 @@ class LatentDirichletAllocation(
         )
 
     def _check_counts(self, X: Any, *, reset: bool, whom: str) -> sp.csr_array:
-        refuse_one_pass(X)
-        dtype = [np.float64, np.float32] if reset else self.components_.dtype
-        X = validate_data(self, X, reset=reset, accept_sparse=True, dtype=dtype)
-        return check_documents(X, whom=whom)
+        dtype = (np.float64, np.float32) if reset else self.components_.dtype.type
+        return face_documents(self, X, reset=reset, whom=whom, dtype=dtype)
 
     def _checked_counts(self, X: Any, whom: str) -> sp.csr_array | RowSource:
         self._check_fitted()

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import validate_data
 
-from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
+from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype
+from emkit.estimators.documents import face_documents
 from emkit.estimators.mixtures import MAX_ITER, VERBOSE, VERBOSE_INTERVAL, WARM_START
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -294,16 +294,7 @@ class PLSA(
     def _check_documents(self, X: Any, *, reset: bool, whom: str) -> sp.csr_array:
         """``X`` as a canonical CSR document-term matrix, its features checked against the
         face's (scikit-learn's checks of shape and names, then the counts')."""
-        refuse_one_pass(X)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=reset,
-            ensure_all_finite=False,
-        )
-        return check_documents(X, whom=whom)
+        return face_documents(self, X, reset=reset, whom=whom)
 
     def _checked(self, X: Any) -> sp.csr_array | RowSource:
         """``X`` validated against the fitted model: a CSR matrix, or a source checked a
