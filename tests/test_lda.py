@@ -410,3 +410,25 @@ def test_a_corpus_gives_its_vocabulary(tmp_path):
     other = corpus_from_texts(["apple road", "wheel banana"], min_df=1, max_df=1.0)
     with pytest.raises(ValueError, match="vocabulary"):
         lda.transform(other)
+
+
+def test_topic_methods():
+    from emkit.models.topic_metrics import coherence, heldout_log_likelihood
+
+    X, _ = planted_corpus(n_documents=200)
+    train, test = X[:150], X[150:]
+    lda = LatentDirichletAllocation(3, random_state=0, max_iter=20).fit(train)
+    phi = lda.components_ / lda.components_.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(lda.topic_word_distribution(), phi, rtol=1e-12)
+    top = lda.top_words(6)
+    assert top.shape == (3, 6)
+    assert sorted(sorted(row) for row in (top // 6).tolist()) == [[0] * 6, [1] * 6, [2] * 6]
+    for measure in ("umass", "npmi"):
+        np.testing.assert_array_equal(
+            lda.coherence(train, measure=measure, top_n=5),
+            coherence(phi, train, measure=measure, top_n=5),
+        )
+    expected = heldout_log_likelihood(lda.transform(test), phi, test)
+    assert lda.heldout_log_likelihood(test) == pytest.approx(expected, rel=1e-12)
+    # Far better than words drawn uniformly from the vocabulary of 18.
+    assert lda.heldout_log_likelihood(test) > np.log(1 / 18) + 0.4

@@ -12,6 +12,12 @@ from sklearn.utils.validation import validate_data
 from emkit.estimators.base import refuse_one_pass
 from emkit.io.corpus import Corpus
 from emkit.models.documents import check_documents
+from emkit.models.topic_metrics import (
+    coherence,
+    heldout_log_likelihood,
+    top_word_indices,
+    top_words,
+)
 
 
 def face_documents(
@@ -83,3 +89,52 @@ def _vocabulary(face: Any, vocabulary: np.ndarray, reset: bool) -> None:
             "over the model's words (Corpus.transform_texts of the training corpus, or "
             "CountVectorizer(vocabulary=model.feature_names_in_))"
         )
+
+
+class TopicMethods:
+    """What every topic model's face offers besides scikit-learn's methods: its topics'
+    top words, their coherence on a reference corpus, and the held-out likelihood of new
+    documents under plug-in estimates (:mod:`emkit.models.topic_metrics`)."""
+
+    components_: np.ndarray
+
+    def topic_word_distribution(self) -> np.ndarray:
+        """Every topic's distribution over the words, shape (n_components, n_words): the
+        rows of ``components_`` normalised."""
+        lam = np.asarray(self.components_, dtype=np.float64)
+        return lam / lam.sum(axis=1, keepdims=True)
+
+    def top_words(self, n: int = 10) -> np.ndarray:
+        """The ``n`` most probable words of every topic, most probable first, shape
+        (n_components, n): the words of ``feature_names_in_`` (a model fitted to a
+        Corpus or a DataFrame), else their column indices."""
+        self._check_fitted()  # type: ignore[attr-defined]
+        names = self.__dict__.get("feature_names_in_")
+        if names is None:
+            return top_word_indices(self.topic_word_distribution(), n)
+        return top_words(self.topic_word_distribution(), names, n)
+
+    def coherence(self, X: Any, *, measure: str = "umass", top_n: int = 10) -> np.ndarray:
+        """Coherence of every topic's ``top_n`` words on the documents ``X`` (usually the
+        training corpus), shape (n_components,): 'umass' (Mimno et al. 2011) or 'npmi'
+        (Bouma 2009); see :func:`emkit.models.topic_metrics.coherence`.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or Corpus of shape (n_documents, n_words)
+        measure : {'umass', 'npmi'}, default='umass'
+        top_n : int, default=10
+        """
+        self._check_fitted()  # type: ignore[attr-defined]
+        counts = face_documents(self, X, reset=False, whom=f"{type(self).__name__}.coherence")
+        return coherence(self.topic_word_distribution(), counts, measure=measure, top_n=top_n)
+
+    def heldout_log_likelihood(self, X: Any) -> float:
+        """Per-word log-likelihood of the documents ``X`` under plug-in estimates: every
+        word scored under its document's proportions (``transform``) and the topics'
+        distributions; a measure that does not depend on any model's bound
+        (:func:`emkit.models.topic_metrics.heldout_log_likelihood`)."""
+        self._check_fitted()  # type: ignore[attr-defined]
+        counts = face_documents(self, X, reset=False, whom=f"{type(self).__name__}.score")
+        theta = np.asarray(self.transform(counts), dtype=np.float64)  # type: ignore[attr-defined]
+        return heldout_log_likelihood(theta, self.topic_word_distribution(), counts)

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from emkit.core.driver import IterationInfo, fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows
-from emkit.estimators.documents import face_documents
+from emkit.estimators.documents import TopicMethods, face_documents
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     LEARNING_DECAY,
@@ -57,6 +57,7 @@ def _positive_or_none(value: Any) -> str | None:
 
 class LatentDirichletAllocation(
     DeclaredParameters,
+    TopicMethods,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     EMEstimatorMixin,

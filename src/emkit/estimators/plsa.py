@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype
-from emkit.estimators.documents import face_documents
+from emkit.estimators.documents import TopicMethods, face_documents
 from emkit.estimators.mixtures import MAX_ITER, VERBOSE, VERBOSE_INTERVAL, WARM_START
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -39,6 +39,7 @@ def _tempering(value: Any) -> str | None:
 
 class PLSA(
     DeclaredParameters,
+    TopicMethods,
     ClassNamePrefixFeaturesOutMixin,
     EMEstimatorMixin,
     TransformerMixin,
