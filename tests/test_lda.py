@@ -432,3 +432,16 @@ def test_topic_methods():
     assert lda.heldout_log_likelihood(test) == pytest.approx(expected, rel=1e-12)
     # Far better than words drawn uniformly from the vocabulary of 18.
     assert lda.heldout_log_likelihood(test) > np.log(1 / 18) + 0.4
+
+
+@pytest.mark.parametrize("auto", [False, True])
+def test_squarem_coordinates_and_monotone_accelerated_fit(auto):
+    X, _ = planted_corpus(n_documents=100)
+    model = LDAModel(3, X.shape[1], 0.3, 0.2, learn_doc_topic_prior=auto, **TIGHT)
+    start = model.init(None, np.random.RandomState(0))
+    params = model.m_step(model.e_step(start, X)[0], start)
+    back = model.from_unconstrained(model.to_unconstrained(params), params)
+    np.testing.assert_allclose(back.components, params.components, rtol=1e-13)
+    np.testing.assert_allclose(back.doc_topic_prior, params.doc_topic_prior, rtol=1e-13)
+    result = fit_em(model, X, random_state=0, max_iter=30, tol=-np.inf, accelerate="squarem")
+    assert result.decreases == ()

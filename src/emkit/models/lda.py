@@ -192,6 +192,20 @@ class LDAModel:
             alpha = dirichlet_fixed_point(alpha, stats.elog_theta / stats.weight)
         return lda_params(self.eta + stats.topic_word, alpha, self.eta)
 
+    def to_unconstrained(self, params: LDAParams) -> np.ndarray:
+        """Coordinates for SQUAREM: ``log lambda``, then ``log alpha`` when it is learned."""
+        parts = [np.log(params.components).ravel()]
+        if self.learn_doc_topic_prior:
+            parts.append(np.log(params.doc_topic_prior))
+        return np.concatenate(parts)
+
+    def from_unconstrained(self, vector: np.ndarray, like: LDAParams) -> LDAParams:
+        """Parameters at ``vector`` (see :meth:`to_unconstrained`)."""
+        size = like.components.size
+        components = np.exp(vector[:size]).reshape(like.components.shape)
+        alpha = np.exp(vector[size:]) if self.learn_doc_topic_prior else like.doc_topic_prior
+        return lda_params(components, alpha, like.topic_word_prior)
+
     def bound_offset(self, params: LDAParams) -> float:
         """``E[log p(beta | eta)] - E[log q(beta | lambda)]``: the topics' part of the bound,
         counted once per pass."""
