@@ -11,7 +11,7 @@ from numpy.testing import assert_array_equal
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from emkit import MultinomialMixture
-from emkit.io.corpus import TOPIC_MODEL_DEFAULTS, Corpus, read_corpus
+from emkit.io.corpus import TOPIC_MODEL_DEFAULTS, Corpus, corpus_from_texts, read_corpus
 
 TEXTS = [
     "The cat sat on the mat in 1999.",
@@ -238,3 +238,22 @@ def test_a_corpus_clusters_with_the_mixture_of_unigrams(tmp_path):
     labels = MultinomialMixture(2, random_state=0, prior=1.01).fit_predict(corpus.counts)
     truth = np.arange(40) % 2
     assert np.array_equal(labels, truth) or np.array_equal(labels, 1 - truth)
+
+
+def test_texts_in_memory_are_counted_as_a_file_is(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(TEXTS), encoding="utf-8")
+    from_file = read_corpus(path, min_df=1)
+    in_memory = corpus_from_texts(TEXTS, names=[f"t{i}" for i in range(len(TEXTS))], min_df=1)
+    assert_array_equal(in_memory.counts.toarray(), from_file.counts.toarray())
+    assert_array_equal(in_memory.vocabulary, from_file.vocabulary)
+    assert_array_equal(in_memory.names, [f"t{i}" for i in range(len(TEXTS))])
+    assert_array_equal(corpus_from_texts(TEXTS).names, np.arange(len(TEXTS)))
+    with pytest.raises(ValueError, match=r"names has shape \(2,\); one name per text \(7\)"):
+        corpus_from_texts(TEXTS, names=["a", "b"])
+    with pytest.raises(ValueError, match="got no texts"):
+        corpus_from_texts([])
+    with pytest.raises(TypeError, match="not one string"):
+        corpus_from_texts("the cat sat")
+    with pytest.raises(ValueError, match=r"no word of the 2 texts .* stop_words=None"):
+        corpus_from_texts(["the and", "of it"])

@@ -6,6 +6,7 @@ words with scikit-learn's :class:`~sklearn.feature_extraction.text.CountVectoriz
 writes no tokenizer. The :class:`Corpus` it returns holds the counts (CSR), the vocabulary
 (the words of the columns, in order) and the name of every document, splits itself into
 training and held-out documents over one vocabulary, and counts new texts with it.
+:func:`corpus_from_texts` counts texts already in memory the same way.
 
 Defaults for topic models (:data:`TOPIC_MODEL_DEFAULTS`), any of which a keyword argument
 overrides: words lowercased; tokens of two or more letters (numbers, such as verse numbers
@@ -29,7 +30,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-__all__ = ["TOPIC_MODEL_DEFAULTS", "Corpus", "read_corpus"]
+__all__ = ["TOPIC_MODEL_DEFAULTS", "Corpus", "corpus_from_texts", "read_corpus"]
 
 TOPIC_MODEL_DEFAULTS: dict[str, Any] = {
     "lowercase": True,
@@ -214,6 +215,51 @@ def read_corpus(
         raise ValueError(
             f"read_corpus: {path} holds no documents (every line, file or cell is blank)"
         )
+    return _counted(texts, names, counter, f"the {len(texts)} documents of {path}")
+
+
+def corpus_from_texts(
+    texts: Iterable[str],
+    names: Any = None,
+    *,
+    vectorizer: CountVectorizer | None = None,
+    **countvectorizer_options: Any,
+) -> Corpus:
+    """The :class:`Corpus` of texts in memory, counted as :func:`read_corpus` counts the
+    documents of a file (the same vectorizer and options).
+
+    Parameters
+    ----------
+    texts : iterable of str
+        The documents, every one kept (blank ones too, as rows of zeros).
+    names : array-like of shape (n_documents,), optional
+        Their names; default ``0, 1, ...``.
+    vectorizer, **countvectorizer_options
+        As for :func:`read_corpus`.
+
+    Raises
+    ------
+    ValueError
+        For no texts, names of another length, or a vocabulary left empty by the options.
+    TypeError
+        For a single string, or a vectorizer :func:`read_corpus` refuses.
+    """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a sequence of texts, not one string: give [text]")
+    texts = list(texts)
+    if not texts:
+        raise ValueError("corpus_from_texts got no texts")
+    labels = np.arange(len(texts)) if names is None else np.asarray(names)
+    if labels.shape != (len(texts),):
+        raise ValueError(f"names has shape {labels.shape}; one name per text ({len(texts)})")
+    counter = _vectorizer(vectorizer, countvectorizer_options)
+    return _counted(texts, labels, counter, f"the {len(texts)} texts")
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _counted(texts: list[str], names: np.ndarray, counter: CountVectorizer, what: str) -> Corpus:
+    """The corpus of ``texts`` counted by the unfitted ``counter`` (fitted here); ``what``
+    names the documents in the message of an empty vocabulary."""
     try:
         counts = counter.fit_transform(texts)
     except ValueError as error:
@@ -221,20 +267,16 @@ def read_corpus(
         if not any(words in str(error) for words in known):
             raise
         raise ValueError(
-            f"read_corpus: no word of the {len(texts)} documents of {path} is left in the "
-            f"vocabulary ({error}); relax the options: stop_words=None keeps stop words, "
-            "min_df=1 keeps words of one document, max_df=1.0 words of every document, and "
-            "token_pattern=r'(?u)\\b\\w\\w+\\b' numbers too"
+            f"no word of {what} is left in the vocabulary ({error}); relax the options: "
+            "stop_words=None keeps stop words, min_df=1 keeps words of one document, "
+            "max_df=1.0 words of every document, and token_pattern=r'(?u)\\b\\w\\w+\\b' "
+            "numbers too"
         ) from None
     return Corpus(
-        sp.csr_array(counts),
-        np.asarray(counter.get_feature_names_out(), dtype=str),
-        names,
-        counter,
+        sp.csr_array(counts), np.asarray(counter.get_feature_names_out(), dtype=str), names, counter
     )
 
 
-# -- helpers --------------------------------------------------------------------------------------
 def _vectorizer(given: CountVectorizer | None, options: dict[str, Any]) -> CountVectorizer:
     """A fresh unfitted vectorizer: a copy of ``given``, or the defaults with ``options``."""
     if given is None:
