@@ -19,7 +19,12 @@ from emkit.core.online import OnlineEM
 from emkit.execution.sources import ChunkRows
 from emkit.models.lda import LDAModel, lda_params
 from emkit.models.lda_kernels import digamma_array, document_pass, document_pass_reference
-from emkit.numerics.dirichlet import dirichlet_fixed_point, expected_log, inverse_digamma
+from emkit.numerics.dirichlet import (
+    dirichlet_fixed_point,
+    expected_log,
+    inverse_digamma,
+    symmetric_dirichlet_concentration,
+)
 from emkit.testing.conformance import run_all
 
 TIGHT = {"max_doc_update_iter": 5000, "mean_change_tol": 1e-13}
@@ -71,6 +76,24 @@ def test_dirichlet_fixed_point_is_the_maximum():
     np.testing.assert_allclose(alpha, np.exp(best.x), rtol=1e-6)
 
 
+@pytest.mark.parametrize("eta", [0.01, 0.3, 5.0])
+def test_symmetric_concentration_is_the_maximum(eta):
+    V = 40
+    # The mean log-proportions of Dirichlet(eta) itself: the maximum is eta.
+    mean_log = float(digamma(eta) - digamma(V * eta))
+    got = symmetric_dirichlet_concentration(mean_log, V)
+    assert got == pytest.approx(eta, rel=1e-11)
+
+    def minus(log_eta):
+        e = np.exp(log_eta[0])
+        return -(gammaln(V * e) - V * gammaln(e) + e * V * mean_log)
+
+    best = minimize(minus, [0.0], method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14})
+    assert got == pytest.approx(np.exp(best.x[0]), rel=1e-6)
+    with pytest.raises(ValueError, match="mean log-proportions"):
+        symmetric_dirichlet_concentration(0.1, V)
+
+
 # -- the kernel -------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_kernel_matches_its_numpy_twin(dtype):
@@ -106,12 +129,20 @@ def test_kernel_matches_scikit_learn_document_update():
 
 
 # -- the model under the conformance checks ---------------------------------------------------
-@pytest.mark.parametrize("auto", [False, True])
+@pytest.mark.parametrize("auto", [False, True, "both"])
 def test_lda_model_conforms(auto):
     # Documents of planted topics: each document's bound has one maximum, which every
     # E-step (started afresh from gamma = 1) finds, so the bound is monotone.
     X, _ = planted_corpus(n_documents=60, words_per_topic=5)
-    model = LDAModel(3, X.shape[1], 0.3, 0.2, learn_doc_topic_prior=auto, **TIGHT)
+    model = LDAModel(
+        3,
+        X.shape[1],
+        0.3,
+        0.2,
+        learn_doc_topic_prior=bool(auto),
+        learn_topic_word_prior=auto == "both",
+        **TIGHT,
+    )
     params = model.init(None, np.random.RandomState(0))
     run_all(model, X, params, exact_loglik=False, monotone_max_iter=30)
 
@@ -437,11 +468,14 @@ def test_topic_methods():
 @pytest.mark.parametrize("auto", [False, True])
 def test_squarem_coordinates_and_monotone_accelerated_fit(auto):
     X, _ = planted_corpus(n_documents=100)
-    model = LDAModel(3, X.shape[1], 0.3, 0.2, learn_doc_topic_prior=auto, **TIGHT)
+    model = LDAModel(
+        3, X.shape[1], 0.3, 0.2, learn_doc_topic_prior=auto, learn_topic_word_prior=auto, **TIGHT
+    )
     start = model.init(None, np.random.RandomState(0))
     params = model.m_step(model.e_step(start, X)[0], start)
     back = model.from_unconstrained(model.to_unconstrained(params), params)
     np.testing.assert_allclose(back.components, params.components, rtol=1e-13)
     np.testing.assert_allclose(back.doc_topic_prior, params.doc_topic_prior, rtol=1e-13)
+    assert back.topic_word_prior == pytest.approx(params.topic_word_prior, rel=1e-13)
     result = fit_em(model, X, random_state=0, max_iter=30, tol=-np.inf, accelerate="squarem")
     assert result.decreases == ()

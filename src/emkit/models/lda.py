@@ -26,7 +26,11 @@ from scipy.special import gammaln
 
 from emkit.core.stats import Additive
 from emkit.models.lda_kernels import DocumentPass, document_pass
-from emkit.numerics.dirichlet import dirichlet_fixed_point, expected_log
+from emkit.numerics.dirichlet import (
+    dirichlet_fixed_point,
+    expected_log,
+    symmetric_dirichlet_concentration,
+)
 
 INIT_SHAPE = 100.0
 """Shape of the Gamma(100, 1/100) draws the topics start from (mean 1, as scikit-learn)."""
@@ -102,6 +106,9 @@ class LDAModel:
         A document's iteration stops when the mean absolute change of ``gamma_d`` is below.
     learn_doc_topic_prior : bool, default=False
         Whether the M-step also maximises the bound over ``alpha`` (an asymmetric prior).
+    learn_topic_word_prior : bool, default=False
+        Whether the M-step also maximises the bound over ``eta`` (symmetric), after the
+        topics.
     """
 
     accepts_sparse = True
@@ -120,6 +127,7 @@ class LDAModel:
         max_doc_update_iter: int,
         mean_change_tol: float,
         learn_doc_topic_prior: bool = False,
+        learn_topic_word_prior: bool = False,
     ) -> None:
         self.n_components = int(n_components)
         self.n_words = int(n_words)
@@ -130,6 +138,7 @@ class LDAModel:
         self.max_doc_update_iter = int(max_doc_update_iter)
         self.mean_change_tol = float(mean_change_tol)
         self.learn_doc_topic_prior = bool(learn_doc_topic_prior)
+        self.learn_topic_word_prior = bool(learn_topic_word_prior)
 
     def init(
         self,
@@ -190,21 +199,35 @@ class LDAModel:
         alpha = params.doc_topic_prior
         if self.learn_doc_topic_prior and stats.weight > 0:
             alpha = dirichlet_fixed_point(alpha, stats.elog_theta / stats.weight)
-        return lda_params(self.eta + stats.topic_word, alpha, self.eta)
+        eta = params.topic_word_prior
+        components = eta + stats.topic_word
+        if self.learn_topic_word_prior:
+            # Coordinate ascent: the topics given the old eta, then eta given the topics
+            # (their E[log beta] is all the bound's eta-dependent part needs).
+            eta = symmetric_dirichlet_concentration(
+                float(np.mean(expected_log(components))), components.shape[1]
+            )
+        return lda_params(components, alpha, eta)
 
     def to_unconstrained(self, params: LDAParams) -> np.ndarray:
-        """Coordinates for SQUAREM: ``log lambda``, then ``log alpha`` when it is learned."""
+        """Coordinates for SQUAREM: ``log lambda``, then ``log alpha`` and ``log eta`` when
+        they are learned."""
         parts = [np.log(params.components).ravel()]
         if self.learn_doc_topic_prior:
             parts.append(np.log(params.doc_topic_prior))
+        if self.learn_topic_word_prior:
+            parts.append([np.log(params.topic_word_prior)])
         return np.concatenate(parts)
 
     def from_unconstrained(self, vector: np.ndarray, like: LDAParams) -> LDAParams:
         """Parameters at ``vector`` (see :meth:`to_unconstrained`)."""
-        size = like.components.size
+        size, k = like.components.size, like.doc_topic_prior.size
         components = np.exp(vector[:size]).reshape(like.components.shape)
-        alpha = np.exp(vector[size:]) if self.learn_doc_topic_prior else like.doc_topic_prior
-        return lda_params(components, alpha, like.topic_word_prior)
+        alpha = like.doc_topic_prior
+        if self.learn_doc_topic_prior:
+            alpha = np.exp(vector[size : size + k])
+        eta = float(np.exp(vector[-1])) if self.learn_topic_word_prior else like.topic_word_prior
+        return lda_params(components, alpha, eta)
 
     def bound_offset(self, params: LDAParams) -> float:
         """``E[log p(beta | eta)] - E[log q(beta | lambda)]``: the topics' part of the bound,

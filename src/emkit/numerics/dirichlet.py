@@ -58,3 +58,47 @@ def dirichlet_fixed_point(
         if done:
             break
     return alpha
+
+
+def symmetric_dirichlet_concentration(
+    mean_log: float, dimension: int, *, tol: float = 1e-13, max_iter: int = 200
+) -> float:
+    """The ``eta > 0`` that maximises ``lgamma(V eta) - V lgamma(eta) + eta V mean_log``
+    (the expected log-density of ``Dirichlet(eta, ..., eta)`` in ``V = dimension``
+    dimensions, ``mean_log`` the mean of the ``E[log p_v]``), the root of
+    ``psi(V eta) - psi(eta) + mean_log = 0``.
+
+    The objective is concave and its derivative decreases from +inf to ``V mean_log < 0``:
+    Newton's method on ``log eta``, kept inside a bracket that bisection narrows.
+
+    Raises
+    ------
+    ValueError
+        When ``mean_log`` is not negative (no maximum) or ``dimension < 2``.
+    """
+    if dimension < 2 or not mean_log < 0:
+        raise ValueError(
+            f"a symmetric Dirichlet needs dimension >= 2 and mean log-proportions < 0, got "
+            f"{dimension} and {mean_log}"
+        )
+    V = float(dimension)
+
+    def slope(log_eta: float) -> tuple[float, float]:
+        eta = np.exp(log_eta)
+        value = float(digamma(V * eta) - digamma(eta) + mean_log)
+        return value, float(eta * (V * polygamma(1, V * eta) - polygamma(1, eta)))
+
+    low, high = -50.0, 50.0
+    x = 0.0
+    for _ in range(max_iter):
+        value, derivative = slope(x)
+        if value > 0:
+            low = x
+        else:
+            high = x
+        step = x - value / derivative if derivative < 0 else 0.5 * (low + high)
+        x_new = step if low < step < high else 0.5 * (low + high)
+        if abs(x_new - x) <= tol * max(1.0, abs(x)):
+            return float(np.exp(x_new))
+        x = x_new
+    return float(np.exp(x))
