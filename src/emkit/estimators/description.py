@@ -18,9 +18,10 @@ from emkit.families.tables import COVARIANCE_WORDS, Table
 
 __all__ = ["COVARIANCE", "HIDDEN_MARKOV", "KINDS", "FaceDescription", "Phrase", "description_of"]
 
-KINDS = ("mixture", "variational", "clustering", "hmm")
+KINDS = ("mixture", "variational", "clustering", "hmm", "topics")
 """How a face is scored: a likelihood of independent rows (with BIC, ICL and AIC), an
-evidence lower bound, an inertia, or a likelihood of sequences (with BIC and AIC)."""
+evidence lower bound, an inertia, a likelihood of sequences (with BIC and AIC), or the
+coherence and held-out likelihood of a topic model's topics (``emkit topics``)."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,10 @@ class FaceDescription:
 
     Attributes
     ----------
-    kind : {'mixture', 'variational', 'clustering', 'hmm'}
+    kind : {'mixture', 'variational', 'clustering', 'hmm', 'topics'}
         How it is scored (see :data:`KINDS`).
     unit : str
-        What its components are called: 'component', 'cluster' or 'state'.
+        What its components are called: 'component', 'cluster', 'state' or 'topic'.
     title : str, default='{family} mixture'
         What a summary calls it; ``{family}`` stands for the family's title.
     components : str, default='n_components'

@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from emkit.core.driver import IterationInfo, fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows
+from emkit.estimators.description import FaceDescription, Phrase
 from emkit.estimators.documents import TopicMethods, face_documents
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
@@ -116,6 +117,12 @@ class LatentDirichletAllocation(
         Defined when ``X`` has feature names that are all strings.
     """
 
+    description = FaceDescription(
+        "topics",
+        "topic",
+        title="latent Dirichlet allocation",
+        words=(Phrase("learning_method", "{} variational Bayes"),),
+    )
     _parameters = (
         Param(
             "n_components",

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype
+from emkit.estimators.description import FaceDescription
 from emkit.estimators.documents import TopicMethods, face_documents
 from emkit.estimators.mixtures import MAX_ITER, VERBOSE, VERBOSE_INTERVAL, WARM_START
 from emkit.estimators.parameters import (
@@ -98,6 +99,9 @@ class PLSA(
     fit maximises no likelihood, so its ``lower_bounds_`` may decrease.
     """
 
+    description = FaceDescription(
+        "topics", "topic", title="probabilistic latent semantic analysis", words=()
+    )
     _parameters = (
         Param("n_components", 10, "int", "Number of topics K.", integer(1), positional=True),
         Param(
