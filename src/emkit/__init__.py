@@ -38,6 +38,9 @@ _LOCATIONS = {
     "PoissonMixture": "emkit.estimators.mixtures",
     "StudentMixture": "emkit.estimators.student_mixture",
     "open_data": "emkit.execution.files",
+    "Corpus": "emkit.io.corpus",
+    "corpus_from_texts": "emkit.io.corpus",
+    "read_corpus": "emkit.io.corpus",
     "ConvergenceWarning": "emkit.exceptions",
     "DegenerateFitError": "emkit.exceptions",
     "MonotonicityWarning": "emkit.exceptions",
@@ -76,6 +79,7 @@ if TYPE_CHECKING:
         NotFittedError,
     )
     from emkit.execution.files import open_data
+    from emkit.io.corpus import Corpus, corpus_from_texts, read_corpus
     from emkit.selection import ModelSelection, select_model
 
 
@@ -105,6 +109,7 @@ __all__ = [
     "CategoricalHMM",
     "CategoricalMixture",
     "ConvergenceWarning",
+    "Corpus",
     "DegenerateFitError",
     "EMResult",
     "ExponentialMixture",
@@ -125,9 +130,11 @@ __all__ = [
     "StudentMixture",
     "__version__",
     "config_context",
+    "corpus_from_texts",
     "fit_em",
     "get_config",
     "load",
     "open_data",
+    "read_corpus",
     "select_model",
 ]
