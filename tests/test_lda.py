@@ -285,6 +285,26 @@ def test_learned_prior_recovers_an_asymmetric_alpha():
     np.testing.assert_allclose(lda.doc_topic_prior_[order], alpha, rtol=0.15)
 
 
+def test_learned_priors_and_squarem_through_the_face():
+    X, _ = planted_corpus(n_documents=150)
+    plain = LatentDirichletAllocation(
+        3, doc_topic_prior="auto", topic_word_prior="auto", max_iter=40, random_state=0
+    ).fit(X)
+    assert plain.topic_word_prior_ != pytest.approx(1 / 3)
+    assert np.all(np.diff(plain.lower_bounds_) > -1e-9 * np.abs(plain.lower_bounds_[1:]))
+    fast = LatentDirichletAllocation(
+        3,
+        doc_topic_prior="auto",
+        topic_word_prior="auto",
+        max_iter=40,
+        random_state=0,
+        accelerate="squarem",
+    ).fit(X)
+    assert fast.lower_bound_ >= plain.lower_bound_ - 1e-6 * abs(plain.lower_bound_)
+    with pytest.raises(ValueError, match="choose one"):
+        LatentDirichletAllocation(3, learning_method="online", accelerate="squarem").fit(X)
+
+
 def test_online_step_is_hoffmans_update():
     """A second partial_fit step: lambda_t = (1 - rho) lambda_(t-1) + rho (eta + D / |B|
     counts), with rho = (tau_0 + 1)^-kappa and the counts of scikit-learn's E-step."""
@@ -374,6 +394,8 @@ def test_bad_counts_are_refused(X, message):
         ({"doc_topic_prior": "automatic"}, "doc_topic_prior"),
         ({"doc_topic_prior": [0.1, 0.2, 0.3]}, "one per topic"),
         ({"topic_word_prior": 0.0}, "topic_word_prior"),
+        ({"topic_word_prior": "learn"}, "topic_word_prior"),
+        ({"accelerate": "anderson"}, "accelerate"),
         ({"learning_method": "stochastic"}, "learning_method"),
         ({"learning_decay": 0.3}, "learning_decay"),
         ({"max_doc_update_iter": 0}, "max_doc_update_iter"),

@@ -16,6 +16,7 @@ from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows
 from emkit.estimators.description import FaceDescription, Phrase
 from emkit.estimators.documents import TopicMethods, face_documents
+from emkit.estimators.mixtures import ACCELERATE
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     LEARNING_DECAY,
@@ -50,10 +51,12 @@ def _prior(value: Any) -> str | None:
     return None
 
 
-def _positive_or_none(value: Any) -> str | None:
-    if value is None:
+def _positive_auto_or_none(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value == "auto"):
         return None
-    return real(0.0, strict=True)(value)
+    if real(0.0, strict=True)(value) is None:
+        return None
+    return "must be None, 'auto' or a positive number"
 
 
 class LatentDirichletAllocation(
@@ -77,10 +80,16 @@ class LatentDirichletAllocation(
     costs one pass per iteration where scikit-learn evaluating the perplexity takes two.
 
     Beyond scikit-learn: ``doc_topic_prior='auto'`` learns an asymmetric prior of the
-    topic proportions by Minka's fixed point in every M-step (gensim's ``alpha='auto'``);
+    topic proportions by Minka's fixed point in every M-step (gensim's ``alpha='auto'``),
+    ``topic_word_prior='auto'`` a symmetric prior of the topics (gensim's ``eta='auto'``),
+    both as exact maximisations of the bound, which therefore still never decreases;
     document weights (``sample_weight``: an integer weight is the document repeated);
-    restarts (``n_init``); the bound of every iteration (``lower_bounds_``); float32 data
-    computed in float64 (no underflow), with float32 results.
+    restarts (``n_init``); SQUAREM (``accelerate``); the bound of every iteration
+    (``lower_bounds_``); float32 data computed in float64 (no underflow), with float32
+    results; a :class:`~emkit.io.corpus.Corpus` as data, whose vocabulary the model keeps
+    (``feature_names_in_``, in model files too); top words, coherence and the held-out
+    plug-in likelihood (:meth:`top_words`, :meth:`coherence`,
+    :meth:`heldout_log_likelihood`).
 
     Data: word counts (or any non-negative weights), dense or sparse, shape
     (n_documents, n_words). Empty documents are allowed and contribute nothing.
@@ -96,7 +105,7 @@ class LatentDirichletAllocation(
     doc_topic_prior_ : float or ndarray of shape (n_components,)
         ``alpha`` (an array when learned or given as one).
     topic_word_prior_ : float
-        ``eta``.
+        ``eta`` (learned when ``topic_word_prior='auto'``).
     n_batch_iter_ : int
         One more than the M-steps taken (scikit-learn's count).
     n_iter_ : int
@@ -146,9 +155,12 @@ class LatentDirichletAllocation(
         Param(
             "topic_word_prior",
             None,
-            "float or None",
-            "``eta``, the symmetric Dirichlet prior of the topics (None: ``1 / n_components``).",
-            _positive_or_none,
+            "float, 'auto' or None",
+            """
+            ``eta``, the symmetric Dirichlet prior of the topics (None: ``1 / n_components``).
+            'auto' learns it from the data, starting from ``1 / n_components``.
+            """,
+            _positive_auto_or_none,
         ),
         Param(
             "learning_method",
@@ -222,6 +234,15 @@ class LatentDirichletAllocation(
             integer(1),
         ),
         N_JOBS,
+        ACCELERATE.with_doc(
+            """
+            'squarem' accelerates batch variational EM with SQUAREM (Varadhan and Roland
+            2008): after every two EM steps it extrapolates along them (in the logarithms
+            of the topics' pseudo-counts and of learned priors) and keeps the extrapolation
+            only when its bound is at least that of the first step. Not with
+            ``learning_method='online'``.
+            """
+        ),
         Param(
             "verbose",
             0,
@@ -299,6 +320,7 @@ class LatentDirichletAllocation(
             callback=evaluation,
             chunk_size=self.chunk_size or document_chunk_size(n_rows),
             n_jobs=self.n_jobs,
+            accelerate=self.accelerate,
             online=(
                 OnlineEM(
                     int(self.batch_size), float(self.learning_decay), float(self.learning_offset)
@@ -465,7 +487,9 @@ class LatentDirichletAllocation(
                 f"doc_topic_prior has {np.shape(alpha)[0]} values; it needs one per topic, "
                 f"n_components = {K}"
             )
-        eta = 1.0 / K if self.topic_word_prior is None else float(self.topic_word_prior)
+        learn_eta = isinstance(self.topic_word_prior, str)
+        given = self.topic_word_prior
+        eta = 1.0 / K if given is None or learn_eta else float(given)
         return LDAModel(
             K,
             n_words,
@@ -474,6 +498,7 @@ class LatentDirichletAllocation(
             int(self.max_doc_update_iter),
             float(self.mean_change_tol),
             learn_doc_topic_prior=auto,
+            learn_topic_word_prior=learn_eta,
         )
 
     def _check_counts(self, X: Any, *, reset: bool, whom: str) -> sp.csr_array:
