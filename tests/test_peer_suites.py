@@ -14,7 +14,13 @@ TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "peer_suites.py"
 
 @pytest.mark.parametrize(
     "suite",
-    ["sklearn-gaussian-mixture", "sklearn-bayesian-mixture", "sklearn-kmeans", "hmmlearn"],
+    [
+        "sklearn-gaussian-mixture",
+        "sklearn-bayesian-mixture",
+        "sklearn-kmeans",
+        "sklearn-lda",
+        "hmmlearn",
+    ],
 )
 def test_the_peers_suite_passes_with_emkit(suite):
     pytest.importorskip("hmmlearn")
