@@ -41,6 +41,7 @@ _LOCATIONS = {
     "Corpus": "emkit.io.corpus",
     "corpus_from_texts": "emkit.io.corpus",
     "read_corpus": "emkit.io.corpus",
+    "stream_corpus": "emkit.io.corpus_stream",
     "ConvergenceWarning": "emkit.exceptions",
     "DegenerateFitError": "emkit.exceptions",
     "MonotonicityWarning": "emkit.exceptions",
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     )
     from emkit.execution.files import open_data
     from emkit.io.corpus import Corpus, corpus_from_texts, read_corpus
+    from emkit.io.corpus_stream import stream_corpus
     from emkit.selection import ModelSelection, select_model
 
 
@@ -137,4 +139,5 @@ __all__ = [
     "open_data",
     "read_corpus",
     "select_model",
+    "stream_corpus",
 ]
