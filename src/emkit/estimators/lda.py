@@ -333,7 +333,10 @@ class LatentDirichletAllocation(
         self._set_params(result.params, self._dtype_of(data))
         steps = result.online_state.n_batches if result.online_state is not None else result.n_iter
         self.n_batch_iter_ = int(steps) + 1
-        words = evaluation.words if evaluation.words is not None else self._words_of(data)
+        # Every word's topic probabilities sum to one: the statistics count the words.
+        words = (
+            float(result.stats.topic_word.sum()) if evaluation.words is None else evaluation.words
+        )
         self.bound_ = _perplexity(result.lower_bound * result.total_weight, words)
         return self
 
