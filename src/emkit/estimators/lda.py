@@ -335,7 +335,7 @@ class LatentDirichletAllocation(
         self.n_batch_iter_ = int(steps) + 1
         # Every word's topic probabilities sum to one: the statistics count the words.
         words = (
-            float(result.stats.topic_word.sum()) if evaluation.words is None else evaluation.words
+            float(result.stats.word_topic.sum()) if evaluation.words is None else evaluation.words
         )
         self.bound_ = _perplexity(result.lower_bound * result.total_weight, words)
         return self
@@ -540,7 +540,7 @@ class LatentDirichletAllocation(
 
     def _set_params(self, params: LDAParams, dtype: Any) -> None:
         self.components_ = params.components.astype(dtype)
-        self.exp_dirichlet_component_ = params.exp_elog_beta_t.T.astype(dtype)
+        self.exp_dirichlet_component_ = np.exp(params.elog_beta).astype(dtype)
         alpha = params.doc_topic_prior
         given = self.doc_topic_prior
         scalar = given is None or (np.ndim(given) == 0 and not isinstance(given, str))

@@ -48,24 +48,28 @@ class LDAParams:
         ``alpha``: the Dirichlet prior of every document's topic proportions.
     topic_word_prior : float
         ``eta``: the symmetric Dirichlet prior of the topics.
+    elog_beta : ndarray of shape (n_components, n_words)
+        ``E[log beta]``, derived from ``components`` once for every pass.
     exp_elog_beta_t : ndarray of shape (n_words, n_components)
-        ``exp(E[log beta])`` transposed, derived from ``components`` once for every pass.
+        ``exp(E[log beta])`` transposed, so that a word's topics lie together.
     """
 
     components: np.ndarray
     doc_topic_prior: np.ndarray
     topic_word_prior: float
+    elog_beta: np.ndarray
     exp_elog_beta_t: np.ndarray
 
 
 def lda_params(
     components: np.ndarray, doc_topic_prior: np.ndarray, topic_word_prior: float
 ) -> LDAParams:
-    """:class:`LDAParams` with the derived ``exp(E[log beta])``."""
-    components = np.asarray(components, dtype=np.float64)
-    exp_t = np.ascontiguousarray(np.exp(expected_log(components)).T)
+    """:class:`LDAParams` with the derived ``E[log beta]`` and its exponential."""
+    components = np.ascontiguousarray(components, dtype=np.float64)
+    elog = expected_log(components)
+    exp_t = np.exp(elog.T, order="C")
     alpha = np.asarray(doc_topic_prior, dtype=np.float64)
-    return LDAParams(components, alpha, float(topic_word_prior), exp_t)
+    return LDAParams(components, alpha, float(topic_word_prior), elog, exp_t)
 
 
 @dataclass(frozen=True)
@@ -74,15 +78,16 @@ class LDAStats(Additive):
 
     Attributes
     ----------
-    topic_word : ndarray of shape (n_components, n_words)
-        ``sum_d w_d n_dw phi_dwk``, the expected topic-word counts.
+    word_topic : ndarray of shape (n_words, n_components)
+        ``sum_d w_d n_dw phi_dwk``, the expected topic-word counts (words first, as the
+        kernel gathers them).
     elog_theta : ndarray of shape (n_components,)
         ``sum_d w_d E[log theta_dk]``.
     weight : float
         ``sum_d w_d``.
     """
 
-    topic_word: np.ndarray
+    word_topic: np.ndarray
     elog_theta: np.ndarray
     weight: float
 
@@ -190,7 +195,8 @@ class LDAModel:
             raise ValueError("latent Dirichlet allocation has no hard (classification) EM")
         X = _csr(X)
         result = self.documents(params, X, sample_weight)
-        counts = np.ascontiguousarray((result.word_topic * params.exp_elog_beta_t).T)
+        counts = result.word_topic
+        counts *= params.exp_elog_beta_t
         weight = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
         return LDAStats(counts, result.elog_theta, weight), result.bound
 
@@ -200,7 +206,7 @@ class LDAModel:
         if self.learn_doc_topic_prior and stats.weight > 0:
             alpha = dirichlet_fixed_point(alpha, stats.elog_theta / stats.weight)
         eta = params.topic_word_prior
-        components = eta + stats.topic_word
+        components = eta + stats.word_topic.T
         if self.learn_topic_word_prior:
             # Coordinate ascent: the topics given the old eta, then eta given the topics
             # (their E[log beta] is all the bound's eta-dependent part needs).
@@ -232,8 +238,7 @@ class LDAModel:
     def bound_offset(self, params: LDAParams) -> float:
         """``E[log p(beta | eta)] - E[log q(beta | lambda)]``: the topics' part of the bound,
         counted once per pass."""
-        lam, eta = params.components, params.topic_word_prior
-        elog = expected_log(lam)
+        lam, eta, elog = params.components, params.topic_word_prior, params.elog_beta
         return float(
             np.sum((eta - lam) * elog)
             + np.sum(gammaln(lam) - gammaln(eta))
