@@ -501,3 +501,16 @@ def test_squarem_coordinates_and_monotone_accelerated_fit(auto):
     assert back.topic_word_prior == pytest.approx(params.topic_word_prior, rel=1e-13)
     result = fit_em(model, X, random_state=0, max_iter=30, tol=-np.inf, accelerate="squarem")
     assert result.decreases == ()
+
+
+def test_tiny_priors_and_many_topics_stay_finite_in_float32():
+    """Topics whose pseudo-counts are tiny have E[log beta] far below float32's range
+    (gensim's float32 underflow); the E-step runs in float64, so the fit stays finite and
+    equals the float64 fit."""
+    X, _ = planted_corpus(n_documents=200, length=200)
+    params = {"topic_word_prior": 1e-4, "doc_topic_prior": 1e-3, "random_state": 0}
+    a = LatentDirichletAllocation(40, **params).fit(X)
+    b = LatentDirichletAllocation(40, **params).fit(X.astype(np.float32))
+    assert np.isfinite(a.lower_bounds_).all() and np.isfinite(b.lower_bounds_).all()
+    assert np.isfinite(b.transform(X)).all()
+    np.testing.assert_allclose(b.components_, a.components_, rtol=1e-4, atol=1e-6)
