@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import scipy.sparse
 from numpy.testing import assert_allclose, assert_array_equal
 
 distributed = pytest.importorskip("distributed")
@@ -143,6 +144,24 @@ def test_an_hmm_on_sequences(client):
         got = (hmm.means_, hmm.transmat_, hmm.monitor_.history, hmm.score(X, lengths))
     for a, b in zip(got, expected, strict=True):
         assert_allclose(a, b, rtol=1e-12)
+
+
+def test_topic_models_on_a_corpus(client):
+    """LDA (batch and online) and pLSA on sparse counts: the cluster's fit equals the
+    threads'."""
+    counts = scipy.sparse.csr_array(RNG.poisson(0.4, (1500, 60)).astype(np.float64))
+    faces = [
+        emkit.LatentDirichletAllocation(4, max_iter=5, random_state=0, chunk_size=300),
+        emkit.LatentDirichletAllocation(
+            4, learning_method="online", batch_size=500, max_iter=2, random_state=0
+        ),
+        emkit.PLSA(4, max_iter=5, tol=0.0, random_state=0, chunk_size=300),
+    ]
+    for face in faces:
+        expected = face.fit(counts).components_
+        with emkit.config_context(executor=DaskExecutor(client)):
+            got = face.fit(counts).components_
+        assert_allclose(got, expected, rtol=1e-12)
 
 
 def test_select_model_runs_its_fits_as_tasks(client):
