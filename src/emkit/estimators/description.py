@@ -89,6 +89,12 @@ class FaceDescription:
     words : tuple of Phrase or None, default=None
         Said after the number of components: 'diagonal covariance'; None for the family's
         words.
+    texts : bool, default=False
+        Whether a face of another kind than 'topics' reads texts too: a
+        :class:`~emkit.io.corpus.Corpus`, its components distributions over the words of
+        its vocabulary, with the methods of
+        :class:`~emkit.estimators.documents.TopicMethods` (a mixture of unigrams). Faces
+        of kind 'topics' always do (:attr:`reads_texts`).
     """
 
     kind: str
@@ -100,10 +106,17 @@ class FaceDescription:
     emissions: str = ""
     emission_words: tuple[Phrase, ...] = ()
     words: tuple[Phrase, ...] | None = None
+    texts: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+
+    @property
+    def reads_texts(self) -> bool:
+        """Whether the face reads texts and has the topic models' methods: those of kind
+        'topics', and those that say so (``texts``)."""
+        return self.kind == "topics" or self.texts
 
     # -- for one estimator ------------------------------------------------------------------
     def family_of(self, estimator: Any) -> Any:

@@ -29,6 +29,7 @@ from emkit.core.driver import fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
+from emkit.estimators.documents import TopicMethods, face_documents
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     N_INIT,
@@ -54,11 +55,13 @@ from emkit.families.checks import checked_array
 from emkit.families.exponential import Exponential
 from emkit.families.multinomial import Multinomial
 from emkit.families.poisson import Poisson
+from emkit.io.corpus import Corpus
 from emkit.models.initialization import INITIALIZERS, KMEANS_MAX_ITER, initializer
 from emkit.models.kmeans import KMeansModel
 from emkit.models.kmeans_kernels import nearest_centres
 from emkit.models.mixture import Initializer, MixtureParams
 from emkit.models.mixture import Mixture as MixtureModel
+from emkit.models.topic_metrics import heldout_log_likelihood
 from emkit.numerics.logspace import normalize_log_rows
 
 # -- the parameters every mixture face has --------------------------------------------------------
@@ -910,7 +913,7 @@ class CategoricalMixture(BaseMixture):
         return Categorical(n_categories=self.n_categories, prior=self.prior)
 
 
-class MultinomialMixture(BaseMixture):
+class MultinomialMixture(TopicMethods, BaseMixture):
     __doc__ = face_doc(
         """Mixture of multinomials (count vectors, such as bags of words), fitted by EM.
 
@@ -921,7 +924,15 @@ class MultinomialMixture(BaseMixture):
     format, read as CSR; a document-term matrix, say): sparse data is scored and summed
     through its stored entries, never densified, and gives the fit of the same data dense
     to round-off. Sample weights go with sparse data as with dense; ``labels`` (a
-    semi-supervised fit) need dense rows, and so does ``init_params='hc'``.""",
+    semi-supervised fit) need dense rows, and so does ``init_params='hc'``.
+
+    A mixture of unigrams (one topic per document; Nigam et al. 2000) when the samples are
+    documents: every method that takes ``X`` takes a :class:`~emkit.io.corpus.Corpus`
+    too, as the topic models do, whose vocabulary becomes ``feature_names_in_`` (kept in
+    model files) and must be the fitted one, word for word, for new documents; and it has
+    the topic models' methods (:meth:`top_words`, :meth:`coherence`,
+    :meth:`heldout_log_likelihood`, :meth:`topic_word_distribution`), a document's topic
+    proportions being its posterior probabilities (:meth:`predict_proba`).""",
         """\
     probs_ : ndarray of shape (n_components, n_features)
         ``probs_[k, v]``: probability of category ``v`` in one trial under component ``k``;
@@ -957,10 +968,55 @@ class MultinomialMixture(BaseMixture):
         *MIXTURE_PARAMETERS,
     )
 
+    description = replace(BaseMixture.description, texts=True)
     _accept_sparse = True
+
+    def topic_word_distribution(self) -> np.ndarray:
+        """Every component's distribution over the words, shape (n_components, n_words):
+        ``probs_`` in float64."""
+        self._check_fitted()
+        return np.asarray(self.probs_, dtype=np.float64)
+
+    def heldout_log_likelihood(self, X: Any) -> float:
+        """Per-word log-likelihood of the documents ``X`` under plug-in estimates: every
+        word scored under its document's posterior probabilities of the components
+        (:meth:`predict_proba`) and their distributions over the words, as
+        :meth:`LatentDirichletAllocation.heldout_log_likelihood
+        <emkit.estimators.documents.TopicMethods.heldout_log_likelihood>` scores a topic
+        model (:func:`emkit.models.topic_metrics.heldout_log_likelihood`).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or Corpus of shape (n_documents, n_words)
+
+        Returns
+        -------
+        float
+        """
+        self._check_fitted()
+        counts = face_documents(self, X, reset=False, whom=f"{type(self).__name__}.score")
+        theta = np.asarray(self.predict_proba(counts), dtype=np.float64)
+        return heldout_log_likelihood(theta, self.topic_word_distribution(), counts)
 
     def _family(self) -> Multinomial:
         return Multinomial(n_trials=self.n_trials, prior=self.prior)
+
+    def _check_input(
+        self, X: Any, family: Family, *, reset: bool, min_samples: int = 1
+    ) -> np.ndarray | sp.csr_array:
+        if not (isinstance(X, Corpus) or (sp.issparse(X) and not reset)):
+            return super()._check_input(X, family, reset=reset, min_samples=min_samples)
+        # The topic faces' handling of documents: a corpus's words become (or must be) the
+        # face's feature names, so that model files keep the vocabulary new texts are
+        # counted over; sparse counts of a fitted face (new texts counted over a corpus's
+        # vocabulary) are checked by their width only.
+        counts = face_documents(self, X, reset=reset, whom=type(self).__name__)
+        if counts.shape[0] < min_samples:
+            raise ValueError(
+                f"the corpus has {counts.shape[0]} document(s), while a minimum of "
+                f"{min_samples} is required by {type(self).__name__}"
+            )
+        return family.check_data(counts)
 
     def _model(self, family: Family) -> MixtureModel:
         model = super()._model(family)
