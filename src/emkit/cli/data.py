@@ -1,5 +1,6 @@
 """Reading the data of a command: the columns a model was fitted on, sequences of a hidden
-Markov model, a row index written as a column; and the check of the family that reads it.
+Markov model, a row index written as a column, the documents of a corpus of texts; and the
+check of the family that reads it.
 
 Mixtures and k-means read their data file a chunk at a time (:func:`open_source`,
 :func:`scan_source`, :func:`open_for_model`), with the messages of the file read whole: rows
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import pathlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -38,6 +40,7 @@ __all__ = [
     "read_features",
     "read_for_model",
     "read_sequences",
+    "read_texts",
     "refuse_missing",
     "scan_sequences",
     "scan_source",
@@ -688,3 +691,97 @@ def _read_error(opened: Opened) -> DataError | None:
     except DataError as exc:
         return exc
     return None
+
+
+# --------------------------------------------------------------------------------------- #
+# Corpora of texts
+# --------------------------------------------------------------------------------------- #
+
+# What read_corpus says of its keyword arguments, in the options of the command line.
+_CORPUS_WORDS = (
+    (re.compile(r"\bread_corpus: "), ""),
+    (re.compile(r"\bwith column='\.\.\.'"), "with --column NAME"),
+    (re.compile(r"\bcolumn="), "--column "),
+)
+# The CountVectorizer options that the command line's options set, by option.
+_VOCABULARY_OPTIONS = {
+    "--min-df": "min_df",
+    "--max-df": "max_df",
+    "--max-features": "max_features",
+    "--stop-words": "stop_words",
+}
+
+
+def read_texts(
+    path: str,
+    column: str | None,
+    *,
+    vocabulary: Sequence[str] | None = None,
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """The documents of the corpus ``path`` (:func:`emkit.io.corpus.read_corpus`: a text file,
+    a folder of text files, or the ``column`` of a table) as a
+    :class:`~emkit.io.corpus.Corpus`, with messages in the command line's words.
+
+    Parameters
+    ----------
+    path : str
+    column : str or None
+    vocabulary : sequence of str, optional
+        Count over these words (a fitted model's ``feature_names_in_``), with the token
+        pattern and lowercasing of :data:`~emkit.io.corpus.TOPIC_MODEL_DEFAULTS`, with which
+        ``emkit topics`` counted them; else the vocabulary is the corpus's own.
+    options : dict, optional
+        CountVectorizer options over the defaults, by parameter name (min_df, max_df,
+        max_features, stop_words); not with ``vocabulary``.
+
+    Raises
+    ------
+    CommandError
+        For a path that does not exist, a corpus of no documents, a column the table lacks
+        or that is not one of texts, a vocabulary the options empty, or a vocabulary of no
+        words.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from emkit.io.corpus import TOPIC_MODEL_DEFAULTS, read_corpus
+
+    if not pathlib.Path(path).exists():
+        raise CommandError(f"no such file or folder: {quote(path)}")
+    given = options or {}
+    try:
+        if vocabulary is None:
+            return read_corpus(path, column=column, **given)
+        words = list(vocabulary)
+        if not words:
+            raise CommandError("the model has no vocabulary (no words) to count texts over")
+        counter = CountVectorizer(
+            vocabulary=words,
+            token_pattern=TOPIC_MODEL_DEFAULTS["token_pattern"],
+            lowercase=TOPIC_MODEL_DEFAULTS["lowercase"],
+        )
+        return read_corpus(path, column=column, vectorizer=counter)
+    except ValueError as exc:
+        message = str(exc)
+        if "left in the vocabulary" in message:
+            raise CommandError(_empty_vocabulary(path, given)) from None
+        for pattern, words in _CORPUS_WORDS:
+            message = pattern.sub(words, message)
+        raise CommandError(message) from None
+
+
+def _empty_vocabulary(path: str, given: dict[str, Any]) -> str:
+    from emkit.io.corpus import TOPIC_MODEL_DEFAULTS
+
+    settings = {**TOPIC_MODEL_DEFAULTS, **given}
+    shown = ", ".join(
+        f"{flag} {'none' if settings.get(name) is None else settings[name]}"
+        for flag, name in _VOCABULARY_OPTIONS.items()
+        if name in settings
+    )
+    return (
+        f"no word of the documents of {quote(path)} is left in the vocabulary ({shown}); "
+        "relax the options: --stop-words none keeps stop words, --min-df 1 words of one "
+        "document, --max-df 1.0 words of every document (words are runs of two or more "
+        "letters)"
+    )

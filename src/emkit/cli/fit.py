@@ -4,9 +4,8 @@ Mixtures and k-means read their data file a chunk at a time (a row source,
 :func:`emkit.open_data`): a pass checks it, the fit reads it once per E-step, and the
 summary scores it in one more pass, so that memory holds a chunk and the sample that
 initialisation draws, never the file. Hidden Markov models with a sequence column are
-fitted the same way, a chunk of whole sequences at a time; their summary, which the
-summaries score on an array in memory, reads the sequences whole once the fit is done
-(not with ``--quiet``). Without a sequence column the table is one sequence, read whole.
+fitted the same way, a chunk of whole sequences at a time, and so is their summary scored.
+Without a sequence column the table is one sequence, read whole.
 
 Ctrl-C during the fit stops it at its last whole point (:func:`emkit.fit_em`): the model
 file is then written with the best parameters so far, the summary says where the fit
@@ -47,7 +46,7 @@ from emkit.cli.parser import MODEL_SUFFIX
 from emkit.cli.progress import FitProgress, wanted
 from emkit.cli.summary import Interruption, Restarts, count, fit_summary, quote
 
-__all__ = ["run"]
+__all__ = ["print_warnings", "run", "says_interrupted"]
 
 # What the driver's warning of a fit that Ctrl-C stopped says (emkit.core.driver.fit_em).
 _INTERRUPTED = "interrupted (Ctrl-C)"
@@ -116,19 +115,15 @@ def run(args: argparse.Namespace) -> int | None:
         deterministic=getattr(estimator, "init_params", None) in DETERMINISTIC_STARTS,
     )
     interrupted = None
-    if any(_says_interrupted(warning) for warning in caught):
+    if any(says_interrupted(warning) for warning in caught):
         where = progress.interruption()
         # The driver keeps a point only after the callback has seen it.
         assert where is not None
         interrupted = Interruption(*where)
         # Saved before the summary's pass over the data, which a second Ctrl-C may cut short.
-        _print_warnings(caught, names, columns)
+        print_warnings(caught, names, columns)
         _save(estimator, columns, output)
         print(f"{PROG}: interrupted: the model so far is written to {output}", file=sys.stderr)
-    if face.kind == "hmm" and not isinstance(data, np.ndarray) and not args.quiet:
-        # The summaries score an hmm on its sequences in memory.
-        table = read_sequences(args.data, args.columns, args.sequence_column, args.delimiter)[0]
-        data = table.values
     with warnings.catch_warnings(record=True) as scoring, speaking(names, columns, args.data):
         warnings.simplefilter("always")
         lines = (
@@ -146,7 +141,7 @@ def run(args: argparse.Namespace) -> int | None:
                 interrupted=interrupted,
             )
         )
-    _print_warnings([*caught, *scoring], names, columns)
+    print_warnings([*caught, *scoring], names, columns)
     if interrupted is None:
         _save(estimator, columns, output)
     if not args.quiet:
@@ -173,13 +168,14 @@ def _max_iter(params: dict[str, Any]) -> int:
     return int(next(params[name] for name in general.names if name in params))
 
 
-def _says_interrupted(warning: warnings.WarningMessage) -> bool:
+def says_interrupted(warning: warnings.WarningMessage) -> bool:
+    """Whether ``warning`` is the driver's of a fit that Ctrl-C stopped."""
     from emkit.exceptions import ConvergenceWarning
 
     return issubclass(warning.category, ConvergenceWarning) and _INTERRUPTED in str(warning.message)
 
 
-def _print_warnings(
+def print_warnings(
     caught: list[warnings.WarningMessage], names: dict[str, str], columns: Sequence[str]
 ) -> None:
     """Print the warnings of ``caught`` in the command line's words, and forget them."""

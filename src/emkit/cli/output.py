@@ -1,6 +1,7 @@
-"""The tables the commands write: the predictions of ``emkit predict``, a chunk of rows at a
-time, as CSV (on standard output, or in a file) or Parquet (a file named ``.parquet`` or
-``.pq``); and the check of a destination before the work that fills it."""
+"""The tables the commands write: the predictions of ``emkit predict`` (components of rows,
+or topic proportions of documents), a chunk of rows at a time, as CSV (on standard output,
+or in a file) or Parquet (a file named ``.parquet`` or ``.pq``); and the check of a
+destination before the work that fills it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import csv
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -18,7 +19,7 @@ import numpy as np
 from emkit.cli.errors import CommandError
 from emkit.cli.summary import quote
 
-__all__ = ["PARQUET_SUFFIXES", "PredictionTable", "check_table_path"]
+__all__ = ["PARQUET_SUFFIXES", "PredictionTable", "TopicTable", "check_table_path"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 """The suffixes of an output written as Parquet; any other is written as CSV."""
@@ -43,15 +44,113 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 2.0**53 else repr(value)
 
 
-class PredictionTable:
-    """The table of ``emkit predict``, written a chunk of rows at a time (:meth:`write`):
-    ``row`` (the row of the data, from 0), the columns ``kept`` of the data, the component
-    ``unit`` (``label``, or ``state``), and ``p0``, ``p1``, ... when ``n_proba`` is given.
+class _Table:
+    """A table written a chunk of rows at a time under ``header``, as CSV (on standard
+    output, or in a file) or Parquet.
 
     A file is written to a temporary file beside it and renamed onto ``path`` when the
     table is complete (``with`` leaves without an error): a table cut short by an error
     leaves no file, and an existing file is replaced whole or not at all. Without a path
     the rows go to standard output as they come.
+
+    Raises
+    ------
+    CommandError
+        For Parquet without pyarrow.
+    """
+
+    def __init__(self, path: str | None, header: Sequence[str]) -> None:
+        self.header = list(header)
+        self.path = path
+        self.parquet = path is not None and Path(path).suffix.lower() in PARQUET_SUFFIXES
+        self._arrow: Any = None
+        if self.parquet:
+            try:
+                import pyarrow
+                import pyarrow.parquet
+            except ImportError:
+                raise CommandError(
+                    "writing Parquet files needs pyarrow: pip install 'emkit[parquet]'"
+                ) from None
+            self._arrow = (pyarrow, pyarrow.parquet)
+        self._temporary: str | None = None
+        self._stream: IO[str] | None = None
+        self._csv: Any = None
+        self._parquet: Any = None
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._close()
+        if self._temporary is None:
+            return
+        if kind is None:
+            os.replace(self._temporary, self.path)  # type: ignore[arg-type]
+        else:
+            os.unlink(self._temporary)
+
+    def _write(self, columns: list[np.ndarray], texts: Sequence[Callable[[Any], str]]) -> None:
+        """The next rows: one array per column of the header, each written in CSV by the
+        function of ``texts`` in its place."""
+        if self.parquet:
+            self._write_parquet(columns)
+        else:
+            self._write_csv(
+                [[text(v) for v in c.tolist()] for c, text in zip(columns, texts, strict=True)]
+            )
+
+    def _temporary_file(self) -> int:
+        """A new temporary file beside the table's (its descriptor), to be renamed onto it."""
+        from emkit.io.model_file import _new_file_mode
+
+        assert self.path is not None
+        target = Path(self.path)
+        handle, self._temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        # The mode a file created at the path would have, not the temporary file's 0600.
+        os.chmod(self._temporary, _new_file_mode())
+        return handle
+
+    def _write_csv(self, texts: list[list[str]]) -> None:
+        if self._csv is None:
+            self._stream = (
+                sys.stdout
+                if self.path is None
+                else os.fdopen(self._temporary_file(), "w", newline="", encoding="utf-8")
+            )
+            self._csv = csv.writer(self._stream, lineterminator="\n")
+            self._csv.writerow(self.header)
+        self._csv.writerows(zip(*texts, strict=True))
+        assert self._stream is not None
+        self._stream.flush()
+
+    def _write_parquet(self, columns: list[np.ndarray]) -> None:
+        pa, pq = self._arrow
+        table = pa.Table.from_arrays([pa.array(c) for c in columns], names=self.header)
+        if self._parquet is None:
+            os.close(self._temporary_file())
+            self._parquet = pq.ParquetWriter(self._temporary, table.schema)
+        self._parquet.write_table(table)
+
+    def _close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._stream is not None and self._stream is not sys.stdout:
+            self._stream.close()
+
+
+class PredictionTable(_Table):
+    """The table of ``emkit predict``, written a chunk of rows at a time (:meth:`write`):
+    ``row`` (the row of the data, from 0), the columns ``kept`` of the data, the component
+    ``unit`` (``label``, or ``state``), and ``p0``, ``p1``, ... when ``n_proba`` is given;
+    written as :class:`_Table` writes.
 
     Parameters
     ----------
@@ -82,40 +181,7 @@ class PredictionTable:
                 f"--keep-columns: the model's column {clash[0]!r} has the name of a column of "
                 f"the predictions ({', '.join(fixed)})"
             )
-        self.header = ["row", *kept, unit, *proba]
-        self.path = path
-        self.parquet = path is not None and Path(path).suffix.lower() in PARQUET_SUFFIXES
-        self._arrow: Any = None
-        if self.parquet:
-            try:
-                import pyarrow
-                import pyarrow.parquet
-            except ImportError:
-                raise CommandError(
-                    "writing Parquet files needs pyarrow: pip install 'emkit[parquet]'"
-                ) from None
-            self._arrow = (pyarrow, pyarrow.parquet)
-        self._temporary: str | None = None
-        self._stream: IO[str] | None = None
-        self._csv: Any = None
-        self._parquet: Any = None
-
-    def __enter__(self) -> PredictionTable:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._close()
-        if self._temporary is None:
-            return
-        if kind is None:
-            os.replace(self._temporary, self.path)  # type: ignore[arg-type]
-        else:
-            os.unlink(self._temporary)
+        super().__init__(path, ["row", *kept, unit, *proba])
 
     def write(
         self,
@@ -129,56 +195,35 @@ class PredictionTable:
         probabilities (n_rows, n_proba) or None."""
         rows = np.arange(first_row, first_row + labels.shape[0], dtype=np.int64)
         columns: list[np.ndarray] = [rows]
+        texts: list[Callable[[Any], str]] = [str]
         if kept is not None:
             columns += list(kept.T)
+            texts += [_number] * kept.shape[1]
         columns.append(np.asarray(labels, dtype=np.int64))
+        texts.append(str)
         if proba is not None:
             columns += list(proba.T)
-        if self.parquet:
-            self._write_parquet(columns)
-        else:
-            self._write_csv(columns, 1 + (0 if kept is None else kept.shape[1]))
+            texts += [repr] * proba.shape[1]
+        self._write(columns, texts)
 
-    def _temporary_file(self) -> int:
-        """A new temporary file beside the table's (its descriptor), to be renamed onto it."""
-        from emkit.io.model_file import _new_file_mode
 
-        assert self.path is not None
-        target = Path(self.path)
-        handle, self._temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-        # The mode a file created at the path would have, not the temporary file's 0600.
-        os.chmod(self._temporary, _new_file_mode())
-        return handle
+class TopicTable(_Table):
+    """The table of ``emkit predict`` for a model of texts, written a chunk of documents at
+    a time (:meth:`write`): ``document`` (its name: its line in a text file, from 1; its
+    file in a folder; its row in a table, from 0), then ``topic0``, ``topic1``, ...: its
+    topic proportions. Written as :class:`_Table` writes.
 
-    def _write_csv(self, columns: list[np.ndarray], labels_at: int) -> None:
-        if self._csv is None:
-            self._stream = (
-                sys.stdout
-                if self.path is None
-                else os.fdopen(self._temporary_file(), "w", newline="", encoding="utf-8")
-            )
-            self._csv = csv.writer(self._stream, lineterminator="\n")
-            self._csv.writerow(self.header)
-        texts = [[str(v) for v in columns[0].tolist()]]
-        texts += [[_number(v) for v in c.tolist()] for c in columns[1:labels_at]]
-        texts.append([str(v) for v in columns[labels_at].tolist()])
-        texts += [[repr(v) for v in c.tolist()] for c in columns[labels_at + 1 :]]
-        self._csv.writerows(zip(*texts, strict=True))
-        assert self._stream is not None
-        self._stream.flush()
+    Parameters
+    ----------
+    path : str or None
+        As for :class:`PredictionTable`.
+    n_topics : int
+    """
 
-    def _write_parquet(self, columns: list[np.ndarray]) -> None:
-        pa, pq = self._arrow
-        table = pa.Table.from_arrays([pa.array(c) for c in columns], names=self.header)
-        if self._parquet is None:
-            os.close(self._temporary_file())
-            self._parquet = pq.ParquetWriter(self._temporary, table.schema)
-        self._parquet.write_table(table)
+    def __init__(self, path: str | None, n_topics: int) -> None:
+        super().__init__(path, ["document", *(f"topic{k}" for k in range(n_topics))])
 
-    def _close(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._stream is not None and self._stream is not sys.stdout:
-            self._stream.close()
+    def write(self, names: np.ndarray, proportions: np.ndarray) -> None:
+        """The rows of the documents ``names`` (n_documents,) and their topic
+        proportions (n_documents, n_topics)."""
+        self._write([np.asarray(names), *proportions.T], [str] + [repr] * proportions.shape[1])

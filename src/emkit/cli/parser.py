@@ -17,7 +17,13 @@ from emkit.cli import models
 from emkit.cli.errors import PROG
 from emkit.cli.options import DEFAULT_N_INIT, MIN_ITERATIONS, SHORTHANDS
 
-__all__ = ["MODEL_SUFFIX", "SELECT_INITS", "build_parser", "parse_arguments"]
+__all__ = [
+    "MODEL_SUFFIX",
+    "SELECT_INITS",
+    "TOPIC_MODELS",
+    "build_parser",
+    "parse_arguments",
+]
 
 MODEL_SUFFIX = ".emkit"
 _CRITERIA = ("bic", "icl", "aic")
@@ -32,6 +38,11 @@ SELECT_MAX_ITER = 1000
 SELECT_TOL = 1e-6
 # emkit.core.batches.DEFAULT_CHUNK_SIZE (a test keeps them equal), for 'emkit predict --help'.
 DEFAULT_CHUNK_ROWS = 16384
+# The models of 'emkit topics --model' (the keys of emkit.cli.topics.FACES, which a test
+# keeps equal).
+TOPIC_MODELS = ("lda", "plsa", "unigrams")
+DEFAULT_TEST_SIZE = 0.1
+DEFAULT_TOP_WORDS = 10
 
 
 def _positive_int(text: str) -> int:
@@ -71,6 +82,48 @@ def _n_jobs(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value == 0:
         raise argparse.ArgumentTypeError("expected a non-zero whole number (-1: every core)")
+    return value
+
+
+def _prior(text: str) -> float | str:
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0 or auto, got {text!r}")
+    return value
+
+
+def _whole_or_fraction(text: str) -> int | float:
+    """A number of documents (a whole number >= 0) or a fraction of them (in [0, 1])."""
+    try:
+        value: int | float = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(
+                f"expected a fraction in [0, 1] or a whole number of documents, got {text!r}"
+            ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in [0, 1] or a whole number of documents >= 0, got {text!r}"
+        )
+    return value
+
+
+def _test_size(text: str) -> int | float:
+    value = _whole_or_fraction(text)
+    if isinstance(value, float) and value == 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in [0, 1) or a whole number of documents, got {text!r}: "
+            "the fit needs documents too"
+        )
     return value
 
 
@@ -366,10 +419,19 @@ def _add_predict(commands: Any) -> None:
         "state path of its sequence (Viterbi), and with --proba the posterior probability of "
         "every state. Every model but a hidden Markov model reads DATA and writes the table a "
         "chunk of rows at a time (--chunk-size), so that data larger than memory is "
-        "predicted; a hidden Markov model reads its sequences whole.",
+        "predicted; a hidden Markov model reads its sequences whole. For a topic model "
+        "(and with --texts): the column document (the name of every document of the corpus "
+        "DATA: its line in a text file, from 1; its file in a folder; its row in a table, "
+        "from 0), then topic0, topic1, ...: its topic proportions.",
     )
-    predict.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
-    predict.add_argument("data", metavar="DATA", help="data file, one row per sample")
+    predict.add_argument(
+        "model", metavar="MODEL", help="model file written by 'emkit fit' or 'emkit topics'"
+    )
+    predict.add_argument(
+        "data",
+        metavar="DATA",
+        help="data file, one row per sample; for a topic model a corpus, as 'emkit topics' reads",
+    )
     predict.add_argument(
         "-o",
         "--output",
@@ -402,7 +464,179 @@ def _add_predict(commands: Any) -> None:
         help="rows of DATA read, predicted and written at a time (default: the model's "
         f"chunk_size, else {DEFAULT_CHUNK_ROWS})",
     )
+    predict.add_argument(
+        "--texts",
+        action="store_true",
+        help="DATA is a corpus of texts, counted over the model's words, and the table its "
+        "documents' topic proportions: implied for topic models; give it for the mixture of "
+        "unigrams of 'emkit topics --model unigrams'",
+    )
+    predict.add_argument(
+        "--column",
+        metavar="NAME",
+        help="the column of texts of a table corpus (default: its only column); implies --texts",
+    )
     _add_delimiter(predict)
+
+
+def _add_topics(commands: Any) -> None:
+    topics = commands.add_parser(
+        "topics",
+        help="find the topics of a corpus of texts and write a model file",
+        description="Count the words of the documents of CORPUS (a text file of one document "
+        "a line, a folder of text files of one document each, or a column of texts of a "
+        ".csv, .tsv, .parquet or .pq table, --column), fit a topic model to a training part "
+        "of them, print every topic's top words, its size, its coherence (UMass and NPMI, on "
+        "the training documents) and the held-out per-word log-likelihood and perplexity of "
+        "the other documents, and write the model, with its vocabulary, to a model file. "
+        "Words: runs of two or more letters, lowercased; English stop words, words of fewer "
+        "than 2 documents and words of more than 95%% of them left out (--stop-words, "
+        "--min-df, --max-df). 'emkit predict MODEL CORPUS' writes the topic proportions of "
+        "the documents of a corpus, counted over the model's words.",
+        epilog="Models: lda, latent Dirichlet allocation (variational Bayes, every document a "
+        "mixture of topics); plsa, probabilistic latent semantic analysis (every training "
+        "document's proportions fitted, new ones folded in); unigrams, a mixture of unigrams "
+        "(one topic per document, its proportions the posterior probabilities of the "
+        "topics), to compare with the mixed membership of the others.",
+    )
+    topics.add_argument(
+        "corpus",
+        metavar="CORPUS",
+        help="a text file (one document a line), a folder of text files, or a table (--column)",
+    )
+    topics.add_argument(
+        "--topics",
+        "-k",
+        required=True,
+        type=_positive_int,
+        metavar="K",
+        help="number of topics",
+    )
+    topics.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL",
+        help=f"model file to write (default: <CORPUS stem>{MODEL_SUFFIX} in the current directory)",
+    )
+    topics.add_argument(
+        "--model",
+        choices=TOPIC_MODELS,
+        default=TOPIC_MODELS[0],
+        help=f"the topic model (default: {TOPIC_MODELS[0]})",
+    )
+    topics.add_argument(
+        "--column",
+        metavar="NAME",
+        help="the column of texts of a table CORPUS (default: its only column)",
+    )
+    topics.add_argument(
+        "--learning-method",
+        choices=("batch", "online"),
+        help="lda and unigrams: an M-step after every pass over the documents (batch, the "
+        "default) or after every mini-batch of --batch-size documents (online)",
+    )
+    topics.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        metavar="N",
+        help="most passes over the documents (default: the model's: 10 for lda, 100 for the "
+        "others)",
+    )
+    topics.add_argument(
+        "--doc-topic-prior",
+        type=_prior,
+        metavar="ALPHA",
+        help="lda: the Dirichlet prior of every document's topic proportions, a number > 0 "
+        "or auto (learnt from the documents; default: 1/K)",
+    )
+    topics.add_argument(
+        "--topic-word-prior",
+        type=_prior,
+        metavar="ETA",
+        help="pseudo-count of every word in every topic, which keeps every word possible: "
+        "lda's topic_word_prior (a number > 0, or auto), plsa's smoothing, and the Dirichlet "
+        "prior 1 + ETA of the unigrams' topics; 0 for plain plsa or maximum-likelihood "
+        "unigrams (default: 1/K for every model)",
+    )
+    topics.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help="lda and unigrams: documents per mini-batch of online learning",
+    )
+    topics.add_argument(
+        "--n-init",
+        type=_positive_int,
+        metavar="N",
+        help="number of initialisations; the best fit is kept (default: 1)",
+    )
+    topics.add_argument(
+        "--random-state",
+        type=_seed,
+        metavar="S",
+        help="seed for a reproducible fit (default: a fresh random start)",
+    )
+    topics.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        metavar="N",
+        help="threads of the E-steps (default: the model's; -1: every core)",
+    )
+    topics.add_argument(
+        "--min-df",
+        type=_whole_or_fraction,
+        metavar="N",
+        help="leave out words of fewer documents than this number, or fraction, of them "
+        "(default: 2)",
+    )
+    topics.add_argument(
+        "--max-df",
+        type=_whole_or_fraction,
+        metavar="N",
+        help="leave out words of more documents than this fraction, or number, of them "
+        "(default: 0.95)",
+    )
+    topics.add_argument(
+        "--max-features",
+        type=_positive_int,
+        metavar="N",
+        help="keep the N words of most occurrences (default: every word)",
+    )
+    topics.add_argument(
+        "--stop-words",
+        choices=("english", "none"),
+        help="leave out scikit-learn's English stop words (english, the default) or none",
+    )
+    topics.add_argument(
+        "--test-size",
+        type=_test_size,
+        default=DEFAULT_TEST_SIZE,
+        metavar="T",
+        help="documents held out of the fit and scored by it: a fraction in (0, 1) or a "
+        f"number of them; 0 for none (default: {DEFAULT_TEST_SIZE})",
+    )
+    topics.add_argument(
+        "--split-seed",
+        type=_seed,
+        default=0,
+        metavar="S",
+        help="seed of the draw of the held-out documents (default: 0)",
+    )
+    topics.add_argument(
+        "--top-words",
+        type=_positive_int,
+        default=DEFAULT_TOP_WORDS,
+        metavar="N",
+        help="words printed per topic, and the top words of the coherence (at least 2) "
+        f"(default: {DEFAULT_TOP_WORDS})",
+    )
+    topics.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    topics.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="show a progress bar on standard error, updated after every pass over the "
+        "documents (default: when standard error is a terminal, never with --quiet)",
+    )
 
 
 def _add_info(commands: Any) -> None:
@@ -411,7 +645,9 @@ def _add_info(commands: Any) -> None:
         help="describe a model file",
         description="Print the kind, hyperparameters, fitted state and parameters of a model file.",
     )
-    info.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
+    info.add_argument(
+        "model", metavar="MODEL", help="model file written by 'emkit fit' or 'emkit topics'"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -426,6 +662,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(fit_flags=_flags(_add_fit(commands)))
     _add_select(commands)
     _add_predict(commands)
+    _add_topics(commands)
     _add_info(commands)
     _add_models(commands)
     return parser

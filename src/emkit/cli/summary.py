@@ -1,5 +1,5 @@
-"""What ``emkit fit``, ``emkit info`` and ``emkit select`` print: one number format (six
-significant digits), label lines and right-aligned tables.
+"""What ``emkit fit``, ``emkit topics``, ``emkit info`` and ``emkit select`` print: one number
+format (six significant digits), label lines and right-aligned tables.
 
 Criteria are printed in mclust's sign, larger is better: ``BIC = 2 log L - df log n``,
 ``ICL = BIC + 2 sum_i log max_k z_ik`` and ``AIC = 2 log L - 2 df``, with ``df`` the number of
@@ -33,6 +33,11 @@ __all__ = [
     "num",
     "quote",
     "select_summary",
+    "topic_proportions",
+    "topic_scores",
+    "topic_sizes",
+    "topic_table",
+    "topics_summary",
 ]
 
 # Longest list of feature names spelled out in a summary line.
@@ -391,6 +396,8 @@ def _scores_of_source(
         with rows_from(n):
             if face.kind == "mixture":
                 total += float(np.sum(estimator.score_samples(rows), dtype=np.float64))
+            elif face.kind == "hmm":
+                total += float(estimator.score(rows))
             if face.kind != "clustering":
                 best = estimator.predict_proba(rows).max(axis=1).astype(np.float64)
                 log_best += float(np.log(best).sum())
@@ -400,11 +407,11 @@ def _scores_of_source(
             counts += np.bincount(np.asarray(estimator.predict(rows)), minlength=k)
         n += rows.shape[0]
     log_likelihood = bic = icl = aic = None
-    if face.kind == "mixture":
+    if face.kind in ("mixture", "hmm"):
         df = estimator._n_parameters()
         log_likelihood = total
         bic = 2.0 * total - df * float(np.log(n))
-        icl = bic + 2.0 * log_best
+        icl = bic + 2.0 * log_best if face.kind == "mixture" else None
         aic = 2.0 * total - 2.0 * df
     uncertainty = None if face.kind == "clustering" else (spread_sum / n, spread_max)
     return _Scores(n, log_likelihood, bic, icl, aic, counts, uncertainty)
@@ -426,8 +433,9 @@ def fit_summary(
     the feature names ``columns``.
 
     ``data`` is an array (n_samples, n_features) in memory, scored by the face's methods
-    on all of it (the sequences of an hmm, with their ``lengths``), or a row source (of any
-    other face), scored in one pass of chunks of ``chunk_size`` rows.
+    on all of it (the sequences of an hmm, with their ``lengths``), or a row source (for an
+    hmm, of chunks of whole sequences), scored in one pass of chunks of ``chunk_size``
+    rows.
     ``interrupted`` says where Ctrl-C stopped the fit.
     """
     face = description_of(estimator)
@@ -518,6 +526,17 @@ def info_lines(estimator: Any, path: str) -> list[str]:
     lines = [
         f"{PROG} info: {path}",
         field("model", f"{type(estimator).__name__}: {describe(estimator)}"),
+    ]
+    if face.kind == "topics":
+        lines += [
+            field("vocabulary", f"{count(len(columns), 'word')} ({names(columns)})"),
+            field("iterations", _iterations(estimator)),
+            "hyperparameters",
+            *_hyperparameter_lines(estimator),
+            *_topic_info_lines(estimator),
+        ]
+        return lines
+    lines += [
         field("features", f"{len(columns)} ({names(columns)})"),
         field("converged", convergence(estimator)),
     ]
@@ -536,11 +555,233 @@ def info_lines(estimator: Any, path: str) -> list[str]:
     else:
         lines.append(field("inertia", f"{num(estimator.inertia_)} (training data)"))
     lines.append("hyperparameters")
+    lines += _hyperparameter_lines(estimator)
+    lines += parameter_lines(estimator, columns)
+    if face.reads_texts:
+        lines += _topic_info_lines(estimator)
+    return lines
+
+
+def _hyperparameter_lines(estimator: Any) -> list[str]:
     params = estimator.get_params(deep=False)
     width = max(len(name) for name in params) + 2
-    lines += [f"  {name:<{width}}{_param(value)}" for name, value in params.items()]
-    lines += parameter_lines(estimator, columns)
+    return [f"  {name:<{width}}{_param(value)}" for name, value in params.items()]
+
+
+# --------------------------------------------------------------------------------------- #
+# emkit topics, and emkit info of models of texts
+# --------------------------------------------------------------------------------------- #
+
+# How a summary says what a topic's size is: the share of the words its documents' proportions
+# give it, or (one topic per document) of the documents.
+_SIZE_OF = {True: "share of the {part} words", False: "share of the {part} documents"}
+
+
+def topic_proportions(estimator: Any, documents: Any) -> np.ndarray:
+    """Every document's topic proportions, shape (n_documents, n_topics), in float64: a
+    topic model's ``transform``, or the posterior probabilities of the topics of a face of
+    another kind that reads texts (one topic per document)."""
+    if description_of(estimator).kind == "topics":
+        return np.asarray(estimator.transform(documents), dtype=np.float64)
+    return np.asarray(estimator.predict_proba(documents), dtype=np.float64)
+
+
+def topic_sizes(estimator: Any, documents: Any) -> np.ndarray:
+    """Every topic's size on the documents (a Corpus), shape (n_topics,), summing to one:
+    for a topic model ``sum_d theta_dk n_d / sum_d n_d``, the share of the words that the
+    documents' proportions ``theta_d`` give it (``n_d``: the words of document ``d``); for
+    one topic per document, its share of the documents (the mean posterior probability)."""
+    theta = topic_proportions(estimator, documents)
+    if description_of(estimator).kind != "topics":
+        return theta.mean(axis=0)
+    words = np.asarray(documents.counts.sum(axis=1), dtype=np.float64).ravel()
+    total = float(words.sum())
+    if not total > 0:
+        return np.full(theta.shape[1], np.nan)
+    return (theta.T @ words) / total
+
+
+def _iterations(estimator: Any) -> str:
+    params = estimator.get_params(deep=False)
+    if "tol" in params:
+        return convergence(estimator)
+    # A face without a convergence rule (lda's passes) runs max_iter passes.
+    text = f"{count(estimator.n_iter_, 'iteration')} of at most {params['max_iter']}"
+    if estimator.n_init > 1:
+        text += f", best of {estimator.n_init} initialisations"
+    return text
+
+
+def topic_table(
+    estimator: Any,
+    n_words: int,
+    *,
+    sizes: np.ndarray | None = None,
+    umass: np.ndarray | None = None,
+    npmi: np.ndarray | None = None,
+) -> list[str]:
+    """Every topic's line: its number, its size and coherences where given, then its
+    ``n_words`` top words (at most the vocabulary), most probable first."""
+    n = min(n_words, int(estimator.n_features_in_))
+    top = estimator.top_words(n)
+    header = ["topic"]
+    columns = []
+    for name, values in (("size", sizes), ("UMass", umass), ("NPMI", npmi)):
+        if values is not None:
+            header.append(name)
+            columns.append(values)
+    rows = [[str(k), *(num(values[k]) for values in columns)] for k in range(top.shape[0])]
+    lines = align(header, rows)
+    words = ["top words", *(" ".join(map(str, row)) for row in top)]
+    return [f"{line}  {text}" for line, text in zip(lines, words, strict=True)]
+
+
+@dataclass(frozen=True)
+class TopicScores:
+    """What ``emkit topics`` says of a fitted model on its documents.
+
+    Attributes
+    ----------
+    sizes : ndarray of shape (n_topics,)
+        :func:`topic_sizes` of the training documents.
+    top_n : int or None
+        The top words of the coherences (None: the vocabulary has fewer than 2 words).
+    umass, npmi : ndarray of shape (n_topics,) or None
+        The coherences of every topic on the training documents; None where undefined.
+    undefined : str
+        Why UMass is undefined ('' when it is defined).
+    heldout : float or None
+        The held-out per-word log-likelihood (plug-in); None without held-out documents.
+    """
+
+    sizes: np.ndarray
+    top_n: int | None
+    umass: np.ndarray | None
+    npmi: np.ndarray | None
+    undefined: str
+    heldout: float | None
+
+
+def topic_scores(estimator: Any, train: Any, test: Any, top_words: int) -> TopicScores:
+    """The sizes and coherences of the topics of ``estimator`` on the training documents
+    ``train`` and the held-out log-likelihood of ``test`` (Corpora; ``test`` None for none),
+    by the face's methods; the coherences of the ``top_words`` top words (at least 2, at
+    most the vocabulary)."""
+    sizes = topic_sizes(estimator, train)
+    n_words = int(estimator.n_features_in_)
+    top_n = min(max(top_words, 2), n_words) if n_words >= 2 else None
+    umass = npmi = None
+    undefined = ""
+    if top_n is not None:
+        npmi = estimator.coherence(train, measure="npmi", top_n=top_n)
+        try:
+            umass = estimator.coherence(train, measure="umass", top_n=top_n)
+        except ValueError as exc:
+            # A top word that no training document holds (of the vocabulary of the held-out
+            # documents) has no conditional probability.
+            undefined = str(exc).removeprefix("coherence: ")
+    heldout = None if test is None else float(estimator.heldout_log_likelihood(test))
+    return TopicScores(sizes, top_n, umass, npmi, undefined, heldout)
+
+
+def _words_of(corpus: Any) -> int:
+    return round(float(corpus.counts.sum()))
+
+
+def topics_summary(
+    estimator: Any,
+    path: str,
+    corpus: Any,
+    train: Any,
+    test: Any,
+    split: str,
+    scores: TopicScores,
+    top_words: int,
+) -> list[str]:
+    """The summary of ``emkit topics``: the corpus and its split (``split``: how it was
+    drawn), the fit, every topic's top words, size and coherences, and the held-out
+    log-likelihood."""
+    face = description_of(estimator)
+    V = int(estimator.n_features_in_)
+    held = (
+        "none"
+        if test is None
+        else f"{count(test.n_documents, 'document')} ({count(_words_of(test), 'word')})"
+    )
+    lines = [
+        f"{PROG} topics: {describe(estimator)}",
+        field(
+            "corpus",
+            f"{quote(path)}: {count(corpus.n_documents, 'document')}, "
+            f"{count(_words_of(corpus), 'word')}, a vocabulary of {count(V, 'word')}",
+        ),
+        field(
+            "split",
+            f"{count(train.n_documents, 'document')} for training "
+            f"({count(_words_of(train), 'word')}), {held} held out ({split})",
+        ),
+        field("iterations", _iterations(estimator)),
+    ]
+    size = _SIZE_OF[face.kind == "topics"].format(part="training")
+    coherence = (
+        "UMass and NPMI of the top "
+        f"{scores.top_n} words on the training documents, larger is more coherent"
+        if scores.top_n is not None
+        else "none (a vocabulary of 1 word)"
+    )
+    lines += [
+        field("topic sizes", size),
+        field("coherence", coherence),
+        *topic_table(
+            estimator, top_words, sizes=scores.sizes, umass=scores.umass, npmi=scores.npmi
+        ),
+    ]
+    if scores.top_n is not None:
+        means = []
+        if scores.umass is not None:
+            means.append(f"UMass {num(float(np.mean(scores.umass)))}")
+        if scores.npmi is not None:
+            means.append(f"NPMI {num(float(np.mean(scores.npmi)))}")
+        lines.append(field("mean coherence", ", ".join(means)))
+        if scores.undefined:
+            lines.append(field("UMass", f"undefined: {scores.undefined}"))
+    if scores.heldout is None:
+        lines.append(field("held-out", "no documents held out (--test-size 0)"))
+    else:
+        value = scores.heldout
+        perplexity = float(np.exp(-value)) if np.isfinite(value) else np.inf
+        text = (
+            f"log-likelihood per word {num(value)}, perplexity {num(perplexity)} (every "
+            "word under its document's topic proportions, folded in, and the topics)"
+        )
+        if not np.isfinite(value):
+            text += (
+                "; a held-out word is impossible under its document's topics: a "
+                "--topic-word-prior > 0 keeps every word possible"
+            )
+        lines.append(field("held-out", text))
     return lines
+
+
+def _topic_info_lines(estimator: Any) -> list[str]:
+    """``emkit info``'s words of a model of texts: its vocabulary's size and its topics."""
+    face = description_of(estimator)
+    if face.kind == "topics":
+        sizes = None
+        note = "sizes: the share of the training words, printed by emkit topics"
+    else:
+        # One topic per document: the mixture's weights are its share of the documents.
+        sizes = np.asarray(estimator.weights_, dtype=np.float64)
+        note = "size: the mixture's weight, its " + _SIZE_OF[False].format(part="training")
+    return [
+        f"topics (top {min(_TOP_WORDS, int(estimator.n_features_in_))} words, most probable "
+        f"first; {note})",
+        *topic_table(estimator, _TOP_WORDS, sizes=sizes),
+    ]
+
+
+# Top words emkit info prints of every topic (emkit topics --top-words's default).
+_TOP_WORDS = 10
 
 
 # --------------------------------------------------------------------------------------- #
