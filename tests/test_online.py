@@ -242,3 +242,29 @@ def test_partial_fit_continues_an_online_fit_as_more_of_its_batches():
     batch = emkit.GaussianMixture(2, batch_size=256, max_iter=1, tol=0.0, **start).fit(X)
     assert "_online_state" not in batch.__dict__
     assert batch.partial_fit(more).n_iter_ == more.shape[0] // 256
+
+
+def test_online_fits_and_partial_fits_survive_model_files(tmp_path):
+    """An online history holds a bound per mini-batch, not n_iter_ + 1 of them; the file
+    says so, and it loads with the same fitted attributes."""
+    import emkit
+
+    X = np.random.RandomState(0).normal(size=(3000, 2))
+    counts = np.random.RandomState(1).poisson(1.0, (300, 20))
+    fitted = [
+        emkit.GaussianMixture(
+            2, learning_method="online", batch_size=500, max_iter=3, random_state=0, tol=0.0
+        ).fit(X),
+        emkit.GaussianMixture(2, random_state=0).fit(X).partial_fit(X[:1000]),
+        emkit.LatentDirichletAllocation(
+            3, learning_method="online", batch_size=50, max_iter=2, random_state=0
+        ).fit(counts),
+        emkit.GaussianHMM(
+            2, learning_method="online", batch_size=500, n_iter=2, random_state=0, tol=-np.inf
+        ).fit(X, [1500, 1500]),
+    ]
+    for i, est in enumerate(fitted):
+        assert est.lower_bounds_.shape != (est.n_iter_ + 1,)
+        back = emkit.load(est.save(tmp_path / f"{i}.emkit"))
+        np.testing.assert_array_equal(back.lower_bounds_, est.lower_bounds_)
+        assert back.n_iter_ == est.n_iter_

@@ -185,6 +185,8 @@ class EMEstimatorMixin:
         running average, from which ``partial_fit`` continues it."""
         if result.online_state is not None:
             self._online_state = result.online_state
+        # Online EM records the bound of every mini-batch, not of every iteration.
+        self._bounds_per_batch = result.online_state is not None
         self.converged_ = bool(result.converged if converged is None else converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
@@ -198,6 +200,7 @@ class EMEstimatorMixin:
         ``state`` (kept for the next call, not in model files), the steps taken since it
         started, and the batches' bounds appended to the ``history`` of earlier calls."""
         self._online_state = state
+        self._bounds_per_batch = True
         self.converged_ = False
         self.n_iter_ = state.n_batches
         self.lower_bounds_ = np.concatenate([history, bounds])
@@ -277,6 +280,8 @@ class EMEstimatorMixin:
                     value = {"number": repr(value)}
                 hyper[name] = value
         fitted = {name: _plain(getattr(self, name)) for name in self._fitted_scalars}
+        if self.__dict__.get("_bounds_per_batch", False):
+            fitted["bounds_per_batch"] = True
         names = getattr(self, "feature_names_in_", None)
         for name in self._stored_array_names():
             arrays[name] = np.asarray(getattr(self, name))
@@ -328,7 +333,20 @@ class EMEstimatorMixin:
                     raise ValueError(f"the array {name} is missing")
                 setattr(est, name, arrays[name])
             bounds = arrays.get("lower_bounds_")
-            if bounds is not None and (
+            per_batch = fitted.get("bounds_per_batch", False)
+            if per_batch is not True and per_batch is not False:
+                raise ValueError(f"bounds_per_batch must be true or false, got {per_batch!r}")
+            if per_batch:
+                # Online EM: one bound per mini-batch, however many batches a pass held.
+                if bounds is not None and (
+                    bounds.dtype.kind != "f" or bounds.ndim != 1 or bounds.size == 0
+                ):
+                    raise ValueError(
+                        f"lower_bounds_ of online steps must be a non-empty 1-D array of "
+                        f"floats, got {bounds.dtype} of shape {bounds.shape}"
+                    )
+                est._bounds_per_batch = True
+            elif bounds is not None and (
                 bounds.dtype.kind != "f" or bounds.shape != (est.n_iter_ + 1,)
             ):
                 raise ValueError(
