@@ -8,7 +8,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
-def data_array(X: ArrayLike, family: str) -> np.ndarray:
+class EmptyRowWarning(UserWarning):
+    """Rows of data with every value missing (NaN): they count for nothing in a fit."""
+
+
+def data_array(X: ArrayLike, family: str, *, allow_nan: bool = False) -> np.ndarray:
     """``X`` as a 2-D floating array, refusing what no family can score.
 
     Parameters
@@ -17,6 +21,9 @@ def data_array(X: ArrayLike, family: str) -> np.ndarray:
         Numbers (booleans, integers or floats).
     family : str
         Name of the family, for the error messages.
+    allow_nan : bool, default=False
+        Whether NaN is let through, as a missing value (for a family that declares
+        ``allows_missing``); infinite values are refused either way.
 
     Returns
     -------
@@ -27,7 +34,8 @@ def data_array(X: ArrayLike, family: str) -> np.ndarray:
     Raises
     ------
     ValueError
-        When ``X`` is not numeric, not 2-D, or holds NaN or infinite values.
+        When ``X`` is not numeric, not 2-D, or holds infinite values, or NaN unless
+        ``allow_nan``.
     """
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
@@ -41,26 +49,34 @@ def data_array(X: ArrayLike, family: str) -> np.ndarray:
     # NaN and infinities reach the extremes: two vectorised passes, and the mask of the
     # whole array (n_samples x n_features bytes) only when there is a value to name.
     if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
-        refuse(X, ~np.isfinite(X), f"{family} data must be finite")
+        if allow_nan:
+            refuse(
+                X,
+                np.isinf(X),
+                f"{family} data must not hold infinite values (NaN marks a missing value)",
+            )
+        else:
+            refuse(X, ~np.isfinite(X), f"{family} data must be finite")
     return X
 
 
-def real_data(X: ArrayLike, family: str) -> np.ndarray:
-    """``X`` as for :func:`data_array`, refusing also values so large that their squares,
-    summed over the rows, overflow float64 (the moments every real-valued family computes).
+def real_data(X: ArrayLike, family: str, *, allow_nan: bool = False) -> np.ndarray:
+    """``X`` as for :func:`data_array` (NaN let through as a missing value when
+    ``allow_nan``), refusing also values so large that their squares, summed over the rows,
+    overflow float64 (the moments every real-valued family computes).
 
     Raises
     ------
     ValueError
         Naming the largest magnitude, the limit, and what to do.
     """
-    X = data_array(X, family)
+    X = data_array(X, family, allow_nan=allow_nan)
     check_magnitude(X, family)
     return X
 
 
 def check_magnitude(X: np.ndarray, family: str, squares_per_row: int = 4) -> None:
-    """Refuse values of the finite array ``X`` (n_samples, n_features) so large that
+    """Refuse values of the array ``X`` (n_samples, n_features), finite or NaN, so large that
     ``squares_per_row`` squares of them per row, summed over the rows, overflow float64 (4:
     the square of a difference of two such values, one per row).
 
@@ -72,7 +88,8 @@ def check_magnitude(X: np.ndarray, family: str, squares_per_row: int = 4) -> Non
     """
     if not X.size:
         return
-    largest = float(max(X.max(), -X.min()))  # no temporary the size of X
+    # No temporary the size of X; fmax and fmin pass over NaN (missing values).
+    largest = float(max(np.fmax.reduce(X, axis=None), -np.fmin.reduce(X, axis=None)))
     limit = float(np.sqrt(np.finfo(np.float64).max / (squares_per_row * X.shape[0])))
     if largest > limit:
         row, col = np.unravel_index(int(np.argmax(np.abs(X) > limit)), X.shape)

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from emkit.core.stats import Additive
+from emkit.exceptions import warn
 from emkit.families.base import Family, describable
-from emkit.families.checks import check_frozen, check_prior, checked_array, real_data
+from emkit.families.checks import (
+    EmptyRowWarning,
+    check_frozen,
+    check_prior,
+    checked_array,
+    real_data,
+)
 from emkit.families.covariance import CovarianceStructure, covariance_structure
+from emkit.families.gaussian_missing import (
+    empty_rows,
+    has_missing,
+    missing_log_prob,
+    missing_mixture_e_step,
+    missing_moments,
+    split_rows,
+)
 from emkit.families.tables import (
     Columns,
     CovarianceTables,
@@ -146,7 +162,21 @@ class Gaussian(Family):
     prior : GaussianPrior, optional
         With a prior the M-step gives the posterior mode instead of the maximum likelihood,
         and the bound EM reports is the log posterior (:meth:`log_prior` added).
+
+    Notes
+    -----
+    Missing values (NaN cells) are allowed (:attr:`allows_missing`), assumed missing at
+    random (whether a cell is missing may depend on the observed cells, not on its own
+    value). A row is scored by the density of its observed coordinates, and its statistics
+    complete the missing ones by their conditional expectation given the observed ones,
+    with their conditional covariance added to the second moments, under every component
+    (see :mod:`emkit.families.gaussian_missing`). A row with nothing observed counts for
+    nothing (its responsibilities are the mixing weights). Rows without NaN take the
+    compiled passes as when nothing is missing, with bit-identical results.
     """
+
+    allows_missing: ClassVar[bool] = True
+    """NaN cells are missing values that the E-step conditions on (not an error)."""
 
     covariance: CovarianceStructure = field(default_factory=lambda: covariance_structure("full"))
     reg_covar: float = 1e-6
@@ -213,12 +243,12 @@ class Gaussian(Family):
         return self.from_covariances(means, covariances)
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
-        """Validate real-valued data.
+        """Validate real-valued data, NaN marking missing values.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Finite numbers.
+            Finite numbers, or NaN for a missing value.
 
         Returns
         -------
@@ -228,22 +258,68 @@ class Gaussian(Family):
         Raises
         ------
         ValueError
-            Naming the first problem: not numeric, not 2-D, NaN or infinite values, or values
-            too large for float64 arithmetic (their squares overflow).
+            Naming the first problem: not numeric, not 2-D, infinite values, or values too
+            large for float64 arithmetic (their squares overflow).
+
+        Warns
+        -----
+        EmptyRowWarning
+            Once, naming how many rows have no observed value (they count for nothing).
         """
-        return real_data(X, "Gaussian")
+        X = real_data(X, "Gaussian", allow_nan=True)
+        empty = empty_rows(X)
+        if empty:
+            warn(
+                f"{empty} of {X.shape[0]} rows of the Gaussian data have no observed value "
+                "(every cell NaN): they count for nothing in the fit, and their "
+                "responsibilities are the mixing weights",
+                EmptyRowWarning,
+            )
+        return X
 
     def log_prob(
         self, params: GaussianParams, X: np.ndarray, out: np.ndarray | None = None
     ) -> np.ndarray:
         """``log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components), written into
-        ``out`` (C-contiguous float64 of that shape) when given."""
-        return self.covariance.log_prob(X, params.means, params.precisions_cholesky, out)
+        ``out`` (C-contiguous float64 of that shape) when given. For a row with NaN cells,
+        the density of its observed coordinates (0 when nothing is observed)."""
+        if not has_missing(X):
+            return self.covariance.log_prob(X, params.means, params.precisions_cholesky, out)
+        split = split_rows(X)
+        shape = (X.shape[0], params.means.shape[0])
+        if out is None:
+            out = np.empty(shape)
+        elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
+        if split.complete.size:
+            out[split.complete] = self.covariance.log_prob(
+                X[split.complete], params.means, params.precisions_cholesky
+            )
+        out[split.partial] = missing_log_prob(
+            self.covariance, params.means, params.covariances, X[split.partial]
+        )
+        out[split.empty] = 0.0
+        return out
 
     def stats(self, params: GaussianParams, X: np.ndarray, resp: np.ndarray) -> GaussianStats:
         """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K), centred on
-        ``params.means``."""
-        return self._stats(X, resp, params.means)
+        ``params.means``; the missing cells (NaN) of a row completed by their conditional
+        expectation given its observed cells (see the class notes)."""
+        if not has_missing(X):
+            return self._stats(X, resp, params.means)
+        split = split_rows(X)
+        complete = self._stats(X[split.complete], resp[split.complete], params.means)
+        first, second = missing_moments(
+            self.covariance,
+            params.means,
+            params.covariances,
+            X[split.partial],
+            resp[split.partial],
+        )
+        partial = GaussianStats(
+            resp[split.partial].sum(axis=0), first, second, params.means, self.covariance
+        )
+        return complete + partial
 
     def _stats(self, X: np.ndarray, resp: np.ndarray, centres: np.ndarray) -> GaussianStats:
         sum_dx, scatter = self.covariance.moments(X, resp, centres)
@@ -266,6 +342,8 @@ class Gaussian(Family):
             Log mixing proportions (-inf for a component of zero weight).
         X : ndarray of shape (n_samples, n_features)
             float64 or float32: it is read as it is, and everything accumulates in float64.
+            NaN cells are missing values: the rows holding them are conditioned on their
+            observed cells (see the class notes), the others take the compiled pass.
         sample_weight : ndarray of shape (n_samples,) or None
         hard : bool
             Classification EM: each sample goes wholly to its most probable component.
@@ -279,6 +357,18 @@ class Gaussian(Family):
         """
         if X.dtype not in (np.float64, np.float32):
             X = np.asarray(X, dtype=np.float64)
+        if has_missing(X):
+            return self._mixture_e_step_missing(params, log_weights, X, sample_weight, hard)
+        return self._fused_e_step(params, log_weights, X, sample_weight, hard)
+
+    def _fused_e_step(
+        self,
+        params: GaussianParams,
+        log_weights: np.ndarray,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        hard: bool,
+    ) -> tuple[GaussianStats, float]:
         w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, np.float64)
         sum_w, first, second, top, norm = self.covariance.fused_e_step(
             X, w, params.means, params.precisions_cholesky, log_weights, hard
@@ -288,6 +378,38 @@ class Gaussian(Family):
         log_norm += top
         loglik = float(log_norm.sum() if sample_weight is None else w @ log_norm)
         return GaussianStats(sum_w, first, second, params.means, self.covariance), loglik
+
+    def _mixture_e_step_missing(
+        self,
+        params: GaussianParams,
+        log_weights: np.ndarray,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        hard: bool,
+    ) -> tuple[GaussianStats, float]:
+        """:meth:`mixture_e_step` of a batch with NaN cells: its complete rows through the
+        compiled pass, its partly observed rows conditioned on what they show, its
+        unobserved rows left out."""
+        split = split_rows(X)
+        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        stats, loglik = self._fused_e_step(
+            params,
+            log_weights,
+            X[split.complete],
+            None if w is None else w[split.complete],
+            hard,
+        )
+        sum_w, first, second, partial_loglik = missing_mixture_e_step(
+            self.covariance,
+            params.means,
+            params.covariances,
+            log_weights,
+            X[split.partial],
+            None if w is None else w[split.partial],
+            hard,
+        )
+        partial = GaussianStats(sum_w, first, second, params.means, self.covariance)
+        return stats + partial, loglik + partial_loglik
 
     def m_step(self, stats: GaussianStats, params: GaussianParams) -> GaussianParams:
         """Maximum-likelihood means and covariances from statistics about any centres.

@@ -1,4 +1,5 @@
-"""Compiled passes for diagonal and spherical Gaussians.
+"""Compiled passes for diagonal, spherical and full Gaussians, and for rows with missing
+values under full covariances.
 
 With a diagonal covariance every (sample, component) pair costs O(n_features) work, too little
 for BLAS to pay off and too much to leave to NumPy temporaries of shape (n_samples,
@@ -13,6 +14,8 @@ import numba
 import numpy as np
 
 from emkit.numerics.logspace import exp_nonpositive_inplace
+
+LOG_2PI_KERNEL = float(np.log(2.0 * np.pi))
 
 # Rows are processed in blocks held transposed (n_features x BLOCK), so that every inner loop
 # runs along rows: contiguous, independent, vectorised by the compiler. BLAS on the thin
@@ -496,3 +499,218 @@ def fused_diag(
             sum_w[k] += _weigh(r, m, weights, start, weighted)
             _block_diag_moments(xt, m, r, means[k], first[k], second[k])
     return sum_w, first, second, top, norm
+
+
+# -- rows with missing values, full covariances --------------------------------------------
+# Rows come grouped by missingness pattern (observed coordinates o, missing m). For every
+# pattern and component the kernel factors Sigma_oo once (L L^T), and keeps L^-1, the gain
+# L^-1 Sigma_om and the conditional covariance Sigma_mm - gain^T gain; every row then costs
+# O(K D^2), as in the complete-data pass. The NumPy twins are the ``*_reference`` functions
+# of emkit.families.gaussian_missing.
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _conditional_factors(cov, o, m, inv_chol, gain, resid):
+    """Factors of one component's covariance ``cov`` (D, D) for observed indices ``o`` and
+    missing ``m``: ``inv_chol[:a, :a] = L^-1`` (lower) with ``L L^T = Sigma_oo``,
+    ``gain[:a, :b] = L^-1 Sigma_om``, ``resid[:b, :b] = Sigma_mm - gain^T gain``; returns
+    ``log|L|`` (NaN when ``Sigma_oo`` is not positive definite)."""
+    a, b = o.size, m.size
+    chol = np.zeros((a, a))
+    log_det = 0.0
+    for i in range(a):
+        for j in range(i + 1):
+            s = cov[o[i], o[j]]
+            for t in range(j):
+                s -= chol[i, t] * chol[j, t]
+            if i == j:
+                if not s > 0.0:
+                    return np.nan
+                chol[i, i] = np.sqrt(s)
+                log_det += np.log(chol[i, i])
+            else:
+                chol[i, j] = s / chol[j, j]
+    for i in range(a):
+        for j in range(a):
+            inv_chol[i, j] = 0.0
+    for j in range(a):
+        inv_chol[j, j] = 1.0 / chol[j, j]
+        for i in range(j + 1, a):
+            s = 0.0
+            for t in range(j, i):
+                s -= chol[i, t] * inv_chol[t, j]
+            inv_chol[i, j] = s / chol[i, i]
+    for i in range(a):
+        for c in range(b):
+            s = 0.0
+            for t in range(i + 1):
+                s += inv_chol[i, t] * cov[o[t], m[c]]
+            gain[i, c] = s
+    for c in range(b):
+        for e in range(b):
+            s = cov[m[c], m[e]]
+            for t in range(a):
+                s -= gain[t, c] * gain[t, e]
+            resid[c, e] = s
+    return log_det
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def missing_full_pass(
+    X: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    log_weights: np.ndarray,
+    weights: np.ndarray,
+    resp: np.ndarray,
+    scores_only: bool,
+    hard: bool,
+):
+    """Scores, or the mixture E-step, of partly observed rows under full covariances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Rows with NaN for missing values (each with at least one value observed).
+    order : ndarray of shape (n_samples,)
+        Row indices grouped by missingness pattern; pattern ``p`` holds
+        ``order[starts[p]:starts[p + 1]]``.
+    starts : ndarray of shape (n_patterns + 1,)
+    means : ndarray of shape (n_components, n_features)
+        Component means, also the centres of the returned moments.
+    covariances : ndarray of shape (n_components, n_features, n_features)
+    log_weights : ndarray of shape (n_components,)
+        Log mixing proportions, added to the scores.
+    weights : ndarray of shape (n_samples,) or (0,)
+        Sample weights (empty: all ones) multiplying the responsibilities.
+    resp : ndarray of shape (n_samples, n_components) or (0, 0)
+        Given weights of the rows (HMM posteriors); empty: the mixture's responsibilities.
+    scores_only : bool
+        Only ``log N(x_o | mu_ko, Sigma_koo) + log_weights[k]`` into ``scores``.
+    hard : bool
+        Responsibilities one-hot at the most probable component.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples, n_components)
+        The scores when ``scores_only`` (else not written).
+    sum_w : ndarray of shape (n_components,)
+    first : ndarray of shape (n_components, n_features)
+    second : ndarray of shape (n_components, n_features, n_features)
+        Expected moments about ``means``, the conditional covariances included.
+    loglik : ndarray of shape (n_samples,)
+        Log-likelihood of every row's observed coordinates (mixture E-step only).
+    ok : bool
+        False when some ``Sigma_oo`` is not positive definite.
+    """
+    n, d = X.shape
+    n_comp = means.shape[0]
+    weighted = weights.size > 0
+    given = resp.shape[0] > 0
+    scores = np.empty((n if scores_only else 0, n_comp))
+    sum_w = np.zeros(n_comp)
+    first = np.zeros((n_comp, d))
+    second = np.zeros((n_comp, d, d))
+    loglik = np.zeros(n)
+    inv_chol = np.empty((n_comp, d, d))
+    gain = np.empty((n_comp, d, d))
+    resid = np.empty((n_comp, d, d))
+    bias = np.empty(n_comp)
+    z = np.empty((n_comp, d))
+    diff = np.empty(d)
+    dev = np.empty(d)
+    lj = np.empty(n_comp)
+    r = np.empty(n_comp)
+    wsum = np.empty(n_comp)
+    idx = np.empty(d, dtype=np.int64)
+    for p in range(starts.size - 1):
+        head = order[starts[p]]
+        a = 0
+        for j in range(d):
+            if not np.isnan(X[head, j]):
+                idx[a] = j
+                a += 1
+        b = 0
+        for j in range(d):
+            if np.isnan(X[head, j]):
+                idx[a + b] = j
+                b += 1
+        o = idx[:a]
+        m = idx[a : a + b]
+        for k in range(n_comp):
+            log_det = _conditional_factors(covariances[k], o, m, inv_chol[k], gain[k], resid[k])
+            if np.isnan(log_det):
+                return scores, sum_w, first, second, loglik, False
+            bias[k] = log_weights[k] - log_det - 0.5 * a * LOG_2PI_KERNEL
+        wsum[:] = 0.0
+        for q in range(starts[p], starts[p + 1]):
+            i = order[q]
+            for k in range(n_comp):
+                quad = 0.0
+                for t in range(a):
+                    diff[t] = X[i, o[t]] - means[k, o[t]]
+                for t in range(a):
+                    s = 0.0
+                    for u in range(t + 1):
+                        s += inv_chol[k, t, u] * diff[u]
+                    z[k, t] = s
+                    quad += s * s
+                lj[k] = bias[k] - 0.5 * quad
+            if scores_only:
+                for k in range(n_comp):
+                    scores[i, k] = lj[k]
+                continue
+            if given:
+                for k in range(n_comp):
+                    r[k] = resp[i, k]
+            else:
+                top = lj[0]
+                for k in range(1, n_comp):
+                    top = max(top, lj[k])
+                if top == -np.inf:
+                    top = 0.0
+                if hard:
+                    chosen = False
+                    for k in range(n_comp):
+                        hit = (not chosen) and lj[k] == top
+                        chosen = chosen or hit
+                        r[k] = 1.0 if hit else 0.0
+                    loglik[i] = top
+                else:
+                    total = 0.0
+                    for k in range(n_comp):
+                        r[k] = np.exp(lj[k] - top)
+                        total += r[k]
+                    for k in range(n_comp):
+                        r[k] /= total
+                    loglik[i] = top + np.log(total)
+                if weighted:
+                    for k in range(n_comp):
+                        r[k] *= weights[i]
+            for k in range(n_comp):
+                rk = r[k]
+                for t in range(a):
+                    dev[o[t]] = X[i, o[t]] - means[k, o[t]]
+                for c in range(b):
+                    s = 0.0
+                    for t in range(a):
+                        s += z[k, t] * gain[k, t, c]
+                    dev[m[c]] = s
+                wsum[k] += rk
+                for j in range(d):
+                    rd = rk * dev[j]
+                    first[k, j] += rd
+                    for jj in range(j + 1):
+                        second[k, j, jj] += rd * dev[jj]
+        if scores_only:
+            continue
+        for k in range(n_comp):
+            sum_w[k] += wsum[k]
+            for c in range(b):
+                for e in range(b):
+                    if m[c] >= m[e]:
+                        second[k, m[c], m[e]] += wsum[k] * resid[k, c, e]
+    _mirror_lower(second)
+    return scores, sum_w, first, second, loglik, True

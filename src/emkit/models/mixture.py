@@ -13,6 +13,13 @@ which EM still never lowers: it is the log-likelihood of the data and the known 
 Frozen components: ``frozen_components`` names components whose family parameters the
 M-step keeps as they are, while the other components (and the weights, unless frozen too)
 move.
+
+Missing values: a family that declares ``allows_missing`` (the Gaussian) takes rows with NaN
+cells in its E-step. The starting point is then computed from the rows with every missing
+cell replaced by the (weighted) mean of its column's observed values: the initializer
+(k-means, ...) and the first M-step see completed rows, since complete rows alone may be
+few (with 30 % of cells missing at random, 6 % of the rows of 8 features are complete).
+EM itself then treats those cells as missing.
 """
 
 from __future__ import annotations
@@ -124,6 +131,12 @@ class Mixture:
         return getattr(self.family, "monotone", True)
 
     @property
+    def allows_missing(self) -> bool:
+        """Whether rows may hold NaN cells, missing values: when the family says its E-step
+        conditions on the observed cells (``allows_missing``; the Gaussian family does)."""
+        return bool(getattr(self.family, "allows_missing", False))
+
+    @property
     def accepts_sparse(self) -> bool:
         """Whether batches may be CSR matrices: when the family says it scores and sums them
         (``accepts_sparse``; the multinomial family does)."""
@@ -150,6 +163,9 @@ class Mixture:
         With :class:`~emkit.core.batches.Labelled` data the initializer's components are
         first matched to the labels (the assignment that agrees with most labelled rows),
         then every labelled row is given wholly to its own component.
+
+        When the family allows missing values, NaN cells are first replaced by their
+        column's mean (see the module documentation).
         """
         if self.initializer is None:
             raise ValueError("this mixture has no initializer: start the fit from parameters")
@@ -161,6 +177,8 @@ class Mixture:
                 "(accepts_sparse = True)"
             )
         self.check_frozen_components(X.shape[1])
+        if self.allows_missing and not sp.issparse(X):
+            X = mean_imputed(X, sample_weight)
         k = self.n_components
         start = initial_assignment(self.initializer, X, k, random_state, sample_weight)
         if labels is not None:
@@ -233,6 +251,14 @@ class Mixture:
         X, labels = self.unpack(X)
         X = _float_rows(X)
         resp, loglik = responsibilities(self.log_joint(params, X), sample_weight, hard, labels)
+        if self.allows_missing and not sp.issparse(X) and X.size and np.isnan(X.min()):
+            # A row with nothing observed is no data: no weight, as in the family's own pass
+            # (its log-likelihood, 0 in soft EM, is left out below in hard EM too).
+            empty = np.isnan(X).all(axis=1)
+            if hard and empty.any():
+                w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+                loglik -= float(w[empty] @ np.max(self.log_joint(params, X[empty]), axis=1))
+            resp[empty] = 0.0
         stats = MixtureStats(resp.sum(axis=0), self.family.stats(params.components, X, resp))
         return stats, loglik
 
@@ -426,6 +452,32 @@ def _respect_labels(
         out[known] = 0.0
         out[known, labels[known]] = 1.0
     return out
+
+
+def mean_imputed(X: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """``X`` (n_samples, n_features) with every NaN replaced by the (weighted) mean of the
+    observed values of its column; ``X`` itself when it holds no NaN.
+
+    Raises
+    ------
+    ValueError
+        When a column has no observed value (of positive weight): nothing tells where it
+        starts.
+    """
+    X = np.asarray(X)
+    if X.dtype.kind != "f" or not (X.size and np.isnan(X.min())):
+        return X
+    missing = np.isnan(X)
+    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    seen = w @ ~missing
+    empty = np.flatnonzero(seen <= 0)
+    if empty.size:
+        raise ValueError(
+            f"column {int(empty[0])} of the data has no observed value (every cell NaN, or of "
+            "zero weight): a mixture cannot start from it; drop the column"
+        )
+    means = (w @ np.where(missing, 0.0, X)) / seen
+    return np.where(missing, means.astype(X.dtype), X)
 
 
 def initial_assignment(
