@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -15,12 +16,20 @@ from emkit.families.checks import (
     check_frozen,
     check_prior,
     checked_array,
-    data_array,
-    empty_components,
     refuse,
     take_vector,
 )
-from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.missing import (
+    ObservedSums,
+    column_totals,
+    data_with_missing,
+    empty_cells,
+    missing_mask,
+    observed_sums,
+    observed_weights,
+    summed_observed,
+)
+from emkit.families.sums import WeightedSums
 from emkit.families.tables import Columns, ParameterTable, Table
 from emkit.numerics.simplex import dirichlet_mode
 
@@ -58,6 +67,13 @@ class Bernoulli(Family):
 
     Notes
     -----
+    Missing values: NaN marks a cell that was not observed (:attr:`allows_missing`). It
+    drops out of the likelihood and of its column's statistics, so that every probability
+    is estimated from the observed cells of its column; this is the observed-data
+    likelihood when values are missing at random (whether a cell is missing may depend on
+    what was observed, not on its own value). A row with no observed value adds nothing to
+    the parameters (a warning counts such rows when a fit starts).
+
     Maximum-likelihood probabilities can be exactly 0 or 1 (a feature that is constant
     among a component's samples). A sample that contradicts one, a 1 where ``p = 0`` or a 0
     where ``p = 1``, then has log-probability ``-inf`` under that component, and EM can no
@@ -69,6 +85,8 @@ class Bernoulli(Family):
 
     params_class = BernoulliParams
     title = "Bernoulli"
+    allows_missing: ClassVar[bool] = True
+    """NaN in the data marks a missing cell (see the class's notes)."""
 
     def summary_tables(self) -> tuple[Table, ...]:
         return (ParameterTable("probabilities of 1 by {unit}", (Columns("probs"),)),)
@@ -111,7 +129,7 @@ class Bernoulli(Family):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Zeros and ones (booleans, integers or floats).
+            Zeros and ones (booleans, integers or floats), NaN where a cell is missing.
 
         Returns
         -------
@@ -121,48 +139,58 @@ class Bernoulli(Family):
         Raises
         ------
         ValueError
-            Naming the first problem: not numeric or not 2-D, NaN or infinite values, or a
-            value other than 0 and 1.
+            Naming the first problem: not numeric or not 2-D, infinite values, or a value
+            other than 0 and 1 (and NaN).
         """
-        X = data_array(X, "Bernoulli")
-        refuse(X, (X != 0) & (X != 1), "Bernoulli data must be 0 or 1")
+        X = data_with_missing(X, "Bernoulli")
+        # NaN differs from 0 and 1 but is a missing cell, not a wrong value.
+        refuse(X, (X != 0) & (X != 1) & (X == X), "Bernoulli data must be 0 or 1")
         return X
 
     def log_prob(self, params: BernoulliParams, X: ArrayLike) -> np.ndarray:
-        """``log p(x_i | k)``, shape (n_samples, n_components)."""
+        """``log p(x_i | k)`` over the observed cells of every row (NaN: missing), shape
+        (n_samples, n_components)."""
         X = np.asarray(X, dtype=np.float64)
+        missing = missing_mask(X)
+        ones, zeros = (X, 1.0 - X) if missing is None else _indicators(X, missing)
         probs = np.asarray(params.probs, dtype=np.float64)
         never_one, never_zero = probs == 0.0, probs == 1.0
         with np.errstate(divide="ignore"):
             log_p, log_q = np.log(probs), np.log1p(-probs)
         # 0 * log(0) must count as 0, not NaN: the zero logs are dropped here and the
         # samples that contradict a certain feature are set to -inf below.
-        out = X @ np.where(never_one, 0.0, log_p).T
-        out += (1.0 - X) @ np.where(never_zero, 0.0, log_q).T
+        out = ones @ np.where(never_one, 0.0, log_p).T
+        out += zeros @ np.where(never_zero, 0.0, log_q).T
         if never_one.any() or never_zero.any():
-            contradictions = X @ never_one.T + (1.0 - X) @ never_zero.T
+            contradictions = ones @ never_one.T + zeros @ never_zero.T
             out[contradictions > 0] = -np.inf
         return out
 
-    def stats(self, params: BernoulliParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
-        """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K)."""
-        return weighted_sums(X, resp)
+    def stats(self, params: BernoulliParams, X: ArrayLike, resp: np.ndarray) -> ObservedSums:
+        """Statistics of samples ``X`` (n, D), NaN where missing, with weights ``resp``
+        (n, K)."""
+        return observed_sums(X, resp)
 
     def m_step(self, stats: WeightedSums, params: BernoulliParams) -> BernoulliParams:
         """Posterior-mode probabilities (maximum likelihood for ``prior = 1``).
 
         ``max(sum_x + prior - 1, 0) / (max(sum_x + prior - 1, 0) + max(sum_w - sum_x + prior
         - 1, 0))``: the two-category case of the categorical rule, which is the clipped
-        formula of the class whenever ``sum_w + 2 (prior - 1) > 0``. Components with
-        (numerically) no weight keep their probabilities, and so does a probability whose
-        both terms are clipped to zero (possible only with ``prior < 1``).
+        formula of the class whenever ``sum_w + 2 (prior - 1) > 0``, with ``sum_w`` the
+        weight of the observed cells of every column (``sum_obs``). Components with
+        (numerically) no observed weight in a column keep their probability there, and so
+        does a probability whose both terms are clipped to zero (possible only with
+        ``prior < 1``).
         """
         if "probs" in self.frozen:
             return params
         ones = stats.sum_x
-        counts = np.stack([ones, stats.sum_w[:, None] - ones], axis=-1)
+        observed = observed_weights(stats)
+        counts = np.stack([ones, observed - ones], axis=-1)
         previous = np.stack([params.probs, 1.0 - params.probs], axis=-1)
-        probs = dirichlet_mode(counts, self.prior, previous, empty_components(stats.sum_w))
+        probs = dirichlet_mode(counts, self.prior, previous)
+        empty = empty_cells(observed, stats.sum_w)
+        probs = np.where(empty[..., None], previous, probs)
         return BernoulliParams(probs[..., 0])
 
     def from_responsibilities(
@@ -177,10 +205,16 @@ class Bernoulli(Family):
             (n, n_features) and their responsibilities (n, n_components), already
             multiplied by the sample weights. Read once.
 
-        Components with no weight start at the frequencies of ones in all the data.
+        Components with no weight start at the frequencies of ones in all the data (in
+        the observed cells of every column).
+
+        Raises
+        ------
+        ValueError
+            When a column holds no observed value.
         """
-        stats = summed_chunks(chunks)
-        pooled = stats.sum_x.sum(axis=0) / stats.sum_w.sum()
+        stats = summed_observed(chunks, "Bernoulli")
+        pooled = stats.sum_x.sum(axis=0) / column_totals(stats.sum_obs, stats.sum_w, "Bernoulli")
         start = BernoulliParams(np.repeat(pooled[None], stats.sum_w.shape[0], axis=0))
         return replace(self, frozen=frozenset()).m_step(stats, start)
 
@@ -224,3 +258,9 @@ class Bernoulli(Family):
             take_vector(vector, (0,))
             return like
         return BernoulliParams(expit(take_vector(vector, np.shape(like.probs))))
+
+
+def _indicators(X: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indicators of the observed ones and zeros of ``X`` (n, D), shape (n, D) each: a
+    missing cell is neither."""
+    return np.where(missing, 0.0, X), np.where(missing, 0.0, 1.0 - X)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -17,11 +18,17 @@ from emkit.families.checks import (
     check_prior,
     check_simplex,
     checked_array,
-    data_array,
     empty_components,
     number,
     refuse,
     take_vector,
+)
+from emkit.families.missing import (
+    data_with_missing,
+    empty_cells,
+    missing_mask,
+    repeated,
+    warn_unobserved,
 )
 from emkit.families.tables import Columns, ParameterTable, Table
 from emkit.numerics.simplex import dirichlet_mode, softmax_rows
@@ -63,6 +70,25 @@ class CategoricalStats(Additive):
     counts: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class ObservedCategoricalStats(CategoricalStats):
+    """Weighted category counts and the weight of the observed cells (what
+    :meth:`Categorical.stats` gives).
+
+    Attributes
+    ----------
+    sum_w : ndarray of shape (n_components,)
+        Total weight of every component.
+    counts : ndarray of shape (n_components, n_columns, max_categories)
+        ``sum_i r_ik [x_ic = l]`` (a missing cell is no category).
+    sum_obs : ndarray of shape (n_components, n_columns)
+        ``sum_i r_ik [x_ic observed]``: the weight of every component's observed cells of
+        every column (``sum_w`` in every column when nothing is missing).
+    """
+
+    sum_obs: np.ndarray
+
+
 FROZEN_CHOICES = frozenset({"probs"})
 
 
@@ -93,6 +119,16 @@ class Categorical(Family):
 
     Notes
     -----
+    Missing values: NaN marks a cell that was not observed (:attr:`allows_missing`), so
+    that data with missing answers come as float codes with NaN in their place (integer
+    arrays cannot hold NaN: ``X.astype(float)``, then set the missing cells to
+    ``numpy.nan``; negative codes such as -1 are refused, not read as missing). A missing
+    cell drops out of the likelihood and of its column's counts, so that every column's
+    probabilities are estimated from its observed cells; this is the observed-data
+    likelihood when values are missing at random (whether a cell is missing may depend on
+    what was observed, not on its own value). A row with no observed value adds nothing to
+    the parameters (a warning counts such rows when a fit starts).
+
     Maximum-likelihood probabilities of exactly zero (a category no sample of the component
     shows) give ``-inf`` log-probabilities to samples that hold it; ``prior > 1`` keeps them
     positive.
@@ -104,6 +140,8 @@ class Categorical(Family):
 
     params_class = CategoricalParams
     title = "categorical"
+    allows_missing: ClassVar[bool] = True
+    """NaN in the data marks a missing cell (see the class's notes)."""
 
     def summary_tables(self) -> tuple[Table, ...]:
         probs = Columns("probs", "categories", counts="n_categories")
@@ -197,7 +235,7 @@ class Categorical(Family):
         ----------
         X : array-like of shape (n_samples, n_columns)
             Integer codes (as integers or floats), ``0 .. n_categories[c] - 1`` in column
-            ``c`` when the family was given ``n_categories``.
+            ``c`` when the family was given ``n_categories``; NaN where a cell is missing.
 
         Returns
         -------
@@ -207,9 +245,9 @@ class Categorical(Family):
         Raises
         ------
         ValueError
-            Naming the first problem: not numeric or not 2-D, NaN or infinite values, codes
-            that are not whole numbers or are negative, a number of columns other than that
-            of ``n_categories``, or codes beyond a column's number of categories.
+            Naming the first problem: not numeric or not 2-D, infinite values, codes that
+            are not whole numbers or are negative, a number of columns other than that of
+            ``n_categories``, or codes beyond a column's number of categories.
         """
         X = _check_codes(X)
         if self.n_categories is not None:
@@ -217,40 +255,55 @@ class Categorical(Family):
         return X
 
     def log_prob(self, params: CategoricalParams, X: ArrayLike) -> np.ndarray:
-        """``sum_c log probs[k, c, x_c]``, shape (n_samples, n_components).
+        """``sum_c log probs[k, c, x_c]`` over the observed columns of every row (NaN:
+        missing), shape (n_samples, n_components).
 
         Raises
         ------
         ValueError
-            When ``X`` holds anything but codes within the parameters' categories.
+            When ``X`` holds anything but codes within the parameters' categories (or NaN).
         """
-        codes = _codes(X, params.n_categories)
+        codes, missing = _codes(X, params.n_categories)
         with np.errstate(divide="ignore"):
             log_probs = np.log(np.asarray(params.probs, dtype=np.float64))
         out = np.zeros((codes.shape[0], log_probs.shape[0]))
         # Column by column: a gather of (n_samples, n_components), never a 3-D temporary.
         for c in range(codes.shape[1]):
-            out += log_probs[:, c, :].T[codes[:, c]]
+            scores = log_probs[:, c, :].T[codes[:, c]]
+            if missing is not None and missing[:, c].any():
+                # A missing cell's factor is 1 (its code 0 is only a stand-in).
+                scores[missing[:, c]] = 0.0
+            out += scores
         return out
 
-    def stats(self, params: CategoricalParams, X: ArrayLike, resp: np.ndarray) -> CategoricalStats:
-        """Weighted category counts of samples ``X`` (n, C) with weights ``resp`` (n, K)."""
-        codes = _codes(X, params.n_categories)
-        return _counts(codes, np.asarray(resp, dtype=np.float64), params.probs.shape[-1])
+    def stats(
+        self, params: CategoricalParams, X: ArrayLike, resp: np.ndarray
+    ) -> ObservedCategoricalStats:
+        """Weighted category counts of samples ``X`` (n, C), NaN where missing, with weights
+        ``resp`` (n, K)."""
+        codes, missing = _codes(X, params.n_categories)
+        resp = np.asarray(resp, dtype=np.float64)
+        return _counts(codes, missing, resp, params.probs.shape[-1])
 
     def m_step(self, stats: CategoricalStats, params: CategoricalParams) -> CategoricalParams:
         """Posterior-mode probabilities (maximum likelihood for ``prior = 1``), per component
         and column: ``max(prior - 1 + counts, 0)`` normalised over the column's categories.
 
-        Components with (numerically) no weight keep their probabilities, and so does a
-        column whose every category is clipped to zero (possible only with ``prior < 1``).
+        Components with (numerically) no observed weight in a column keep their
+        probabilities there, and so does a column whose every category is clipped to zero
+        (possible only with ``prior < 1``).
         """
         if "probs" in self.frozen:
             return params
         valid = _valid(params.n_categories, params.probs.shape[-1])
         # The prior's pseudo-counts go to real categories only; padding stays at zero.
         counts = np.where(valid, stats.counts, -np.inf)
-        probs = dirichlet_mode(counts, self.prior, params.probs, empty_components(stats.sum_w))
+        if isinstance(stats, ObservedCategoricalStats):
+            probs = dirichlet_mode(counts, self.prior, params.probs)
+            empty = empty_cells(stats.sum_obs, stats.sum_w)
+            probs = np.where(empty[..., None], params.probs, probs)
+        else:
+            probs = dirichlet_mode(counts, self.prior, params.probs, empty_components(stats.sum_w))
         return CategoricalParams(probs, params.n_categories)
 
     def from_responsibilities(
@@ -266,30 +319,43 @@ class Categorical(Family):
             weights. Read once, or twice when ``n_categories`` is inferred (first for the
             largest code of every column).
 
-        Components with no weight start at the category frequencies of all the data.
+        Components with no weight start at the category frequencies of all the data (of
+        the observed cells of every column).
+
+        Raises
+        ------
+        ValueError
+            When there are no rows, or a column holds no observed code.
         """
         if self.n_categories is None:
             top = None
             for X, _ in chunks():
                 X = _check_codes(X)
                 if X.shape[0]:
-                    col_max = X.max(axis=0)
-                    top = col_max if top is None else np.maximum(top, col_max)
+                    # fmax skips missing cells (NaN); a column with none observed stays NaN.
+                    col_max = np.fmax.reduce(X, axis=0)
+                    top = col_max if top is None else np.fmax(top, col_max)
             if top is None:
                 raise ValueError("the data holds no rows to infer n_categories from")
+            _refuse_unseen(np.isnan(top))
             n_categories = top.astype(np.int64) + 1
         else:
             n_categories = None
-        stats = None
+        stats, unobserved = None, 0
         for X, resp in chunks():
             if n_categories is None:
                 n_categories = self._counts_for(np.shape(X)[1])
-            codes = _codes(X, n_categories)
-            s = _counts(codes, np.asarray(resp, dtype=np.float64), int(n_categories.max()))
+            codes, missing = _codes(X, n_categories)
+            resp = np.asarray(resp, dtype=np.float64)
+            s = _counts(codes, missing, resp, int(n_categories.max()))
+            if missing is not None:
+                unobserved += int(missing.all(axis=1).sum())
             stats = s if stats is None else stats + s
         if stats is None or n_categories is None:
             raise ValueError("the data holds no rows")
+        warn_unobserved(unobserved, "Categorical")
         pooled = stats.counts.sum(axis=0, keepdims=True)
+        _refuse_unseen(pooled.sum(axis=-1)[0] <= 0)
         pooled = pooled / pooled.sum(axis=-1, keepdims=True)
         start = CategoricalParams(
             np.repeat(pooled, stats.sum_w.shape[0], axis=0), n_categories.astype(np.int64)
@@ -390,10 +456,21 @@ def _check_range(X: np.ndarray, n_categories: np.ndarray) -> None:
         )
 
 
-def _codes(X: ArrayLike, n_categories: np.ndarray) -> np.ndarray:
+def _refuse_unseen(unseen: np.ndarray) -> None:
+    """Raise ValueError for the first column of ``unseen`` (n_columns,) of bool that is
+    True: a column that holds no observed code."""
+    if unseen.any():
+        raise ValueError(
+            f"Categorical column {int(np.argmax(unseen))} holds no observed code (it is NaN "
+            "in every row of positive weight), so nothing can be learnt of it; drop the column"
+        )
+
+
+def _codes(X: ArrayLike, n_categories: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Category codes of ``X`` as intp, shape (n_samples, n_columns), checked against the
-    parameters' ``n_categories``: a wrong code would index another category's probability
-    (or padding) without a trace."""
+    parameters' ``n_categories`` (a wrong code would index another category's probability,
+    or padding, without a trace); and where ``X`` holds NaN (missing cells, whose codes are
+    0 as stand-ins), None when nowhere."""
     X = np.asarray(X)
     n_categories = np.asarray(n_categories)
     if X.ndim != 2 or X.shape[1] != n_categories.size:
@@ -401,6 +478,9 @@ def _codes(X: ArrayLike, n_categories: np.ndarray) -> np.ndarray:
             f"Categorical data must have {n_categories.size} columns (one per entry of "
             f"n_categories), got an array of shape {X.shape}"
         )
+    missing = missing_mask(X)
+    if missing is not None:
+        X = np.where(missing, 0.0, X)
     if X.dtype.kind in "iu":
         codes = X.astype(np.intp, copy=False)
         ok = codes.size == 0 or (codes.min() >= 0 and np.all(codes < n_categories))
@@ -413,13 +493,18 @@ def _codes(X: ArrayLike, n_categories: np.ndarray) -> np.ndarray:
     if not ok:
         # The full check names the offending entry.
         _check_range(_check_codes(X), n_categories)
-    return codes
+    return codes, missing
 
 
 def _check_codes(X: ArrayLike) -> np.ndarray:
-    """``X`` as a floating array of whole numbers >= 0 (see :meth:`Categorical.check_data`)."""
-    X = data_array(X, "Categorical")
-    refuse(X, X != np.floor(X), "Categorical data must be integer category codes")
+    """``X`` as a floating array of whole numbers >= 0, NaN where missing (see
+    :meth:`Categorical.check_data`)."""
+    X = data_with_missing(X, "Categorical")
+    fractional = X != np.floor(X)
+    missing = missing_mask(X)
+    if missing is not None:
+        fractional &= ~missing  # NaN differs from its floor but is a missing cell
+    refuse(X, fractional, "Categorical data must be integer category codes")
     refuse(X, X < 0, "Categorical data must be non-negative category codes")
     # Codes index tables of n_components x n_columns x (largest code + 1) probabilities: a
     # stray large code (an identifier, a year, 1e12) would ask for terabytes.
@@ -439,17 +524,30 @@ def _valid(n_categories: np.ndarray, max_categories: int) -> np.ndarray:
     return np.arange(max_categories) < np.asarray(n_categories)[:, None]
 
 
-def _counts(codes: np.ndarray, resp: np.ndarray, max_categories: int) -> CategoricalStats:
-    """Statistics from codes (n, C) and weights (n, K)."""
+def _counts(
+    codes: np.ndarray, missing: np.ndarray | None, resp: np.ndarray, max_categories: int
+) -> ObservedCategoricalStats:
+    """Statistics from codes (n, C), where they are missing (n, C) or None, and weights
+    (n, K)."""
     n_columns = codes.shape[1]
     n_components = resp.shape[1]
     # One bincount per component over the flat index (column, code).
     flat = (codes + max_categories * np.arange(n_columns)).ravel()
+    observed = None if missing is None else ~missing.ravel()
+    if observed is not None:
+        flat = flat[observed]
     size = n_columns * max_categories
     counts = np.empty((n_components, n_columns, max_categories))
     for k in range(n_components):
         weights = np.repeat(resp[:, k], n_columns)
+        if observed is not None:
+            weights = weights[observed]
         counts[k] = np.bincount(flat, weights=weights, minlength=size).reshape(
             n_columns, max_categories
         )
-    return CategoricalStats(resp.sum(axis=0), counts)
+    sum_w = resp.sum(axis=0)
+    if missing is None:
+        sum_obs = repeated(sum_w, n_columns)
+    else:
+        sum_obs = resp.T @ (~missing).astype(np.float64)
+    return ObservedCategoricalStats(sum_w, counts, sum_obs)

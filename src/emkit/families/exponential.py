@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -13,12 +14,20 @@ from emkit.families.base import Family
 from emkit.families.checks import (
     check_frozen,
     checked_array,
-    data_array,
-    empty_components,
     refuse,
     take_vector,
 )
-from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.missing import (
+    ObservedSums,
+    column_totals,
+    data_with_missing,
+    empty_cells,
+    missing_mask,
+    observed_sums,
+    observed_weights,
+    summed_observed,
+)
+from emkit.families.sums import WeightedSums
 from emkit.families.tables import Columns, ParameterTable, Table
 
 
@@ -49,12 +58,23 @@ class Exponential(Family):
     ----------
     frozen : frozenset of {'rates'}
         Parameters the M-step keeps as they are.
+
+    Notes
+    -----
+    Missing values: NaN marks a cell that was not observed (:attr:`allows_missing`). It
+    drops out of the likelihood and of its column's statistics, so that every rate is
+    estimated from the observed cells of its column; this is the observed-data likelihood
+    when values are missing at random (whether a cell is missing may depend on what was
+    observed, not on its own value). A row with no observed value adds nothing to the
+    parameters (a warning counts such rows when a fit starts).
     """
 
     frozen: frozenset[str] = frozenset()
 
     params_class = ExponentialParams
     title = "exponential"
+    allows_missing: ClassVar[bool] = True
+    """NaN in the data marks a missing cell (see the class's notes)."""
 
     def summary_tables(self) -> tuple[Table, ...]:
         return (ParameterTable("rates by {unit}", (Columns("rates"),)),)
@@ -75,7 +95,7 @@ class Exponential(Family):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Non-negative numbers.
+            Non-negative numbers, NaN where a cell is missing.
 
         Returns
         -------
@@ -85,29 +105,37 @@ class Exponential(Family):
         Raises
         ------
         ValueError
-            Naming the first problem: not numeric or not 2-D, NaN or infinite values, or
-            negative values.
+            Naming the first problem: not numeric or not 2-D, infinite values, or negative
+            values.
         """
-        X = data_array(X, "Exponential")
+        X = data_with_missing(X, "Exponential")
         refuse(X, X < 0, "Exponential data must be non-negative")
         return X
 
     def log_prob(self, params: ExponentialParams, X: ArrayLike) -> np.ndarray:
-        """``log p(x_i | k)``, shape (n_samples, n_components)."""
+        """``log p(x_i | k)`` over the observed cells of every row (NaN: missing), shape
+        (n_samples, n_components)."""
         X = np.asarray(X, dtype=np.float64)
         rates = np.asarray(params.rates, dtype=np.float64)
-        out = -(X @ rates.T)
-        out += np.log(rates).sum(axis=1)
+        missing = missing_mask(X)
+        if missing is None:
+            out = -(X @ rates.T)
+            out += np.log(rates).sum(axis=1)
+        else:
+            out = -(np.where(missing, 0.0, X) @ rates.T)
+            out += (~missing).astype(np.float64) @ np.log(rates).T
         return out
 
-    def stats(self, params: ExponentialParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
-        """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K)."""
-        return weighted_sums(X, resp)
+    def stats(self, params: ExponentialParams, X: ArrayLike, resp: np.ndarray) -> ObservedSums:
+        """Statistics of samples ``X`` (n, D), NaN where missing, with weights ``resp``
+        (n, K)."""
+        return observed_sums(X, resp)
 
     def m_step(self, stats: WeightedSums, params: ExponentialParams) -> ExponentialParams:
-        """Maximum-likelihood rates ``sum_w / sum_x``.
+        """Maximum-likelihood rates ``sum_w / sum_x``, with ``sum_w`` the weight of the
+        observed cells of every column (``sum_obs``).
 
-        Components with (numerically) no weight keep their rates.
+        Components with (numerically) no observed weight in a column keep their rate there.
 
         Raises
         ------
@@ -117,17 +145,18 @@ class Exponential(Family):
         """
         if "rates" in self.frozen:
             return params
-        empty = empty_components(stats.sum_w)
-        degenerate = (stats.sum_x <= 0) & ~empty[:, None]
+        observed = observed_weights(stats)
+        empty = empty_cells(observed, stats.sum_w)
+        degenerate = (stats.sum_x <= 0) & ~empty
         if degenerate.any():
             k, d = np.argwhere(degenerate)[0]
             raise ValueError(
                 f"component {k} puts all its weight on samples that are 0 in feature {d}: "
                 "its maximum-likelihood rate there is infinite (the likelihood is unbounded)"
             )
-        sum_x = np.where(empty[:, None], 1.0, stats.sum_x)
-        rates = stats.sum_w[:, None] / sum_x
-        return ExponentialParams(np.where(empty[:, None], params.rates, rates))
+        sum_x = np.where(empty, 1.0, stats.sum_x)
+        rates = observed / sum_x
+        return ExponentialParams(np.where(empty, params.rates, rates))
 
     def from_responsibilities(
         self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
@@ -141,12 +170,19 @@ class Exponential(Family):
             (n, n_features) and their responsibilities (n, n_components), already
             multiplied by the sample weights. Read once.
 
-        Components with no weight start at the rates of all the data.
+        Components with no weight start at the rates of all the data (of the observed cells
+        of every column).
+
+        Raises
+        ------
+        ValueError
+            When a column holds no observed value.
         """
-        stats = summed_chunks(chunks)
+        stats = summed_observed(chunks, "Exponential")
+        totals = column_totals(stats.sum_obs, stats.sum_w, "Exponential")
         with np.errstate(divide="ignore"):
             # All-zero data gives infinite rates here; the M-step then says why.
-            pooled = stats.sum_w.sum() / stats.sum_x.sum(axis=0)
+            pooled = totals / stats.sum_x.sum(axis=0)
         start = ExponentialParams(np.repeat(pooled[None], stats.sum_w.shape[0], axis=0))
         return replace(self, frozen=frozenset()).m_step(stats, start)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -16,11 +17,19 @@ from emkit.families.checks import (
     check_frozen,
     check_prior,
     checked_array,
-    data_array,
-    empty_components,
     take_vector,
 )
-from emkit.families.sums import WeightedSums, summed_chunks, weighted_sums
+from emkit.families.missing import (
+    ObservedSums,
+    column_totals,
+    data_with_missing,
+    empty_cells,
+    missing_mask,
+    observed_sums,
+    observed_weights,
+    summed_observed,
+)
+from emkit.families.sums import WeightedSums
 from emkit.families.tables import Columns, ParameterTable, Table
 
 
@@ -61,6 +70,13 @@ class Poisson(Family):
 
     Notes
     -----
+    Missing values: NaN marks a cell that was not observed (:attr:`allows_missing`). It
+    drops out of the likelihood and of its column's statistics, so that every rate is
+    estimated from the observed cells of its column; this is the observed-data likelihood
+    when values are missing at random (whether a cell is missing may depend on what was
+    observed, not on its own value). A row with no observed value adds nothing to the
+    parameters (a warning counts such rows when a fit starts).
+
     A maximum-likelihood rate is exactly zero when a component's samples all count 0 in a
     feature; a sample with a positive count there then has log-probability ``-inf`` under
     that component. ``lambdas_prior > 0`` keeps every rate positive.
@@ -72,6 +88,8 @@ class Poisson(Family):
 
     params_class = PoissonParams
     title = "Poisson"
+    allows_missing: ClassVar[bool] = True
+    """NaN in the data marks a missing cell (see the class's notes)."""
 
     def summary_tables(self) -> tuple[Table, ...]:
         return (ParameterTable("rates by {unit}", (Columns("lambdas"),)),)
@@ -107,7 +125,7 @@ class Poisson(Family):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Non-negative whole numbers.
+            Non-negative whole numbers, NaN where a cell is missing.
 
         Returns
         -------
@@ -117,16 +135,22 @@ class Poisson(Family):
         Raises
         ------
         ValueError
-            Naming the first problem: not numeric or not 2-D, NaN or infinite values, or
-            negative or fractional counts.
+            Naming the first problem: not numeric or not 2-D, infinite values, or negative
+            or fractional counts.
         """
-        X = data_array(X, "Poisson")
-        check_counts(X, "Poisson")
+        X = data_with_missing(X, "Poisson")
+        missing = missing_mask(X)
+        # A missing cell is no fractional count: the check sees a 0 in its place.
+        check_counts(X if missing is None else np.where(missing, 0.0, X), "Poisson")
         return X
 
     def log_prob(self, params: PoissonParams, X: ArrayLike) -> np.ndarray:
-        """``log p(x_i | k)``, shape (n_samples, n_components)."""
+        """``log p(x_i | k)`` over the observed cells of every row (NaN: missing), shape
+        (n_samples, n_components)."""
         X = np.asarray(X, dtype=np.float64)
+        missing = missing_mask(X)
+        if missing is not None:
+            X = np.where(missing, 0.0, X)
         lambdas = np.asarray(params.lambdas, dtype=np.float64)
         zero = lambdas == 0.0
         with np.errstate(divide="ignore"):
@@ -134,28 +158,34 @@ class Poisson(Family):
         # 0 * log(0) must count as 0, not NaN (P(0 | lambda = 0) = 1): the zero logs are
         # dropped here and positive counts at a zero rate are set to -inf below.
         out = X @ np.where(zero, 0.0, log_lambdas).T
-        out -= lambdas.sum(axis=1)
+        if missing is None:
+            out -= lambdas.sum(axis=1)
+        else:
+            out -= (~missing).astype(np.float64) @ lambdas.T
         out -= gammaln(X + 1.0).sum(axis=1)[:, None]
         if zero.any():
             out[X @ zero.T > 0] = -np.inf
         return out
 
-    def stats(self, params: PoissonParams, X: ArrayLike, resp: np.ndarray) -> WeightedSums:
-        """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K)."""
-        return weighted_sums(X, resp)
+    def stats(self, params: PoissonParams, X: ArrayLike, resp: np.ndarray) -> ObservedSums:
+        """Statistics of samples ``X`` (n, D), NaN where missing, with weights ``resp``
+        (n, K)."""
+        return observed_sums(X, resp)
 
     def m_step(self, stats: WeightedSums, params: PoissonParams) -> PoissonParams:
         """``(lambdas_prior + sum_x) / (lambdas_weight + sum_w)`` (maximum likelihood
-        ``sum_x / sum_w`` without a prior).
+        ``sum_x / sum_w`` without a prior), with ``sum_w`` the weight of the observed cells
+        of every column (``sum_obs``).
 
-        Components with (numerically) no weight keep their rates.
+        Components with (numerically) no observed weight in a column keep their rate there.
         """
         if "lambdas" in self.frozen:
             return params
-        empty = empty_components(stats.sum_w)
-        weight = np.where(empty, 1.0, self.lambdas_weight + stats.sum_w)
-        lambdas = (self.lambdas_prior + stats.sum_x) / weight[:, None]
-        return PoissonParams(np.where(empty[:, None], params.lambdas, lambdas))
+        observed = observed_weights(stats)
+        empty = empty_cells(observed, stats.sum_w)
+        weight = np.where(empty, 1.0, self.lambdas_weight + observed)
+        lambdas = (self.lambdas_prior + stats.sum_x) / weight
+        return PoissonParams(np.where(empty, params.lambdas, lambdas))
 
     def from_responsibilities(
         self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
@@ -169,10 +199,16 @@ class Poisson(Family):
             (n, n_features) and their responsibilities (n, n_components), already
             multiplied by the sample weights. Read once.
 
-        Components with no weight start at the mean of all the data.
+        Components with no weight start at the mean of all the data (of the observed
+        cells of every column).
+
+        Raises
+        ------
+        ValueError
+            When a column holds no observed value.
         """
-        stats = summed_chunks(chunks)
-        pooled = stats.sum_x.sum(axis=0) / stats.sum_w.sum()
+        stats = summed_observed(chunks, "Poisson")
+        pooled = stats.sum_x.sum(axis=0) / column_totals(stats.sum_obs, stats.sum_w, "Poisson")
         start = PoissonParams(np.repeat(pooled[None], stats.sum_w.shape[0], axis=0))
         return replace(self, frozen=frozenset()).m_step(stats, start)
 
@@ -183,7 +219,8 @@ class Poisson(Family):
 
         Every rate is an independent Gamma draw with the mean and variance of all the
         entries of ``X`` (method of moments): shape ``mean^2 / var``, scale ``var / mean``.
-        Given a RandomState in the same state, the draws equal hmmlearn's.
+        Given a RandomState in the same state, the draws equal hmmlearn's. Missing cells
+        (NaN) are left out of the mean and variance.
 
         Parameters
         ----------
@@ -201,7 +238,9 @@ class Poisson(Family):
             distribution undefined.
         """
         X = np.asarray(X)
-        mean, var = X.mean(), X.var()
+        missing = missing_mask(X)
+        values = X if missing is None else X[~missing]
+        mean, var = values.mean(), values.var()
         if not (mean > 0 and var > 0):
             raise ValueError(
                 "random Poisson rates need data with a positive mean and variance, got "

@@ -22,6 +22,12 @@ from numpy.typing import ArrayLike
 from emkit.core.stats import Additive
 from emkit.families.base import Family
 from emkit.families.checks import data_array
+from emkit.families.missing import (
+    data_with_missing,
+    missing_mask,
+    unobserved_rows,
+    warn_unobserved,
+)
 from emkit.families.tables import Table
 
 Columns = int | slice | range | Sequence[int] | np.ndarray
@@ -118,6 +124,7 @@ class _ColumnsNamed(ValueError):
 
 
 _LOCAL_COLUMN = re.compile(r"\bcolumn (\d+)\b")
+_LOCAL_ROW = re.compile(r"\brow (\d+)\b")
 
 
 # -- the product family -----------------------------------------------------------------------
@@ -150,6 +157,16 @@ class Product(Family):
     category codes and counts sit among the real numbers as floats (``2.0`` is category 2,
     a count of 2): each part checks its own block (:meth:`check_data`), and errors name the
     columns of the whole array.
+
+    Missing values: NaN in the data marks a cell that was not observed, and every part
+    receives its block with its NaN. The product allows missing values
+    (:attr:`allows_missing`) when every part's family does (declares ``allows_missing =
+    True``, as the Bernoulli, Categorical, Poisson and exponential families do); each part
+    then leaves its missing cells out of its likelihood and statistics, which is the
+    observed-data likelihood when values are missing at random. A part whose family does
+    not allow them refuses NaN in its columns (:meth:`check_data`). A row with no observed
+    value in any part adds nothing to the parameters (a warning counts such rows when a fit
+    starts).
 
     Frozen parameters are set per part, in the part's family (e.g.
     ``Poisson(frozen=frozenset({'lambdas'}))``). Priors and ``reg_covar`` likewise belong to
@@ -256,6 +273,12 @@ class Product(Family):
         object.__setattr__(self, "names", _part_names(self.names, self._families))
 
     @property
+    def allows_missing(self) -> bool:
+        """Whether NaN in the data may mark missing cells: when every part's family allows
+        them (declares ``allows_missing = True``)."""
+        return all(_allows_missing(family) for family, _ in self.parts)
+
+    @property
     def monotone(self) -> bool:
         """Whether the M-step exactly maximises the objective EM reports (the expected
         complete-data log-likelihood plus :meth:`log_prior`): that of every part."""
@@ -340,12 +363,14 @@ class Product(Family):
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
         """Validate data: every part checks its block (a part whose family has no
-        ``check_data``, such as the Gaussian, requires finite values).
+        ``check_data`` requires finite values, NaN allowed when it declares
+        ``allows_missing``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Numbers; ``n_features`` beyond the last column of every part. Columns of no part
+            Numbers, NaN in the columns of parts that allow missing values where a cell is
+            missing; ``n_features`` beyond the last column of every part. Columns of no part
             are not checked.
 
         Returns
@@ -371,11 +396,18 @@ class Product(Family):
         if X.dtype != np.float32:
             X = X.astype(np.float64, copy=False)
         for index, (family, _) in enumerate(self.parts):
-            block = self._block(X, index)
-            with self._naming_columns(index):
+            block, rows = self._block(X, index), None
+            if _allows_missing(family):
+                # The part checks the rows it has a value of: a row with none in its
+                # columns is not the part's to report (the product reports the rows with
+                # none in any part when a fit starts).
+                block, rows = _observed_rows(block)
+            with self._naming_columns(index, rows):
                 check = getattr(family, "check_data", None)
                 if callable(check):
                     check(block)
+                elif _allows_missing(family):
+                    data_with_missing(block, type(family).__name__)
                 else:
                     data_array(block, type(family).__name__)
         return X
@@ -425,12 +457,27 @@ class Product(Family):
             Returns a fresh iterable of ``(X, resp)`` pairs: samples of shape
             (n, n_features) and their responsibilities (n, n_components), already
             multiplied by the sample weights. Read as often as the parts need, part after
-            part (once or twice each for the built-in families).
+            part (once or twice each for the built-in families), and once more when a part
+            allows missing values, to count the rows with no observed value.
+
+        A part that allows missing values sees only the rows with an observed value in its
+        columns (the others add nothing to its parameters), so that the one warning about
+        rows with no observed value comes from the product, counting the rows with none in
+        any part.
         """
         out = []
         for index, family in enumerate(self._families):
+            part_chunks = self._part_chunks(chunks, index, observed_only=_allows_missing(family))
             with self._naming_columns(index):
-                out.append(family.from_responsibilities(self._part_chunks(chunks, index)))
+                out.append(family.from_responsibilities(part_chunks))
+        if any(_allows_missing(family) for family in self._families):
+            columns = sorted({c for _, part in self.parts for c in part})
+            unobserved = 0
+            for X, _ in chunks():
+                X = np.asarray(X)
+                if missing_mask(X) is not None:
+                    unobserved += unobserved_rows(np.take(X, columns, axis=1))
+            warn_unobserved(unobserved, "Product")
         return product_params(self.names, out)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
@@ -563,21 +610,33 @@ class Product(Family):
         return np.take(X, columns, axis=1)
 
     def _part_chunks(
-        self, chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]], index: int
+        self,
+        chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
+        index: int,
+        *,
+        observed_only: bool = False,
     ) -> Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]:
-        """``chunks`` with every ``X`` cut down to the columns of part ``index``."""
+        """``chunks`` with every ``X`` cut down to the columns of part ``index``; with
+        ``observed_only``, also without the rows that are NaN in all those columns (and
+        their responsibilities)."""
 
         def part_chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
             for X, resp in chunks():
-                yield self._block(X, index), resp
+                block = self._block(X, index)
+                if observed_only:
+                    block, rows = _observed_rows(block)
+                    if rows is not None:
+                        resp = np.asarray(resp)[rows]
+                yield block, resp
 
         return part_chunks
 
     @contextmanager
-    def _naming_columns(self, index: int) -> Iterator[None]:
+    def _naming_columns(self, index: int, rows: np.ndarray | None = None) -> Iterator[None]:
         """Re-raise a part's ValueError with the part named and its columns numbered as in
         the product's data: the part saw only its block, whose column 0 is the part's first
-        column."""
+        column; and, when it saw only the ``rows`` of the data (their indices), whose row 0
+        is the first of them, its rows numbered so too."""
         try:
             yield
         except _ColumnsNamed:
@@ -590,6 +649,13 @@ class Product(Family):
                 return f"column {columns[local]}" if local < len(columns) else match.group(0)
 
             message = _LOCAL_COLUMN.sub(renumber, str(err))
+            if rows is not None:
+
+                def renumber_row(match: re.Match[str]) -> str:
+                    local = int(match.group(1))
+                    return f"row {rows[local]}" if local < len(rows) else match.group(0)
+
+                message = _LOCAL_ROW.sub(renumber_row, message)
             raise _ColumnsNamed(f"{self._describe(index)}: {message}") from err
 
     def _coordinates(self, index: int, name: str) -> Callable[..., Any]:
@@ -601,6 +667,24 @@ class Product(Family):
                 "unconstrained coordinates (needed by accelerate='squarem')"
             )
         return method
+
+
+def _observed_rows(block: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``block`` without its rows that are NaN in every column, and the indices of the rows
+    kept (None, and ``block`` as it is, when no row is dropped)."""
+    missing = missing_mask(block) if block.ndim == 2 and block.shape[1] else None
+    if missing is None:
+        return block, None
+    seen = ~missing.all(axis=1)
+    if seen.all():
+        return block, None
+    return block[seen], np.flatnonzero(seen)
+
+
+def _allows_missing(family: Any) -> bool:
+    """Whether a part's family declares that NaN may mark its missing cells (a family that
+    declares nothing does not)."""
+    return bool(getattr(family, "allows_missing", False))
 
 
 def _part_names(names: Sequence[str] | None, families: Sequence[Any]) -> tuple[str, ...]:
