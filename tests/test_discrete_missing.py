@@ -31,9 +31,10 @@ from emkit.families.categorical import (
     CategoricalStats,
     ObservedCategoricalStats,
 )
+from emkit.families.checks import EmptyRowWarning
 from emkit.families.exponential import Exponential, ExponentialParams
 from emkit.families.gaussian import Gaussian
-from emkit.families.missing import ObservedSums, UnobservedRowsWarning
+from emkit.families.missing import ObservedSums
 from emkit.families.multinomial import Multinomial
 from emkit.families.poisson import Poisson, PoissonParams
 from emkit.families.product import Product
@@ -125,7 +126,7 @@ def _random_init(family: Any, k: int = 2):
         nk = resp.sum(axis=0)
         with warnings.catch_warnings():
             # Rows with nothing observed are reported; the tests of that are below.
-            warnings.simplefilter("ignore", UnobservedRowsWarning)
+            warnings.simplefilter("ignore", EmptyRowWarning)
             components = family.from_responsibilities(lambda: [(X, resp)])
         return MixtureParams(nk / nk.sum(), components)
 
@@ -354,7 +355,7 @@ def test_rows_with_nothing_observed_count_for_nothing_and_are_reported_once(name
     X[[2, 7, 19]] = np.nan
     resp = np.random.default_rng(13).dirichlet(np.ones(2), size=30)
     kept = np.setdiff1d(np.arange(30), [2, 7, 19])
-    with pytest.warns(UnobservedRowsWarning, match=r"^3 row\(s\) hold no observed") as record:
+    with pytest.warns(EmptyRowWarning, match=r"^3 row\(s\) hold no observed") as record:
         start = case.family.from_responsibilities(
             lambda: [(X[:15], resp[:15]), (X[15:], resp[15:])]
         )
@@ -478,7 +479,7 @@ def test_product_reports_the_rows_with_nothing_observed_in_any_part():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         family.check_data(X)  # the parts check the rows they have values of, silently
-    with pytest.warns(UnobservedRowsWarning, match=r"^1 row\(s\) hold no observed Product") as rec:
+    with pytest.warns(EmptyRowWarning, match=r"^1 row\(s\) hold no observed Product") as rec:
         family.from_responsibilities(lambda: [(X, resp)])
     assert len(rec) == 1
     bad = X.copy()

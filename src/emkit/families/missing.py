@@ -21,13 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emkit.exceptions import warn
-from emkit.families.checks import data_array, refuse
+from emkit.families.checks import EmptyRowWarning, data_array, refuse
 from emkit.families.sums import WeightedSums, weighted_sums
-
-
-class UnobservedRowsWarning(UserWarning):
-    """Some rows hold no observed value (every cell NaN): they add nothing to the family's
-    parameters."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,13 +144,13 @@ def unobserved_rows(X: np.ndarray) -> int:
 
 
 def warn_unobserved(count: int, family: str) -> None:
-    """Warn (:class:`UnobservedRowsWarning`) that ``count`` rows hold no observed value,
-    when there are any."""
+    """Warn (:class:`~emkit.families.checks.EmptyRowWarning`, as the Gaussian family does)
+    that ``count`` rows hold no observed value, when there are any."""
     if count:
         warn(
             f"{count} row(s) hold no observed {family} value (every cell NaN): they add "
             "nothing to the fit of the parameters",
-            UnobservedRowsWarning,
+            EmptyRowWarning,
         )
 
 
