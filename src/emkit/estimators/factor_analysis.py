@@ -16,7 +16,6 @@ from sklearn.utils.validation import validate_data
 
 from emkit.core.driver import EMResult
 from emkit.estimators.base import EMEstimatorMixin, dask_rows
-from emkit.estimators.mixtures import MAX_ITER
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     N_JOBS,
@@ -120,6 +119,13 @@ TOL = Param(
     than this, as scikit-learn's does.
     """,
     real(0.0, finite=False),
+)
+MAX_ITER = Param(
+    "max_iter",
+    1000,
+    "int",
+    "Largest number of EM iterations; 0 returns the start.",
+    integer(0),
 )
 ACCELERATE = Param(
     "accelerate",
@@ -369,7 +375,7 @@ class FactorAnalysis(_LatentLinearFace):
             """,
             boolean,
         ),
-        MAX_ITER.with_doc("Largest number of EM iterations."),
+        MAX_ITER,
         Param(
             "noise_variance_init",
             None,
@@ -622,6 +628,6 @@ def _canonical(loadings: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """``loadings`` rotated so that ``L^T Psi^-1 L`` is diagonal, decreasing, every column
     summing to a positive number (the form scikit-learn's and factanal's fits return)."""
     A = loadings / np.sqrt(noise)[:, None]
-    values, Q = np.linalg.eigh(A.T @ A)
+    _, Q = np.linalg.eigh(A.T @ A)
     L = loadings @ Q[:, ::-1]
     return L * np.where(L.sum(axis=0) < 0, -1.0, 1.0)

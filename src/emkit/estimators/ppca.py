@@ -8,8 +8,13 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from emkit.estimators.factor_analysis import ACCELERATE, N_COMPONENTS, TOL, _LatentLinearFace
-from emkit.estimators.mixtures import MAX_ITER
+from emkit.estimators.factor_analysis import (
+    ACCELERATE,
+    MAX_ITER,
+    N_COMPONENTS,
+    TOL,
+    _LatentLinearFace,
+)
 from emkit.estimators.parameters import CHUNK_SIZE, N_JOBS, RANDOM_STATE
 from emkit.families.checks import checked_array
 from emkit.models.latent_linear import (
@@ -65,7 +70,7 @@ class PPCA(_LatentLinearFace):
     _parameters = (
         N_COMPONENTS.with_doc("Number of components k; None for ``n_features - 1``."),
         TOL,
-        MAX_ITER.with_doc("Largest number of EM iterations."),
+        MAX_ITER,
         RANDOM_STATE.with_doc("Seeds the random starting loadings."),
         ACCELERATE,
         CHUNK_SIZE,
