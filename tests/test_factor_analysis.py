@@ -129,7 +129,7 @@ def test_two_factors_varimax_and_promax_match_factanal_on_ability_cov():
     standard = fa.components_.T / np.sqrt(np.diag(fa.get_covariance()))[:, None]
     assert_allclose(standard @ rotated.rotation, rotated.loadings, atol=1e-12)
     oblique = fa.rotate("promax")
-    for got, want in zip(oblique.loadings.ravel(), np.array(R_TWO["promax"]).ravel()):
+    for got, want in zip(oblique.loadings.ravel(), np.array(R_TWO["promax"]).ravel(), strict=True):
         if want is None:
             assert abs(got) < 0.1
         else:

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 import emkit
+from emkit.estimators.factor_analysis import FactorAnalysis
+from emkit.estimators.ppca import PPCA
 from emkit.estimators.registry import all_faces
 from emkit.families.poisson import Poisson
 from emkit.io.model_file import ModelFileError, read_model_file
@@ -72,6 +74,10 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         2, doc_topic_prior="auto", random_state=0, max_iter=5
     ).fit(_COUNTS),
     "PLSA": lambda: emkit.PLSA(2, random_state=0, max_iter=5, tol=0.0).fit(_COUNTS),
+    "FactorAnalysis": lambda: FactorAnalysis(1, max_iter=5, noise_variance_init=[1.0, 1.0]).fit(
+        _GAUSS
+    ),
+    "PPCA": lambda: PPCA(1, random_state=0, max_iter=5).fit(_GAUSS),
 }
 # Registered classes that only other faces derive from.
 ABSTRACT = {"BaseMixture", "CovarianceFace", "BaseHMM", "_DiscreteHMM"}

@@ -66,7 +66,7 @@ class FactorTest(NamedTuple):
     dof : int
         ``((p - k)^2 - p - k) / 2``.
     pvalue : float
-        Upper tail probability of the statistic (nan when ``dof <= 0``).
+        Upper tail probability of the statistic.
     """
 
     statistic: float
@@ -356,7 +356,8 @@ class FactorAnalysis(_LatentLinearFace):
         (empty when the data held missing values, or ``S`` is singular).
     factor_test_ : FactorTest or None
         The likelihood-ratio test of ``n_components`` factors against an unrestricted
-        covariance, with Bartlett's correction (None where ``objective_`` is empty).
+        covariance, with Bartlett's correction (None where ``objective_`` is empty or the
+        model has no degrees of freedom left, ``(p - k)^2 <= p + k``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string feature names.
@@ -581,13 +582,13 @@ class FactorAnalysis(_LatentLinearFace):
         self.loglike_ = [float(b) * self.n_samples_ for b in np.asarray(self.lower_bounds_)[1:]]
         self.uniquenesses_ = self.noise_variance_ / np.diag(self.get_covariance())
         self.factor_test_ = None
-        if self.objective_.size:
-            p, k = self.n_features_in_, self.components_.shape[0]
-            dof = ((p - k) ** 2 - p - k) // 2
+        p, k = self.n_features_in_, self.components_.shape[0]
+        dof = ((p - k) ** 2 - p - k) // 2
+        if self.objective_.size and dof > 0:
             statistic = (self.n_samples_ - 1 - (2 * p + 5) / 6 - 2 * k / 3) * float(
                 self.objective_[0]
             )
-            pvalue = float(scipy.stats.chi2.sf(statistic, dof)) if dof > 0 else math.nan
+            pvalue = float(scipy.stats.chi2.sf(statistic, dof))
             self.factor_test_ = FactorTest(float(statistic), int(dof), pvalue)
         self._n_features_out = self.components_.shape[0]
 
