@@ -778,7 +778,8 @@ def _with(value, index=(3, 1)):
 
 
 BAD_FIT = [
-    ("nan", {}, _with(np.nan), {}, ValueError, "Input X contains NaN"),
+    # NaN is a missing cell; a column with none observed has nothing to start from.
+    ("nan-column", {}, _with(np.nan, (slice(None), 1)), {}, ValueError, "no observed value"),
     ("inf", {}, _with(np.inf), {}, ValueError, "Input X contains infinity"),
     ("1-d", {}, _X()[:, 0], {}, ValueError, "Expected 2D array, got 1D array"),
     ("3-d", {}, _X()[None], {}, ValueError, "Found array with dim 3"),

@@ -460,7 +460,13 @@ def test_bad_values_in_a_file_are_refused_by_the_family(tmp_path):
     source = _open(_write(tmp_path, "csv", np.column_stack([X, X]), lengths), columns=["a"])
     with pytest.raises(ValueError, match="integer category codes"):
         emkit.CategoricalHMM(2, n_iter=3).fit(source)
-    path = tmp_path / "nan.csv"
-    path.write_text("id,a,b\n1,0.5,1\n1,NA,2\n2,3,1\n")
-    with pytest.raises(ValueError, match="GaussianHMM data must be finite; column 0 holds nan"):
+    path = tmp_path / "inf.csv"
+    path.write_text("id,a,b\n1,0.5,1\n1,inf,2\n2,3,1\n")
+    with pytest.raises(ValueError, match="infinite value on line 3"):
         emkit.GaussianHMM(1, n_iter=3).fit(emkit.open_data(path, sequence_column="id"))
+    # A missing cell is no bad value: the Gaussian emissions condition on the others.
+    path = tmp_path / "nan.csv"
+    path.write_text("id,a,b\n1,0.5,1\n1,NA,2\n2,3,1\n2,1,1.5\n")
+    hmm = emkit.GaussianHMM(1, n_iter=3, covariance_type="diag")
+    hmm.fit(emkit.open_data(path, sequence_column="id"))
+    np.testing.assert_allclose(hmm.means_[0], [1.5, 1.375])

@@ -767,7 +767,15 @@ BAD_FIT = [
         {},
         "Poisson counts must be integers; column 1 holds 2.5 (row 3)",
     ),
-    ("poisson-nan", PoissonMixture, {}, _with(np.nan), {}, "Input X contains NaN"),
+    # NaN is a missing cell; a column with none observed has nothing to start from.
+    (
+        "poisson-nan-column",
+        PoissonMixture,
+        {},
+        _with(np.nan, (slice(None), 1)),
+        {},
+        "no observed value",
+    ),
     ("poisson-inf", PoissonMixture, {}, _with(np.inf), {}, "Input X contains infinity"),
     ("poisson-1d", PoissonMixture, {}, _counts()[:, 0], {}, "Expected 2D array, got 1D array"),
     ("poisson-3d", PoissonMixture, {}, _counts()[None], {}, "Found array with dim 3"),

@@ -404,8 +404,10 @@ def test_statistics_add_up_part_by_part():
         "gaussian.centre",
         "categorical.sum_w",
         "categorical.counts",
+        "categorical.sum_obs",
         "poisson.sum_w",
         "poisson.sum_x",
+        "poisson.sum_obs",
     }
     for name, value in as_dict(halves).items():
         assert_allclose(value, flat[name], rtol=1e-12, atol=1e-12, err_msg=name)
@@ -538,9 +540,9 @@ def _bad(row: int, column: int, value: float) -> np.ndarray:
             "column 5 holds 2.5 (row 5)",
         ),
         (
-            _bad(4, GAUSS_COLUMNS[1], np.nan),
-            "parts[0] (Gaussian, columns [0, 4]): Gaussian data must be finite; "
-            "column 4 holds nan (row 4)",
+            _bad(4, GAUSS_COLUMNS[1], np.inf),
+            "parts[0] (Gaussian, columns [0, 4]): Gaussian data must not hold infinite values "
+            "(NaN marks a missing value); column 4 holds inf (row 4)",
         ),
         (
             _bad(6, CODE_COLUMNS[1], np.inf),

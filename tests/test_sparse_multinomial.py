@@ -16,7 +16,7 @@ from scipy import stats as st
 from emkit import Mixture, MultinomialMixture, PoissonMixture
 from emkit.execution.sources import ChunkRows
 from emkit.families.gaussian import Gaussian
-from emkit.families.multinomial import Multinomial, MultinomialParams
+from emkit.families.multinomial import NO_MISSING, Multinomial, MultinomialParams
 from emkit.models.initialization import initializer
 from emkit.models.mixture import Mixture as MixtureModel
 
@@ -105,7 +105,7 @@ def test_check_data_sums_duplicate_entries_and_keeps_float32():
     [
         (-1.0, "Multinomial counts must be non-negative; column 5 holds -1 (row 3)"),
         (0.5, "Multinomial counts must be integers; column 5 holds 0.5 (row 3)"),
-        (np.nan, "Multinomial data must be finite; column 5 holds nan (row 3)"),
+        (np.nan, NO_MISSING + "; column 5 holds nan (row 3)"),
     ],
     ids=["negative", "fractional", "nan"],
 )

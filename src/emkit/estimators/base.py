@@ -110,10 +110,19 @@ class EMEstimatorMixin:
     _one_pass_instead: ClassVar[str] = ROWS_INSTEAD
     """What the face takes in place of a generator (:func:`refuse_one_pass`)."""
 
-    def _check_data(self, X: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
+    def _check_data(
+        self, X: Any, *, reset: bool, min_samples: int = 1, allow_nan: bool = False
+    ) -> np.ndarray:
+        """``X`` as float data of the face; NaN (a missing cell) passes where ``allow_nan``,
+        infinities never."""
         refuse_one_pass(X, self._one_pass_instead)
         return validate_data(
-            self, X, dtype=[np.float64, np.float32], reset=reset, ensure_min_samples=min_samples
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            reset=reset,
+            ensure_min_samples=min_samples,
+            ensure_all_finite="allow-nan" if allow_nan else True,
         )
 
     def _check_sample_weight(self, sample_weight: Any, n_samples: int) -> np.ndarray | None:

@@ -73,6 +73,7 @@ from emkit.families.poisson import Poisson, PoissonParams
 from emkit.families.tables import Columns, ParameterTable
 from emkit.models.hmm import HMM, HMMParams
 from emkit.models.initialization import initializer
+from emkit.models.mixture import mean_imputed
 
 __all__ = ["BaseHMM", "CategoricalHMM", "GaussianHMM", "MultinomialHMM", "PoissonHMM"]
 
@@ -1120,15 +1121,18 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
 
     def _initial_emissions(self, model, X, rng, w, fresh):
         k, d = int(self.n_components), X.X.shape[1]
+        # Missing cells start at their column's mean: k-means and the covariance need
+        # whole rows (the E-steps then condition on the observed cells).
+        rows = mean_imputed(X.X, w)
         if "means" in fresh:
-            labels = kmeans_labels(X.X, k, rng, w, self.chunk_size)
-            means = cluster_means(X.X, labels, k, w)
+            labels = kmeans_labels(rows, k, rng, w, self.chunk_size)
+            means = cluster_means(rows, labels, k, w)
         else:
             means = self._given("means_")
         if means.shape != (k, d):
             raise ValueError(f"means_ must have shape ({k}, {d}), got {means.shape}")
         if "covars" in fresh:
-            cov = data_covariance(X.X, w, float(self.min_covar), self.chunk_size)[1]
+            cov = data_covariance(rows, w, float(self.min_covar), self.chunk_size)[1]
             covariances = self._structure().repeated(cov, k)
         else:
             covariances = self._structure().check(self._given("_covars_"), k, d, "covars_")
@@ -1137,6 +1141,19 @@ class GaussianHMM(_FeaturesFromParameters, BaseHMM):
     def _set_emission_attributes(self, emissions: GaussianParams) -> None:
         self.means_ = emissions.means
         self._covars_ = emissions.covariances
+
+    def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
+        # NaN is a missing cell (missing at random): the Gaussian emissions condition on the
+        # observed cells of every row.
+        return self._check_data(X, reset=reset, allow_nan=True)
+
+    def _check_chunk(self, X: np.ndarray) -> np.ndarray:
+        return real_data(X, type(self).__name__, allow_nan=True)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def _emission_params(self) -> GaussianParams:
         k, d = int(self.n_components), self._expected_features()
@@ -1191,6 +1208,14 @@ class _DiscreteHMM(BaseHMM):
 
     def _check_chunk(self, X: np.ndarray) -> np.ndarray:
         return self._emission_family(frozenset()).check_data(X)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        try:
+            tags.input_tags.allow_nan = bool(self._emission_family(frozenset()).allows_missing)
+        except (TypeError, ValueError):  # hyperparameters that make no family yet
+            tags.input_tags.allow_nan = False
+        return tags
 
     def _initial_emissions(self, model, X, rng, w, fresh):
         if self._emission_name() in fresh:

@@ -547,7 +547,16 @@ class BaseMixture(
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = self._non_negative
         tags.input_tags.sparse = self._accept_sparse
+        tags.input_tags.allow_nan = self._allows_missing()
         return tags
+
+    def _allows_missing(self) -> bool:
+        """Whether the family of the hyperparameters takes NaN as a missing cell (False
+        when they do not make a family yet)."""
+        try:
+            return bool(self._family().allows_missing)
+        except (TypeError, ValueError):
+            return False
 
     # -- hooks of the faces ---------------------------------------------------------------
     def _check_fit_data(self, X: np.ndarray) -> None:
@@ -632,6 +641,8 @@ class BaseMixture(
             ensure_min_samples=min_samples,
             ensure_non_negative=self._non_negative,
             accept_sparse="csr" if self._accept_sparse else False,
+            # NaN is a missing cell for a family that conditions on the observed ones.
+            ensure_all_finite="allow-nan" if family.allows_missing else True,
         )
         return check(X)
 

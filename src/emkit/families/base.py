@@ -47,6 +47,9 @@ class Family:
     title: ClassVar[str]
     """What summaries call the family ('Poisson': a 'Poisson mixture', 'Poisson emissions');
     by default its class name."""
+    allows_missing: ClassVar[bool] = False
+    """Whether its data may hold NaN, a cell not observed (missing at random), which its
+    E-step conditions on; families that cannot refuse NaN with their own message."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

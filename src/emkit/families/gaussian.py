@@ -488,17 +488,33 @@ class Gaussian(Family):
             (n, n_features) and their responsibilities (n, n_components), already multiplied
             by the sample weights. Read twice: for the overall mean, then for moments about it.
 
-        Components with no weight start at the overall mean and covariance.
+        Components with no weight start at the overall mean and covariance. A missing cell
+        (NaN) counts as its column's mean over the observed cells: there are no parameters
+        yet to condition on.
+
+        Raises
+        ------
+        ValueError
+            When a column has no observed cell of positive weight.
         """
-        total, first = 0.0, 0.0
+        total, first, seen = 0.0, 0.0, 0.0
         for X, resp in chunks():
             w = resp.sum(axis=1)
             total += w.sum()
-            first = first + w @ X
-        centre = first / total
+            observed = ~np.isnan(X)
+            first = first + w @ np.where(observed, X, 0.0)
+            seen = seen + w @ observed
+        if np.any(seen <= 0):
+            column = int(np.flatnonzero(seen <= 0)[0])
+            raise ValueError(
+                f"column {column} of the data has no observed value (every cell NaN, or of "
+                "zero weight): a mixture cannot start from it; drop the column"
+            )
+        centre = first / seen
         stats = None
         for X, resp in chunks():
             n_components = resp.shape[1]
+            X = np.where(np.isnan(X), centre, X)
             s = self._stats(X, resp, np.repeat(centre[None], n_components, axis=0))
             stats = s if stats is None else stats + s
         assert stats is not None

@@ -28,6 +28,7 @@ from emkit.families.checks import (
     data_array,
     empty_components,
     number,
+    refuse,
     take_vector,
 )
 from emkit.families.sums import WeightedSums, weighted_sums
@@ -155,6 +156,9 @@ class Multinomial(Family):
         if sp.issparse(X):
             X = _sparse_counts(X)
         else:
+            raw = np.asarray(X)
+            if raw.ndim == 2 and raw.dtype.kind == "f":
+                refuse(raw, np.isnan(raw), NO_MISSING)
             X = data_array(X, "Multinomial")
             check_counts(X, "Multinomial")
         if self.n_trials is not None:
@@ -302,6 +306,7 @@ def _sparse_counts(X: Any) -> sp.csr_array:
     data = X.data
     with np.errstate(invalid="ignore"):
         problems = (
+            (np.isnan(data), NO_MISSING),
             (~np.isfinite(data), "Multinomial data must be finite"),
             (data < 0, "Multinomial counts must be non-negative"),
             (data != np.floor(data), "Multinomial counts must be integers"),
@@ -315,6 +320,14 @@ def _sparse_counts(X: Any) -> sp.csr_array:
                 f"(row {row})"
             )
     return X
+
+
+NO_MISSING = (
+    "Multinomial data cannot hold missing values (NaN): a row's counts are one draw of its "
+    "total, so a missing cell leaves the others' distribution undefined; fill the cell or "
+    "drop the row"
+)
+"""Why a multinomial refuses NaN."""
 
 
 def _float64_rows(X: Any) -> np.ndarray | sp.csr_array:

@@ -177,10 +177,13 @@ class Mixture:
                 "(accepts_sparse = True)"
             )
         self.check_frozen_components(X.shape[1])
+        # The initializer (k-means, ...) reads whole rows: missing cells at their column's
+        # mean. The family's first M-step reads the cells as they are, NaN included.
+        whole = X
         if self.allows_missing and not sp.issparse(X):
-            X = mean_imputed(X, sample_weight)
+            whole = mean_imputed(X, sample_weight)
         k = self.n_components
-        start = initial_assignment(self.initializer, X, k, random_state, sample_weight)
+        start = initial_assignment(self.initializer, whole, k, random_state, sample_weight)
         if labels is not None:
             start = _respect_labels(start, labels, sample_weight, k)
         if start.ndim == 1:
