@@ -194,16 +194,17 @@ def test_heywood_case_is_held_at_the_bound_warned_and_matches_a_bounded_optimise
 # -- scikit-learn's FactorAnalysis ------------------------------------------------------------
 @pytest.mark.parametrize("rotation", [None, "varimax", "quartimax"])
 def test_agrees_with_scikit_learn_at_convergence(rotation):
-    X = _data()
-    ours = FactorAnalysis(2, tol=1e-8, rotation=rotation).fit(X)
-    theirs = SklearnFA(2, tol=1e-8, max_iter=100_000, rotation=rotation).fit(X)
-    assert_allclose(ours.loglike_[-1], theirs.loglike_[-1], rtol=1e-9)
-    assert_allclose(ours.get_covariance(), theirs.get_covariance(), atol=2e-5)
-    assert_allclose(ours.get_precision(), theirs.get_precision(), atol=2e-5)
-    assert_allclose(ours.noise_variance_, theirs.noise_variance_, atol=5e-5)
+    X = _data(n=600, seed=2)
+    ours = FactorAnalysis(2, tol=1e-9, rotation=rotation).fit(X)
+    theirs = SklearnFA(2, tol=1e-9, max_iter=100_000, rotation=rotation).fit(X)
+    # The same maximum; the parameters to the flatness of the likelihood near it.
+    assert_allclose(ours.loglike_[-1], theirs.loglike_[-1], rtol=1e-11)
+    assert_allclose(ours.get_covariance(), theirs.get_covariance(), atol=1e-5)
+    assert_allclose(ours.get_precision(), theirs.get_precision(), atol=1e-4)
+    assert_allclose(ours.noise_variance_, theirs.noise_variance_, atol=1e-4)
     assert_allclose(ours.mean_, theirs.mean_, atol=1e-12)
-    assert_allclose(ours.score_samples(X), theirs.score_samples(X), atol=1e-4)
-    assert_allclose(ours.score(X), theirs.score(X), atol=1e-7)
+    assert_allclose(ours.score_samples(X), theirs.score_samples(X), atol=2e-4)
+    assert_allclose(ours.score(X), theirs.score(X), atol=1e-8)
     # Loadings and factors up to each factor's sign.
     sign = np.sign(np.sum(ours.components_ * theirs.components_, axis=1))
     assert_allclose(ours.components_, theirs.components_ * sign[:, None], atol=1e-4)
