@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.optimize
+import scipy.stats
 from numpy.testing import assert_allclose
 from scipy.stats import multivariate_normal
 from sklearn.decomposition import FactorAnalysis as SklearnFA
@@ -390,3 +391,13 @@ def test_fits_are_reproducible_and_saved_models_load_equal(tmp_path):
         assert np.array_equal(getattr(loaded, name), getattr(a, name)), name
     assert loaded.loglike_ == a.loglike_ and loaded.factor_test_ == a.factor_test_
     assert_allclose(loaded.transform(X), a.transform(X), rtol=0, atol=0)
+
+
+def test_no_factor_is_independent_features():
+    X = np.random.RandomState(0).normal(size=(60, 4)) * [1.0, 2.0, 3.0, 4.0]
+    fa = FactorAnalysis(0).fit(X)
+    assert fa.components_.shape == (0, 4)
+    assert_allclose(fa.noise_variance_, X.var(axis=0), rtol=1e-12)
+    expected = scipy.stats.norm(X.mean(axis=0), X.std(axis=0)).logpdf(X).sum(axis=1)
+    assert_allclose(fa.score_samples(X), expected, rtol=1e-12)
+    assert fa.transform(X).shape == (60, 0)

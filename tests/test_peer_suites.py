@@ -19,6 +19,7 @@ TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "peer_suites.py"
         "sklearn-bayesian-mixture",
         "sklearn-kmeans",
         "sklearn-lda",
+        "sklearn-factor-analysis",
         "hmmlearn",
     ],
 )

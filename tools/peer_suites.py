@@ -145,6 +145,22 @@ SUITES = (
         peer_classes=("sklearn.decomposition:LatentDirichletAllocation",),
     ),
     Suite(
+        "sklearn-factor-analysis",
+        "sklearn",
+        "decomposition/tests",
+        ("test_factor_analysis.py",),
+        ("conftest.py",),
+        (
+            (
+                "from sklearn.decomposition import FactorAnalysis\n",
+                "from emkit import FactorAnalysis\n",
+            ),
+        ),
+        emkit_classes=("emkit:FactorAnalysis",),
+        env=SKLEARN_ENV,
+        peer_classes=("sklearn.decomposition:FactorAnalysis",),
+    ),
+    Suite(
         "hmmlearn",
         "hmmlearn",
         "tests",

@@ -20,6 +20,8 @@ _LOCATIONS = {
     "get_config": "emkit.config",
     "load": "emkit.estimators.base",
     "BayesianGaussianMixture": "emkit.estimators.bayesian_gaussian_mixture",
+    "FactorAnalysis": "emkit.estimators.factor_analysis",
+    "PPCA": "emkit.estimators.ppca",
     "GaussianMixture": "emkit.estimators.gaussian_mixture",
     "GMMHMM": "emkit.estimators.gmm_hmm",
     "HMM": "emkit.estimators.generic_hmm",
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from emkit.core.driver import EMResult, IterationInfo, fit_em
     from emkit.estimators.base import load
     from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
+    from emkit.estimators.factor_analysis import FactorAnalysis
     from emkit.estimators.gaussian_mixture import GaussianMixture
     from emkit.estimators.generic_hmm import HMM
     from emkit.estimators.gmm_hmm import GMMHMM
@@ -72,6 +75,7 @@ if TYPE_CHECKING:
         PoissonMixture,
     )
     from emkit.estimators.plsa import PLSA
+    from emkit.estimators.ppca import PPCA
     from emkit.estimators.student_mixture import StudentMixture
     from emkit.exceptions import (
         ConvergenceWarning,
@@ -106,6 +110,7 @@ __all__ = [
     "GMMHMM",
     "HMM",
     "PLSA",
+    "PPCA",
     "BayesianGaussianMixture",
     "BernoulliMixture",
     "CategoricalHMM",
@@ -115,6 +120,7 @@ __all__ = [
     "DegenerateFitError",
     "EMResult",
     "ExponentialMixture",
+    "FactorAnalysis",
     "GaussianHMM",
     "GaussianMixture",
     "IterationInfo",

@@ -106,8 +106,8 @@ N_COMPONENTS = Param(
     "n_components",
     None,
     "int or None",
-    "Number of latent factors k; None for ``n_features``.",
-    optional(integer(1)),
+    "Number of latent factors k (0: independent features); None for ``n_features``.",
+    optional(integer(0)),
     positional=True,
 )
 TOL = Param(

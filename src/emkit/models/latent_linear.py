@@ -409,9 +409,10 @@ class LatentLinearModel:
     monotone: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        if not 1 <= self.n_components <= self.n_features:
+        # No factor at all is a model too: independent features, the noise their variances.
+        if not 0 <= self.n_components <= self.n_features:
             raise ValueError(
-                f"n_components must be an integer in [1, n_features={self.n_features}], "
+                f"n_components must be an integer in [0, n_features={self.n_features}], "
                 f"got {self.n_components!r}"
             )
         floor = np.asarray(self.floor, dtype=np.float64)
@@ -671,6 +672,8 @@ def factor_start(
     psi = np.maximum(psi, floor)
     root = np.sqrt(psi)
     M = S / np.outer(root, root)
+    if k == 0:  # no factors: the features are independent, and their variances the noise
+        return LatentLinearParams(np.asarray(mean, dtype=np.float64).copy(), np.empty((d, 0)), psi)
     if svd_method == "randomized":
         from sklearn.utils.extmath import randomized_svd
 
