@@ -346,7 +346,7 @@ def test_row_model_conforms_with_and_without_missing_values():
         (lambda X: FactorAnalysis(2).fit(X[:, 0]), "2D array"),
         (lambda X: FactorAnalysis(2).fit(X[:1]), "minimum of 2"),
         (lambda X: FactorAnalysis(9).fit(X), "n_components=9 must be at most n_features=7"),
-        (lambda X: FactorAnalysis(0).fit(X), "n_components must be"),
+        (lambda X: FactorAnalysis(-1).fit(X), "n_components must be"),
         (lambda X: FactorAnalysis(2, rotation="oblimin").fit(X), "rotation must be"),
         (lambda X: FactorAnalysis(2, svd_method="qr").fit(X), "svd_method must be"),
         (lambda X: FactorAnalysis(2, noise_variance_init=[1.0]).fit(X), "noise_variance_init"),
