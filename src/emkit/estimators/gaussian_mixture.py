@@ -9,6 +9,7 @@ import numpy as np
 
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.description import COVARIANCE
+from emkit.estimators.imputation import MixtureImputation
 from emkit.estimators.mixtures import (
     MIXTURE_PARAMETERS,
     N_COMPONENTS,
@@ -102,7 +103,7 @@ class CovarianceFace(BaseMixture):
         self.precisions_ = precisions.astype(dtype, copy=False)
 
 
-class GaussianMixture(CovarianceFace):
+class GaussianMixture(MixtureImputation, CovarianceFace):
     __doc__ = face_doc(
         """Gaussian mixture fitted by EM.
 

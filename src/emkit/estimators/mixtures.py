@@ -30,6 +30,7 @@ from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
 from emkit.estimators.documents import TopicMethods, face_documents
+from emkit.estimators.imputation import MixtureImputation
 from emkit.estimators.parameters import (
     CHUNK_SIZE,
     N_INIT,
@@ -762,7 +763,7 @@ _RESERVED = frozenset(
 )
 
 
-class Mixture(BaseMixture):
+class Mixture(MixtureImputation, BaseMixture):
     __doc__ = face_doc(
         """Mixture of any component family, fitted by EM.
 
@@ -816,7 +817,7 @@ class Mixture(BaseMixture):
 
 
 # -- the named faces ------------------------------------------------------------------------------
-class BernoulliMixture(BaseMixture):
+class BernoulliMixture(MixtureImputation, BaseMixture):
     __doc__ = face_doc(
         """Mixture of products of independent Bernoulli features (latent class analysis of
     binary data), fitted by EM.
@@ -859,7 +860,7 @@ class BernoulliMixture(BaseMixture):
         return Bernoulli(prior=self.prior)
 
 
-class CategoricalMixture(BaseMixture):
+class CategoricalMixture(MixtureImputation, BaseMixture):
     __doc__ = face_doc(
         """Mixture of independent categorical columns (latent class analysis), fitted by EM.
 
@@ -1034,7 +1035,7 @@ class MultinomialMixture(TopicMethods, BaseMixture):
         return replace(model, initializer=sparse_initializer(self.init_params, self.chunk_size))
 
 
-class PoissonMixture(BaseMixture):
+class PoissonMixture(MixtureImputation, BaseMixture):
     __doc__ = face_doc(
         """Mixture of products of independent Poisson counts, fitted by EM.
 
@@ -1076,7 +1077,7 @@ class PoissonMixture(BaseMixture):
         return Poisson(lambdas_prior=self.lambdas_prior, lambdas_weight=self.lambdas_weight)
 
 
-class ExponentialMixture(BaseMixture):
+class ExponentialMixture(MixtureImputation, BaseMixture):
     __doc__ = face_doc(
         """Mixture of products of independent exponential waiting times, fitted by EM.
 

@@ -393,3 +393,88 @@ def missing_mixture_e_step_reference(
         second += s
         loglik += ll
     return sum_w, first, _reduce(structure, second), loglik
+
+
+# -- imputation: the missing coordinates given the observed ones --------------------------
+class Conditional(NamedTuple):
+    """The missing coordinates of the rows of one missingness pattern, conditioned on their
+    observed coordinates under each of K Gaussian components.
+
+    Attributes
+    ----------
+    rows : ndarray of shape (n_rows,)
+        Indices of the pattern's rows.
+    observed : ndarray of shape (o,)
+        Indices of the observed coordinates.
+    missing : ndarray of shape (m,)
+        Indices of the missing coordinates (``m >= 1``).
+    means : ndarray of shape (n_components, n_rows, m)
+        ``E[x_m | x_o, k] = mu_km + Sigma_kmo Sigma_koo^-1 (x_o - mu_ko)``.
+    covariances : ndarray of shape (n_components, m, m)
+        ``Cov[x_m | x_o, k] = Sigma_kmm - Sigma_kmo Sigma_koo^-1 Sigma_kom``, the same for
+        every row of the pattern.
+    """
+
+    rows: np.ndarray
+    observed: np.ndarray
+    missing: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+
+
+def conditional_gaussians(
+    structure: CovarianceStructure, means: np.ndarray, covariances: np.ndarray, X: np.ndarray
+) -> Iterator[Conditional]:
+    """The conditional Gaussians of the missing coordinates of the rows of ``X`` (n, D),
+    one :class:`Conditional` per missingness pattern with a missing coordinate (rows
+    without NaN are left out; a row with nothing observed gets the components themselves),
+    under the components of ``means`` (K, D) and ``covariances`` (of ``structure``'s
+    shape).
+
+    One Cholesky factor of ``Sigma_koo`` per pattern and component serves all the rows of
+    the pattern (:class:`_Pattern`), as in the E-step."""
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    k, d = means.shape
+    full = structure.full(np.asarray(covariances, dtype=np.float64), k, d)
+    for rows, observed in patterns(np.isnan(X)):
+        if observed.size == d:
+            continue
+        missing = np.setdiff1d(np.arange(d), observed)
+        if observed.size == 0:
+            cond_means = np.repeat(means[:, None, :], rows.size, axis=1)
+            yield Conditional(rows, observed, missing, cond_means, full)
+            continue
+        block = _Pattern.build(X[np.ix_(rows, observed)], observed, means, full)
+        cond_means = block.whitened() @ block.gain + means[:, None, missing]
+        yield Conditional(rows, observed, missing, cond_means, block.residual)
+
+
+def conditional_moments(
+    structure: CovarianceStructure, means: np.ndarray, covariances: np.ndarray, X: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell of ``X`` (n, D) under every component given the row's observed cells:
+    the conditional means (n, K, D), the observed cells themselves where observed, and the
+    conditional variances (n, K, D), zero where observed.
+
+    Diagonal and spherical covariances make the coordinates independent within a
+    component: a missing cell is then the component's mean with its variance, for all rows
+    at once. Matrix covariances go a pattern at a time (:func:`conditional_gaussians`)."""
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    k, d = means.shape
+    missing = np.isnan(X)[:, None, :]
+    if not structure.matrices:
+        full = structure.full(np.asarray(covariances, dtype=np.float64), k, d)
+        variances = np.diagonal(full, axis1=1, axis2=2)
+        return (
+            np.where(missing, means[None], X[:, None, :]),
+            np.where(missing, variances[None], 0.0),
+        )
+    cond_means = np.repeat(X[:, None, :], k, axis=1)
+    cond_vars = np.zeros_like(cond_means)
+    for c in conditional_gaussians(structure, means, covariances, X):
+        cells = np.ix_(c.rows, np.arange(k), c.missing)
+        cond_means[cells] = np.swapaxes(c.means, 0, 1)
+        cond_vars[cells] = np.diagonal(c.covariances, axis1=1, axis2=2)[None]
+    return cond_means, cond_vars
