@@ -44,6 +44,7 @@ __all__ = [
     "refuse_missing",
     "scan_sequences",
     "scan_source",
+    "takes_missing",
 ]
 
 # Columns spelled out in the --columns a warning suggests.
@@ -200,8 +201,9 @@ def scan_source(estimator: Any, opened: Opened, chunk_size: int) -> Scan:
 
     The errors come in the order of a read of the whole file: the reader's (values that
     are not numbers, lines of another length) as they are met; missing values, counted over
-    the whole file, at its end; then the warning about a row index (when all columns are
-    read); the family's refusal is left to the caller (:attr:`Scan.refusal`).
+    the whole file, at its end, unless the estimator takes them (:func:`takes_missing`);
+    then the warning about a row index (when all columns are read); the family's refusal
+    is left to the caller (:attr:`Scan.refusal`).
 
     Raises
     ------
@@ -212,8 +214,9 @@ def scan_source(estimator: Any, opened: Opened, chunk_size: int) -> Scan:
     refusal: ValueError | None = None
     missing = False
     n = 0
+    allowed = takes_missing(estimator)
     for rows, _ in opened.source.chunks(chunk_size):
-        missing = missing or bool(np.isnan(rows).any())
+        missing = missing or (not allowed and bool(np.isnan(rows).any()))
         if not (missing or refusal):
             try:
                 with rows_from(n):
@@ -226,6 +229,14 @@ def scan_source(estimator: Any, opened: Opened, chunk_size: int) -> Scan:
         refuse_missing(opened)
     index.warn(opened.path)
     return Scan(n, refusal)
+
+
+def takes_missing(estimator: Any) -> bool:
+    """Whether ``estimator`` takes missing cells (NaN) in its data: when its family
+    conditions on the observed cells, as the face's ``allow_nan`` tag declares."""
+    from sklearn.utils import get_tags
+
+    return bool(get_tags(estimator).input_tags.allow_nan)
 
 
 def refuse_missing(opened: Opened) -> NoReturn:
@@ -490,8 +501,9 @@ def scan_sequences(estimator: Any, opened: Opened, chunk_size: int) -> SequenceS
     missing = False
     n = 0
     lengths = []
+    allowed = takes_missing(estimator)
     for rows, _ in sequence_chunks(opened, chunk_size):
-        missing = missing or bool(np.isnan(rows.X).any())
+        missing = missing or (not allowed and bool(np.isnan(rows.X).any()))
         if not (missing or refusal):
             try:
                 with rows_from(n):

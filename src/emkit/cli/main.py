@@ -9,6 +9,8 @@
               [--criterion bic|icl|aic] [--output TABLE.csv] [--save MODEL] [options]
     emkit predict MODEL DATA [--sequence-column COLUMN] [-o OUT.csv|OUT.parquet] [--proba]
               [--keep-columns] [--chunk-size N]
+    emkit impute MODEL DATA [-o OUT.csv|OUT.parquet] [--std] [--imputations N
+              --random-state S] [--chunk-size N]
     emkit topics CORPUS --topics K [--model lda|plsa|unigrams] [-o MODEL] [--column NAME]
               [--test-size T] [--top-words N] [vocabulary and model options]
     emkit predict MODEL CORPUS [--texts] [--column NAME] [-o OUT.csv|OUT.parquet]
@@ -16,11 +18,11 @@
     emkit models [MODEL] [--emission EMISSION]
 
 Each command is a module of :mod:`emkit.cli` (:mod:`~emkit.cli.fit`, :mod:`~emkit.cli.select`,
-:mod:`~emkit.cli.predict`, :mod:`~emkit.cli.topics`, :mod:`~emkit.cli.info`,
-:mod:`~emkit.cli.models`) with a function ``run(args)``, imported when the command runs;
-:mod:`~emkit.cli.parser` reads the arguments. The command line knows no model by name (but
-``emkit select``, which fits Gaussian mixtures, and ``emkit topics``, which names its topic
-models): the models are entry points
+:mod:`~emkit.cli.predict`, :mod:`~emkit.cli.impute`, :mod:`~emkit.cli.topics`,
+:mod:`~emkit.cli.info`, :mod:`~emkit.cli.models`) with a function ``run(args)``, imported
+when the command runs; :mod:`~emkit.cli.parser` reads the arguments. The command line knows
+no model by name (but ``emkit select``, which fits Gaussian mixtures, and ``emkit topics``,
+which names its topic models): the models are entry points
 (:mod:`~emkit.cli.models`), their options the parameters their faces declare
 (:mod:`~emkit.cli.options`), their summaries what the faces and families describe
 (:mod:`emkit.estimators.description`); :mod:`~emkit.cli.data` reads data,

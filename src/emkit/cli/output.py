@@ -1,5 +1,6 @@
 """The tables the commands write: the predictions of ``emkit predict`` (components of rows,
-or topic proportions of documents), a chunk of rows at a time, as CSV (on standard output,
+or topic proportions of documents) and the imputed data of ``emkit impute``, a chunk of rows
+at a time, as CSV (on standard output,
 or in a file) or Parquet (a file named ``.parquet`` or ``.pq``); and the check of a
 destination before the work that fills it."""
 
@@ -19,7 +20,13 @@ import numpy as np
 from emkit.cli.errors import CommandError
 from emkit.cli.summary import quote
 
-__all__ = ["PARQUET_SUFFIXES", "PredictionTable", "TopicTable", "check_table_path"]
+__all__ = [
+    "PARQUET_SUFFIXES",
+    "ImputationTable",
+    "PredictionTable",
+    "TopicTable",
+    "check_table_path",
+]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 """The suffixes of an output written as Parquet; any other is written as CSV."""
@@ -227,3 +234,48 @@ class TopicTable(_Table):
         """The rows of the documents ``names`` (n_documents,) and their topic
         proportions (n_documents, n_topics)."""
         self._write([np.asarray(names), *proportions.T], [str] + [repr] * proportions.shape[1])
+
+
+class ImputationTable(_Table):
+    """The table of ``emkit impute``, written a chunk of rows at a time (:meth:`write`): the
+    column ``imputation`` (the number of the imputed copy, from 0) with ``imputations``,
+    the model's ``columns`` with their missing cells filled in, and with ``std`` a column
+    ``<name>_std`` per column, the conditional standard deviations. Written as
+    :class:`_Table` writes.
+
+    Raises
+    ------
+    CommandError
+        For a column whose name another column of the table has, and for Parquet without
+        pyarrow.
+    """
+
+    def __init__(
+        self, path: str | None, columns: Sequence[str], *, std: bool, imputations: bool
+    ) -> None:
+        header = [*(["imputation"] if imputations else []), *columns]
+        header += [f"{name}_std" for name in columns] if std else []
+        clash = sorted({name for name in header if header.count(name) > 1})
+        if clash:
+            raise CommandError(
+                f"the model's column {clash[0]!r} has the name of another column of the "
+                "imputed table"
+            )
+        super().__init__(path, header)
+
+    def write(
+        self, values: np.ndarray, std: np.ndarray | None = None, imputation: int | None = None
+    ) -> None:
+        """The next rows: the imputed ``values`` (n_rows, n_columns), their standard
+        deviations ``std`` (same shape) or None, and the number of their copy or None."""
+        columns: list[np.ndarray] = []
+        texts: list[Callable[[Any], str]] = []
+        if imputation is not None:
+            columns.append(np.full(values.shape[0], imputation, dtype=np.int64))
+            texts.append(str)
+        columns += list(np.asarray(values, dtype=np.float64).T)
+        texts += [_number] * values.shape[1]
+        if std is not None:
+            columns += list(np.asarray(std, dtype=np.float64).T)
+            texts += [repr] * std.shape[1]
+        self._write(columns, texts)

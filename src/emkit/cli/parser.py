@@ -479,6 +479,60 @@ def _add_predict(commands: Any) -> None:
     _add_delimiter(predict)
 
 
+def _add_impute(commands: Any) -> None:
+    impute = commands.add_parser(
+        "impute",
+        help="fill in the missing values of a data file with a fitted mixture",
+        description="Write DATA (.csv, .tsv, .txt, .parquet, .pq or .npy) with its missing "
+        "cells (empty or NA cells of a text file, Parquet nulls, NaN) filled in: the "
+        "columns the model was fitted on, in its order, every missing cell replaced by its "
+        "conditional expectation given the observed cells of its row under the mixture "
+        "(for a Bernoulli cell the probability of a 1, for a Poisson cell the rate, for a "
+        "categorical cell the most probable category); observed cells as they are. DATA "
+        "is read and the table written a chunk of rows at a time (--chunk-size). With "
+        "--imputations N: N imputed copies, one after another, under a first column "
+        "imputation (0 to N-1), every missing cell drawn from its conditional distribution "
+        "(multiple imputation; DATA is then read whole).",
+    )
+    impute.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
+    impute.add_argument("data", metavar="DATA", help="data file, one row per sample")
+    impute.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="file to write: Parquet when its name ends with .parquet or .pq (needs pyarrow), "
+        "CSV otherwise; written whole or not at all (default: CSV on standard output, a chunk "
+        "at a time)",
+    )
+    impute.add_argument(
+        "--std",
+        action="store_true",
+        help="add a column <name>_std per column: the conditional standard deviation of "
+        "every missing cell (0 for an observed cell; empty, nan, for a categorical cell)",
+    )
+    impute.add_argument(
+        "--imputations",
+        type=_positive_int,
+        metavar="N",
+        help="write N copies with the missing cells drawn from their conditional "
+        "distribution, instead of their conditional expectation",
+    )
+    impute.add_argument(
+        "--random-state",
+        type=_seed,
+        metavar="S",
+        help="seed of the draws of --imputations (default: fresh draws)",
+    )
+    impute.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        metavar="N",
+        help="rows of DATA read, imputed and written at a time (default: the model's "
+        f"chunk_size, else {DEFAULT_CHUNK_ROWS})",
+    )
+    _add_delimiter(impute)
+
+
 def _add_topics(commands: Any) -> None:
     topics = commands.add_parser(
         "topics",
@@ -662,6 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(fit_flags=_flags(_add_fit(commands)))
     _add_select(commands)
     _add_predict(commands)
+    _add_impute(commands)
     _add_topics(commands)
     _add_info(commands)
     _add_models(commands)
