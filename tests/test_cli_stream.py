@@ -160,7 +160,7 @@ def test_missing_values_are_counted_over_the_whole_file(tmp_path, capsys, monkey
     values = X.copy()
     values[[450, 1100], 1] = np.nan
     message = _fail(
-        capsys, "fit", _csv(tmp_path / "x.csv", values), "--model", "gmm", "-k", 2,
+        capsys, "fit", _csv(tmp_path / "x.csv", values), "--model", "kmeans", "-k", 2,
         "--chunk-size", CHUNK,
     )  # fmt: skip
     assert message == (
@@ -168,7 +168,7 @@ def test_missing_values_are_counted_over_the_whole_file(tmp_path, capsys, monkey
         "complete rows are required"
     )
     np.save(tmp_path / "x.npy", values)
-    message = _fail(capsys, "fit", tmp_path / "x.npy", "--model", "gmm", "-k", 2)
+    message = _fail(capsys, "fit", tmp_path / "x.npy", "--model", "kmeans", "-k", 2)
     assert "column 'x1' has 2 missing values (first in row 451)" in message
 
 

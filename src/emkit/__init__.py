@@ -20,6 +20,7 @@ _LOCATIONS = {
     "get_config": "emkit.config",
     "load": "emkit.estimators.base",
     "BayesianGaussianMixture": "emkit.estimators.bayesian_gaussian_mixture",
+    "EMImputer": "emkit.estimators.em_imputer",
     "FactorAnalysis": "emkit.estimators.factor_analysis",
     "PPCA": "emkit.estimators.ppca",
     "GaussianMixture": "emkit.estimators.gaussian_mixture",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from emkit.core.driver import EMResult, IterationInfo, fit_em
     from emkit.estimators.base import load
     from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
+    from emkit.estimators.em_imputer import EMImputer
     from emkit.estimators.factor_analysis import FactorAnalysis
     from emkit.estimators.gaussian_mixture import GaussianMixture
     from emkit.estimators.generic_hmm import HMM
@@ -118,6 +120,7 @@ __all__ = [
     "ConvergenceWarning",
     "Corpus",
     "DegenerateFitError",
+    "EMImputer",
     "EMResult",
     "ExponentialMixture",
     "FactorAnalysis",
