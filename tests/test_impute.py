@@ -370,3 +370,30 @@ def test_a_row_no_component_can_produce_stays_missing():
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_gaussian_hmm_imputes_with_the_state_posteriors():
+    rng = np.random.RandomState(0)
+    states = np.repeat([0, 1, 0, 1], 100)
+    X = rng.normal(size=(400, 2)) @ np.array([[1.0, 0.8], [0.0, 0.6]])
+    X += np.array([[0.0, 0.0], [5.0, 5.0]])[states]
+    Xm = X.copy()
+    gone = rng.rand(400) < 0.2
+    Xm[gone, 1] = np.nan
+    hmm = emkit.GaussianHMM(2, covariance_type="full", random_state=0, n_iter=20, tol=0.0)
+    hmm.fit(Xm, [200, 200])
+    values, std = hmm.impute(Xm, [200, 200], return_std=True)
+    gamma = hmm.predict_proba(Xm, [200, 200])
+    mu, cov = hmm.means_, hmm.covars_
+    # By hand: each state's conditional Gaussian of the second cell given the first.
+    cond_mean = mu[:, 1][None] + cov[:, 1, 0][None] / cov[:, 0, 0][None] * (
+        Xm[:, [0]] - mu[:, 0][None]
+    )
+    cond_var = cov[:, 1, 1] - cov[:, 1, 0] ** 2 / cov[:, 0, 0]
+    expected = (gamma * cond_mean).sum(axis=1)
+    second = (gamma * (cond_var[None] + cond_mean**2)).sum(axis=1) - expected**2
+    np.testing.assert_allclose(values[gone, 1], expected[gone], rtol=1e-10)
+    np.testing.assert_allclose(std[gone, 1], np.sqrt(second[gone]), rtol=1e-8)
+    np.testing.assert_array_equal(values[~gone], X[~gone])
+    assert np.all(std[~gone] == 0.0)
+    assert np.sqrt(np.mean((values[gone, 1] - X[gone, 1]) ** 2)) < 0.8

@@ -68,6 +68,7 @@ from emkit.families.categorical import Categorical, CategoricalParams
 from emkit.families.checks import check_magnitude, real_data
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianPrior
+from emkit.families.imputation import imputation_for
 from emkit.families.multinomial import Multinomial, MultinomialParams
 from emkit.families.poisson import Poisson, PoissonParams
 from emkit.families.tables import Columns, ParameterTable
@@ -424,6 +425,40 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
     def predict_proba(self, X: Any, lengths: Any = None) -> np.ndarray:
         """State posteriors ``p(z_t = k | sequence)``, shape (n_samples, n_components)."""
         return self.score_samples(X, lengths)[1]
+
+    def impute(self, X: Any, lengths: Any = None, return_std: bool = False) -> Any:
+        """Fill in the missing cells (NaN) of ``X`` with their conditional expectation given
+        the whole sequence: ``sum_k p(z_t = k | sequence) E[x_tm | x_to, z_t = k]``, the
+        states' posteriors of :meth:`predict_proba` weighing what each state's emission
+        says of the missing cells given the observed ones (missing at random).
+
+        Parameters
+        ----------
+        X, lengths
+            As :meth:`score` takes them (arrays), NaN where a cell is missing.
+        return_std : bool, default=False
+            Also return the conditional standard deviation of every missing cell (zero for
+            the observed cells).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+        std : ndarray of shape (n_samples, n_features)
+            Only with ``return_std``.
+
+        Raises
+        ------
+        TypeError
+            When the emission family cannot say what a missing cell is given the observed
+            ones.
+        """
+        if not isinstance(return_std, (bool, np.bool_)):
+            raise TypeError(f"return_std must be True or False, got {return_std!r}")
+        resp = self.predict_proba(X, lengths)
+        rows = np.asarray(self._check_emission_data(X, reset=False), dtype=np.float64)
+        family = self._model(int(self.n_features_in_)).family
+        values, std = imputation_for(family).impute(family, self._params().emissions, rows, resp)
+        return (values, std) if return_std else values
 
     def decode(
         self, X: Any, lengths: Any = None, algorithm: str | None = None
