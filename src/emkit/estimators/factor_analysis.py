@@ -297,6 +297,9 @@ class _LatentLinearFace(
             raise ValueError(f"n_components={self.n_components} is more than n_features_in_={d}")
         if not self.n_samples_ > 0:
             raise ValueError(f"n_samples_ must be positive, got {self.n_samples_!r}")
+        rows = np.shape(self.components_)[0] if np.ndim(self.components_) == 2 else None
+        if rows is not None and rows != k:
+            raise ValueError(f"components_ has {rows} rows, but n_components gives {k}")
         for name, shape in (("components_", (k, d)), ("mean_", (d,))):
             setattr(self, name, checked_array(np.asarray(getattr(self, name)), shape, name))
         self._n_features_out = k
