@@ -264,7 +264,15 @@ def test_sigint_stops_a_fit_of_a_file_and_keeps_its_point(tmp_path):
     argv += ["-k", "4", "--init-params", "random", "--n-init", "1", "--tol", "0"]
     argv += ["--max-iter", "100000", "--random-state", "0", "--progress", "-o", str(model)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        # A test run in the background inherits SIGINT ignored, and Python keeps an ignored
+        # SIGINT ignored: the child gets the default, so that Ctrl-C reaches it as a user's.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         seen = _read_until(proc.stderr, rb"iteration ([2-9]|\d\d+)/100000", timeout=240)
         assert re.search(r"iteration ([2-9]|\d\d+)/100000", seen), seen
