@@ -13,19 +13,17 @@ hyperparameters and parameters, and writes itself into model files.
 from __future__ import annotations
 
 import textwrap
-import warnings
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from emkit.core.batches import Labelled, map_rows
-from emkit.core.driver import fit_em, online_update
+from emkit.core.batches import Labelled
+from emkit.core.driver import online_update
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
@@ -47,7 +45,7 @@ from emkit.estimators.parameters import (
     online_steps,
     real,
 )
-from emkit.exceptions import ConvergenceWarning, ImpossibleSampleWarning, warn
+from emkit.exceptions import ImpossibleSampleWarning, warn
 from emkit.execution.sources import DEFAULT_CHUNK_SIZE, RowSource, cut
 from emkit.families.base import Family, checked_family
 from emkit.families.bernoulli import Bernoulli
@@ -57,11 +55,9 @@ from emkit.families.exponential import Exponential
 from emkit.families.multinomial import Multinomial
 from emkit.families.poisson import Poisson
 from emkit.io.corpus import Corpus
-from emkit.models.initialization import INITIALIZERS, KMEANS_MAX_ITER, initializer
-from emkit.models.kmeans import KMeansModel
-from emkit.models.kmeans_kernels import nearest_centres
-from emkit.models.mixture import Initializer, MixtureParams
+from emkit.models.initialization import INITIALIZERS, initializer
 from emkit.models.mixture import Mixture as MixtureModel
+from emkit.models.mixture import MixtureParams
 from emkit.models.topic_metrics import heldout_log_likelihood
 from emkit.numerics.logspace import normalize_log_rows
 
@@ -1030,10 +1026,6 @@ class MultinomialMixture(TopicMethods, BaseMixture):
             )
         return family.check_data(counts)
 
-    def _model(self, family: Family) -> MixtureModel:
-        model = super()._model(family)
-        return replace(model, initializer=sparse_initializer(self.init_params, self.chunk_size))
-
 
 class PoissonMixture(MixtureImputation, BaseMixture):
     __doc__ = face_doc(
@@ -1100,59 +1092,6 @@ class ExponentialMixture(MixtureImputation, BaseMixture):
 
     def _family(self) -> Exponential:
         return Exponential()
-
-
-# -- starts from sparse data ---------------------------------------------------------------------
-def sparse_initializer(name: str, chunk_size: int | None = None) -> Initializer:
-    """The initializer called ``name`` (see :func:`emkit.models.initialization.initializer`)
-    for data that may be CSR: dense data goes to the named initializer as it is; CSR rows
-    get the same strategy through sparse-dense products (k-means and the nearest seeds by
-    :func:`emkit.models.kmeans_kernels.nearest_centres`), never densified but for the
-    ``n_components`` seeds. 'hc' agglomerates Gaussian clusters of dense rows and refuses
-    CSR rows.
-    """
-    dense = initializer(name, chunk_size)
-
-    def start(
-        X: Any,
-        n_components: int,
-        random_state: np.random.RandomState,
-        sample_weight: np.ndarray | None = None,
-    ) -> np.ndarray:
-        if not sp.issparse(X) or name == "random":
-            return dense(X, n_components, random_state, sample_weight)
-        if name == "kmeans":
-            model = KMeansModel(n_components)
-            with warnings.catch_warnings():
-                # A start needs good clusters, not necessarily a converged Lloyd run.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                result = fit_em(
-                    model,
-                    X,
-                    sample_weight=sample_weight,
-                    hard=True,
-                    tol=0.0,
-                    max_iter=KMEANS_MAX_ITER,
-                    random_state=random_state,
-                    chunk_size=chunk_size,
-                )
-            seeds = result.params.components.means
-        elif name == "k-means++":
-            seeds = kmeans_plusplus(
-                X, n_components, sample_weight=sample_weight, random_state=random_state
-            )[0]
-        elif name == "random_from_data":
-            picked = random_state.choice(X.shape[0], size=n_components, replace=False)
-            seeds = X[picked].toarray()
-        else:
-            raise ValueError(
-                f"init_params={name!r} agglomerates Gaussian clusters of dense rows; for sparse "
-                "data choose 'kmeans', 'k-means++', 'random' or 'random_from_data', or give "
-                "X.toarray()"
-            )
-        return map_rows(lambda rows: nearest_centres(rows, seeds).labels, X, chunk_size)
-
-    return start
 
 
 def check_non_negative(value: Any, name: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.cluster import kmeans_plusplus
 
 from emkit.core.batches import map_rows
@@ -22,6 +23,7 @@ from emkit.exceptions import ConvergenceWarning
 from emkit.families.gaussian_kernels import squared_distances
 from emkit.models.hierarchical import agglomerate
 from emkit.models.kmeans import KMeansModel
+from emkit.models.kmeans_kernels import nearest_centres
 from emkit.models.mixture import Initializer
 
 KMEANS_MAX_ITER = 300
@@ -75,6 +77,8 @@ def random_from_data(
 ) -> np.ndarray:
     """Every sample labelled with its nearest of ``n_components`` distinct random samples."""
     seeds = X[random_state.choice(X.shape[0], size=n_components, replace=False)]
+    if sp.issparse(seeds):
+        seeds = seeds.toarray()  # the seeds alone, never the data
     return nearest(X, seeds, chunk_size)
 
 
@@ -106,6 +110,11 @@ def hierarchical(
     probable). O(n^2) memory and time; see :mod:`emkit.models.hierarchical`. To cut one tree
     at several K, call :func:`~emkit.models.hierarchical.agglomerate` once and its ``cut``.
     """
+    if sp.issparse(X):
+        raise ValueError(
+            "init_params='hc' agglomerates Gaussian clusters of dense rows; for sparse data "
+            "choose 'kmeans', 'k-means++', 'random' or 'random_from_data', or give X.toarray()"
+        )
     tree = agglomerate(X, sample_weight, random_state=random_state, chunk_size=chunk_size)
     return tree.cut(n_components)
 
@@ -132,5 +141,8 @@ def initializer(name: str, chunk_size: int | None = None) -> Initializer:
 
 
 def nearest(X: np.ndarray, centers: np.ndarray, chunk_size: int | None = None) -> np.ndarray:
-    """Index of the nearest centre for every sample, shape (n_samples,)."""
+    """Index of the nearest centre for every sample, shape (n_samples,); CSR rows through
+    sparse-dense products, never densified."""
+    if sp.issparse(X):
+        return map_rows(lambda x: nearest_centres(x, centers).labels, X, chunk_size)
     return map_rows(lambda x: np.argmin(squared_distances(x, centers), axis=1), X, chunk_size)
