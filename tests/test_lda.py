@@ -57,6 +57,35 @@ def test_compiled_digamma_matches_scipy():
     np.testing.assert_allclose(digamma_array(x), digamma(x), rtol=2e-15, atol=1e-13)
 
 
+def test_compiled_digamma_is_exact_across_the_fraction_cutoff():
+    # Below 1e8 psi shifts by eight as one fraction, above it does not.
+    x = np.array(
+        [1e-300, 1e-20, 0.05, 1.4616321449683622, 7.999, 8.0, 1e8 - 1, 1e8, 1e8 + 1, 1e300]
+    )
+    np.testing.assert_allclose(digamma_array(x), digamma(x), rtol=2e-15, atol=1e-13)
+
+
+def test_word_factors_of_few_words_equal_the_full_table():
+    # A mini-batch that uses few words of the vocabulary takes their factors alone: the
+    # same numbers, bit for bit, as from the whole table.
+    rng = np.random.RandomState(4)
+    components = rng.gamma(2.0, 1.0, (4, 300))
+    model = LDAModel(4, 300, 0.3, 0.1, 100, 1e-3)
+    X = sp.csr_array(rng.poisson(2.0, (6, 300)) * (rng.rand(1, 300) < 0.05))
+    assert 0 < np.unique(X.indices).size < 75
+    few = model.documents(lda_params(components, model.alpha, 0.1), X)
+    whole_params = lda_params(components, model.alpha, 0.1)
+    np.testing.assert_allclose(
+        whole_params.exp_elog_beta_t, exp_elog_beta_t(components), rtol=1e-13
+    )
+    assert whole_params.has_exp_elog_beta_t
+    whole = model.documents(whole_params, X)
+    for name in ("gamma", "word_topic", "elog_theta", "document_bounds"):
+        np.testing.assert_array_equal(getattr(few, name), getattr(whole, name), err_msg=name)
+    assert np.all(few.word_topic[np.setdiff1d(np.arange(300), X.indices)] == 0)
+    assert few.word_topic.sum() == pytest.approx(X.sum(), rel=1e-12)
+
+
 def test_inverse_digamma_inverts():
     y = np.linspace(-30, 15, 400)
     np.testing.assert_allclose(digamma(inverse_digamma(y)), y, rtol=1e-13, atol=1e-13)

@@ -539,7 +539,7 @@ class LatentDirichletAllocation(
         return np.float32 if data.dtype == np.float32 else np.float64
 
     def _set_params(self, params: LDAParams, dtype: Any) -> None:
-        self.components_ = params.components.astype(dtype)
+        self.components_ = np.ascontiguousarray(params.components, dtype=dtype)
         self.exp_dirichlet_component_ = np.exp(params.elog_beta).astype(dtype)
         alpha = params.doc_topic_prior
         given = self.doc_topic_prior

@@ -18,6 +18,7 @@ running average of the statistics per document, which is Hoffman's update
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ import scipy.sparse as sp
 from scipy.special import gammaln
 
 from emkit.core.stats import Additive
-from emkit.models.lda_kernels import DocumentPass, document_pass
+from emkit.models.lda_kernels import DocumentPass, digamma_array, document_pass, word_factors
 from emkit.numerics.dirichlet import (
     dirichlet_fixed_point,
     expected_log,
@@ -40,6 +41,11 @@ INIT_SHAPE = 100.0
 class LDAParams:
     """Parameters of latent Dirichlet allocation.
 
+    What the E-step needs of the topics, ``exp(E[log beta])``, is derived on demand and
+    kept: a mini-batch of online VB needs it for its own words only, a tenth of the
+    vocabulary or less, and the digamma of every topic-word pair would cost several times
+    the mini-batch's E-step.
+
     Attributes
     ----------
     components : ndarray of shape (n_components, n_words)
@@ -48,28 +54,65 @@ class LDAParams:
         ``alpha``: the Dirichlet prior of every document's topic proportions.
     topic_word_prior : float
         ``eta``: the symmetric Dirichlet prior of the topics.
-    elog_beta : ndarray of shape (n_components, n_words)
-        ``E[log beta]``, derived from ``components`` once for every pass.
-    exp_elog_beta_t : ndarray of shape (n_words, n_components)
-        ``exp(E[log beta])`` transposed, so that a word's topics lie together.
     """
 
     components: np.ndarray
     doc_topic_prior: np.ndarray
     topic_word_prior: float
-    elog_beta: np.ndarray
-    exp_elog_beta_t: np.ndarray
+
+    def __post_init__(self) -> None:
+        # Not a field: the derived arrays are a cache, not parameters.
+        object.__setattr__(self, "_derived", {})
+
+    def _cached(self, name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        # Threads may race to fill an entry; both compute the same array.
+        value = self._derived.get(name)  # type: ignore[attr-defined]
+        if value is None:
+            value = self._derived[name] = make()  # type: ignore[attr-defined]
+        return value
+
+    @property
+    def components_t(self) -> np.ndarray:
+        """``lambda`` transposed, shape (n_words, n_components), C-contiguous."""
+        return self._cached("components_t", lambda: np.ascontiguousarray(self.components.T))
+
+    @property
+    def psi_sums(self) -> np.ndarray:
+        """``psi(sum_w lambda_kw)``, shape (n_components,)."""
+        return self._cached("psi_sums", lambda: digamma_array(self.components.sum(axis=1)))
+
+    @property
+    def elog_beta(self) -> np.ndarray:
+        """``E[log beta]``, shape (n_components, n_words)."""
+        return self._cached("elog_beta", lambda: expected_log(self.components))
+
+    @property
+    def has_exp_elog_beta_t(self) -> bool:
+        """Whether :attr:`exp_elog_beta_t` is already computed."""
+        return "exp_elog_beta_t" in self._derived  # type: ignore[attr-defined]
+
+    @property
+    def exp_elog_beta_t(self) -> np.ndarray:
+        """``exp(E[log beta])`` transposed, shape (n_words, n_components), so that a
+        word's topics lie together."""
+        return self._cached(
+            "exp_elog_beta_t",
+            lambda: self.word_factors(np.arange(self.components.shape[1])),
+        )
+
+    def word_factors(self, ids: np.ndarray) -> np.ndarray:
+        """Rows ``ids`` of :attr:`exp_elog_beta_t` (the same numbers), shape
+        (n_ids, n_components)."""
+        return word_factors(self.components_t, self.psi_sums, ids)
 
 
 def lda_params(
     components: np.ndarray, doc_topic_prior: np.ndarray, topic_word_prior: float
 ) -> LDAParams:
-    """:class:`LDAParams` with the derived ``E[log beta]`` and its exponential."""
-    components = np.ascontiguousarray(components, dtype=np.float64)
-    elog = expected_log(components)
-    exp_t = np.exp(elog.T, order="C")
+    """:class:`LDAParams` of float64 arrays."""
+    components = np.asarray(components, dtype=np.float64)
     alpha = np.asarray(doc_topic_prior, dtype=np.float64)
-    return LDAParams(components, alpha, float(topic_word_prior), elog, exp_t)
+    return LDAParams(components, alpha, float(topic_word_prior))
 
 
 @dataclass(frozen=True)
@@ -166,21 +209,43 @@ class LDAModel:
         sample_weight: np.ndarray | None = None,
         stats: bool = True,
     ) -> DocumentPass:
-        """The E-step of every document of ``X``: their ``gamma``, statistics (unless not
-        ``stats``) and bounds."""
+        """The E-step of every document of ``X``: their ``gamma``, bounds and (unless not
+        ``stats``) expected topic-word counts ``word_topic``, shape (n_words,
+        n_components)."""
         n = X.shape[0]
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        return document_pass(
+        ids = None
+        if not params.has_exp_elog_beta_t:
+            present = np.zeros(self.n_words, dtype=bool)
+            present[X.indices] = True
+            if 4 * np.count_nonzero(present) < self.n_words:
+                ids = np.flatnonzero(present)
+        if ids is None:
+            indices, factors = X.indices, params.exp_elog_beta_t
+        else:
+            # Few of the words (a mini-batch): their factors alone, the words renumbered.
+            indices = np.searchsorted(ids, X.indices).astype(X.indices.dtype)
+            factors = params.word_factors(ids)
+        result = document_pass(
             X.indptr,
-            X.indices,
+            indices,
             X.data,
             w,
-            params.exp_elog_beta_t,
+            factors,
             params.doc_topic_prior,
             self.max_doc_update_iter,
             self.mean_change_tol,
             stats,
         )
+        if not stats:
+            return result
+        counts = result.word_topic
+        counts *= factors
+        if ids is not None:
+            full = np.zeros((self.n_words, self.n_components))
+            full[ids] = counts
+            counts = full
+        return result._replace(word_topic=counts)
 
     def e_step(
         self,
@@ -195,10 +260,8 @@ class LDAModel:
             raise ValueError("latent Dirichlet allocation has no hard (classification) EM")
         X = _csr(X)
         result = self.documents(params, X, sample_weight)
-        counts = result.word_topic
-        counts *= params.exp_elog_beta_t
         weight = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
-        return LDAStats(counts, result.elog_theta, weight), result.bound
+        return LDAStats(result.word_topic, result.elog_theta, weight), result.bound
 
     def m_step(self, stats: LDAStats, params: LDAParams) -> LDAParams:
         """``lambda = eta + counts``, and ``alpha`` by Minka's fixed point if learned."""

@@ -234,6 +234,45 @@ def _documents(
     return bound
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _word_factors(
+    components_t: np.ndarray, psi_sums: np.ndarray, ids: np.ndarray, out: np.ndarray
+) -> None:
+    n_components = psi_sums.shape[0]
+    scale = np.empty(n_components)
+    rest = np.empty(n_components)
+    for i in range(ids.shape[0]):
+        row = components_t[ids[i]]
+        for k in range(n_components):
+            z, r = _digamma_parts(row[k])
+            scale[k] = z
+            rest[k] = r - psi_sums[k]
+        factors = out[i]
+        for k in range(n_components):
+            factors[k] = scale[k] * math.exp(rest[k])
+
+
+def word_factors(components_t: np.ndarray, psi_sums: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``exp(E[log beta_kw])`` of the words ``ids``, compiled.
+
+    Parameters
+    ----------
+    components_t : ndarray of shape (n_words, n_components), C-contiguous float64
+        ``lambda`` transposed.
+    psi_sums : ndarray of shape (n_components,)
+        ``psi(sum_w lambda_kw)``.
+    ids : ndarray of shape (n_ids,)
+        Word indices.
+
+    Returns
+    -------
+    ndarray of shape (n_ids, n_components)
+    """
+    out = np.empty((ids.shape[0], psi_sums.shape[0]))
+    _word_factors(components_t, psi_sums, ids, out)
+    return out
+
+
 def document_pass(
     indptr: np.ndarray,
     indices: np.ndarray,
