@@ -410,3 +410,22 @@ def test_mean_imputed_start():
     )
     complete = np.ones((2, 2))
     assert mean_imputed(complete) is complete
+
+
+@pytest.mark.parametrize("d", [5, 70])
+def test_pattern_order_groups_rows_by_pattern(d):
+    # Both key kinds: bit masks (D <= 62) and packed bytes.
+    rng = np.random.RandomState(3)
+    missing = rng.rand(300, d) < 0.3
+    missing[:40] = missing[0]  # one pattern of many rows
+    order, starts = gm.pattern_order(missing)
+    groups = list(gm.patterns(missing))
+    assert starts.size == len(groups) + 1 and starts[-1] == 300
+    assert sorted(order) == list(range(300))
+    for p, (rows, observed) in enumerate(groups):
+        block = order[starts[p] : starts[p + 1]]
+        np.testing.assert_array_equal(block, rows)
+        assert (missing[block] == missing[block[0]]).all()
+        np.testing.assert_array_equal(np.flatnonzero(~missing[block[0]]), observed)
+    heads = [tuple(missing[order[s]]) for s in starts[:-1]]
+    assert len(set(heads)) == len(heads)

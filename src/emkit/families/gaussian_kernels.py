@@ -555,7 +555,29 @@ def _conditional_factors(cov, o, m, inv_chol, gain, resid):
     return log_det
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _block_whiten(xo, a, m, mu, inv_chol, diff, z, quad):
+    """``z[:a, :m] = L^-1 (xo - mu)`` for lower-triangular ``inv_chol`` (its leading a x a
+    block), ``diff`` the deviations, and ``quad[:m]`` the squared norms of ``z``'s
+    columns."""
+    for t in range(a):
+        c = mu[t]
+        for i in range(m):
+            diff[t, i] = xo[t, i] - c
+    for i in range(m):
+        quad[i] = 0.0
+    for t in range(a):
+        for i in range(m):
+            z[t, i] = 0.0
+        for u in range(t + 1):
+            lu = inv_chol[t, u]
+            for i in range(m):
+                z[t, i] += lu * diff[u, i]
+        for i in range(m):
+            quad[i] += z[t, i] * z[t, i]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def missing_full_pass(
     X: np.ndarray,
     order: np.ndarray,
@@ -618,11 +640,21 @@ def missing_full_pass(
     gain = np.empty((n_comp, d, d))
     resid = np.empty((n_comp, d, d))
     bias = np.empty(n_comp)
-    z = np.empty((n_comp, d))
-    diff = np.empty(d)
-    dev = np.empty(d)
-    lj = np.empty(n_comp)
-    r = np.empty(n_comp)
+    mu_o = np.empty((n_comp, d))
+    # A block of a pattern's rows, transposed as in the complete-data kernels: the loops
+    # run along the rows and vectorise.
+    xo = np.empty((d, BLOCK))
+    diff = np.empty((d, BLOCK))
+    z = np.empty((d, BLOCK))
+    dev = np.empty((d, BLOCK))
+    mdiff = np.empty((d, BLOCK))
+    rdiff = np.empty((d, BLOCK))
+    lj = np.empty((n_comp, BLOCK))
+    top = np.empty(BLOCK)
+    norm = np.empty(BLOCK)
+    s1 = np.empty(BLOCK)
+    s2 = np.empty(BLOCK)
+    centre = np.zeros(d)
     wsum = np.empty(n_comp)
     idx = np.empty(d, dtype=np.int64)
     for p in range(starts.size - 1):
@@ -638,79 +670,77 @@ def missing_full_pass(
                 idx[a + b] = j
                 b += 1
         o = idx[:a]
-        m = idx[a : a + b]
+        mi = idx[a : a + b]
         for k in range(n_comp):
-            log_det = _conditional_factors(covariances[k], o, m, inv_chol[k], gain[k], resid[k])
+            log_det = _conditional_factors(covariances[k], o, mi, inv_chol[k], gain[k], resid[k])
             if np.isnan(log_det):
                 return scores, sum_w, first, second, loglik, False
             bias[k] = log_weights[k] - log_det - 0.5 * a * LOG_2PI_KERNEL
-        wsum[:] = 0.0
-        for q in range(starts[p], starts[p + 1]):
-            i = order[q]
+            for t in range(a):
+                mu_o[k, t] = means[k, o[t]]
+        for k in range(n_comp):
+            wsum[k] = 0.0
+        for start in range(starts[p], starts[p + 1], BLOCK):
+            m = min(BLOCK, starts[p + 1] - start)
+            for t in range(a):
+                column = o[t]
+                for i in range(m):
+                    xo[t, i] = X[order[start + i], column]
             for k in range(n_comp):
-                quad = 0.0
-                for t in range(a):
-                    diff[t] = X[i, o[t]] - means[k, o[t]]
-                for t in range(a):
-                    s = 0.0
-                    for u in range(t + 1):
-                        s += inv_chol[k, t, u] * diff[u]
-                    z[k, t] = s
-                    quad += s * s
-                lj[k] = bias[k] - 0.5 * quad
+                out = lj[k]
+                _block_whiten(xo, a, m, mu_o[k], inv_chol[k], diff, z, out)
+                c = bias[k]
+                for i in range(m):
+                    out[i] = c - 0.5 * out[i]
             if scores_only:
-                for k in range(n_comp):
-                    scores[i, k] = lj[k]
+                for i in range(m):
+                    row = order[start + i]
+                    for k in range(n_comp):
+                        scores[row, k] = lj[k, i]
                 continue
             if given:
-                for k in range(n_comp):
-                    r[k] = resp[i, k]
+                for i in range(m):
+                    row = order[start + i]
+                    for k in range(n_comp):
+                        lj[k, i] = resp[row, k]
             else:
-                top = lj[0]
-                for k in range(1, n_comp):
-                    top = max(top, lj[k])
-                if top == -np.inf:
-                    top = 0.0
-                if hard:
-                    chosen = False
-                    for k in range(n_comp):
-                        hit = (not chosen) and lj[k] == top
-                        chosen = chosen or hit
-                        r[k] = 1.0 if hit else 0.0
-                    loglik[i] = top
-                else:
-                    total = 0.0
-                    for k in range(n_comp):
-                        r[k] = np.exp(lj[k] - top)
-                        total += r[k]
-                    for k in range(n_comp):
-                        r[k] /= total
-                    loglik[i] = top + np.log(total)
-                if weighted:
-                    for k in range(n_comp):
-                        r[k] *= weights[i]
+                _normalise_block(lj, m, hard, top, norm, s1, s2)
+                for i in range(m):
+                    loglik[order[start + i]] = top[i] + np.log(norm[i])
+            if weighted:
+                for k in range(n_comp):
+                    for i in range(m):
+                        lj[k, i] *= weights[order[start + i]]
             for k in range(n_comp):
-                rk = r[k]
+                # The whitened deviations again (cheaper than keeping K of them), then the
+                # completed row: observed deviations, and the conditional expectations
+                # gain^T z of the missing ones.
+                _block_whiten(xo, a, m, mu_o[k], inv_chol[k], diff, z, s1)
                 for t in range(a):
-                    dev[o[t]] = X[i, o[t]] - means[k, o[t]]
+                    target = o[t]
+                    for i in range(m):
+                        dev[target, i] = diff[t, i]
                 for c in range(b):
-                    s = 0.0
+                    target = mi[c]
+                    for i in range(m):
+                        dev[target, i] = 0.0
                     for t in range(a):
-                        s += z[k, t] * gain[k, t, c]
-                    dev[m[c]] = s
-                wsum[k] += rk
-                for j in range(d):
-                    rd = rk * dev[j]
-                    first[k, j] += rd
-                    for jj in range(j + 1):
-                        second[k, j, jj] += rd * dev[jj]
+                        g = gain[k, t, c]
+                        for i in range(m):
+                            dev[target, i] += g * z[t, i]
+                r = lj[k]
+                acc = 0.0
+                for i in range(m):
+                    acc += r[i]
+                wsum[k] += acc
+                _block_full_moments(dev, m, r, centre, mdiff, rdiff, first[k], second[k])
         if scores_only:
             continue
         for k in range(n_comp):
             sum_w[k] += wsum[k]
             for c in range(b):
                 for e in range(b):
-                    if m[c] >= m[e]:
-                        second[k, m[c], m[e]] += wsum[k] * resid[k, c, e]
+                    if mi[c] >= mi[e]:
+                        second[k, mi[c], mi[e]] += wsum[k] * resid[k, c, e]
     _mirror_lower(second)
     return scores, sum_w, first, second, loglik, True

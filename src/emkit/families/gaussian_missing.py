@@ -203,21 +203,31 @@ def _blocks(
         yield rows, _Pattern.build(X[np.ix_(rows, observed)], observed, means, full)
 
 
+def _pattern_keys(missing: np.ndarray) -> np.ndarray:
+    """One sortable key per row of a mask ``missing`` (n, D), equal for equal patterns."""
+    d = missing.shape[1]
+    if d <= 62:
+        return missing @ (np.int64(1) << np.arange(d, dtype=np.int64))
+    packed = np.packbits(missing, axis=1)
+    return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+
+
+def _grouped(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, bounds)``: the rows sorted by pattern (stably), and where a new pattern
+    begins in that order."""
+    keys = _pattern_keys(missing)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    return order, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+
+
 def patterns(missing: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The missingness patterns of a mask ``missing`` (n, D): ``(rows, observed)`` with the
     row indices of every pattern (ascending) and the indices of its observed coordinates,
     in an order fixed by the patterns alone."""
-    n, d = missing.shape
-    if n == 0:
+    if missing.shape[0] == 0:
         return
-    if d <= 62:
-        keys = missing @ (np.int64(1) << np.arange(d, dtype=np.int64))
-    else:
-        packed = np.packbits(missing, axis=1)
-        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    order, bounds = _grouped(missing)
     for rows in np.split(order, bounds):
         yield rows, np.flatnonzero(~missing[rows[0]])
 
@@ -270,13 +280,14 @@ def _compiled(
 
 def pattern_order(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows of a mask ``missing`` (n, D) grouped by pattern: ``order`` (n,) and
-    ``starts`` (n_patterns + 1,), pattern ``p`` holding ``order[starts[p]:starts[p + 1]]``
-    (see :func:`patterns`)."""
-    groups = [rows for rows, _ in patterns(missing)]
-    if not groups:
+    ``starts`` (n_patterns + 1,), pattern ``p`` holding ``order[starts[p]:starts[p + 1]]``,
+    in the order of :func:`patterns` (vectorised: a batch may hold thousands of patterns)."""
+    n = missing.shape[0]
+    if n == 0:
         return np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum([g.size for g in groups])]).astype(np.int64)
-    return np.concatenate(groups).astype(np.int64), starts
+    order, bounds = _grouped(missing)
+    starts = np.concatenate([[0], bounds, [n]]).astype(np.int64)
+    return order.astype(np.int64), starts
 
 
 def missing_log_prob(
