@@ -425,13 +425,17 @@ def test_error_nan(tmp_path, capsys):
     assert "column 'b' has 1 missing value (first on line 3)" in err
 
 
-def test_error_nan_in_predict_data(gmm_file, tmp_path, capsys):
+def test_error_nan_in_predict_data(tmp_path, capsys):
+    # k-means needs whole rows (a Gaussian mixture conditions on the observed cells).
+    model = tmp_path / "kmeans.emkit"
+    code, _, err = _run(capsys, "fit", FAITHFUL, "--model", "kmeans", "-k", 2, "-o", model, "-q")
+    assert code == 0, err
     named = tmp_path / "named.csv"
     named.write_text("eruptions,waiting\n1,2\n3,NA\n")
-    assert "column 'waiting' has 1 missing value" in _fail(capsys, "predict", gmm_file, named)
+    assert "column 'waiting' has 1 missing value" in _fail(capsys, "predict", model, named)
     plain = tmp_path / "plain.csv"
     plain.write_text("1,2\n3,\n")
-    assert "column 'x1' has 1 missing value" in _fail(capsys, "predict", gmm_file, plain)
+    assert "column 'x1' has 1 missing value" in _fail(capsys, "predict", model, plain)
 
 
 def test_error_empty_file(tmp_path, capsys):

@@ -120,3 +120,41 @@ def test_refusals(fitted, tmp_path, capsys):
     narrow = tmp_path / "narrow.csv"
     pd.DataFrame(X[:, :1], columns=["c"]).to_csv(narrow, index=False)
     assert "lacks" in _fail(capsys, "impute", model, narrow)
+
+
+def test_predict_takes_missing_cells(fitted, tmp_path, capsys):
+    # The posteriors of rows with missing cells condition on what the rows show.
+    data, model, gm = fitted
+    out = tmp_path / "labels.csv"
+    _ok(capsys, "predict", model, data, "--proba", "-o", out, "--chunk-size", 64)
+    table = pd.read_csv(out)
+    np.testing.assert_array_equal(table["row"], np.arange(X.shape[0]))
+    np.testing.assert_array_equal(table["label"], gm.predict(FRAME))
+    proba = table.drop(columns=["row", "label"]).to_numpy()
+    np.testing.assert_allclose(proba, gm.predict_proba(FRAME), rtol=1e-12, atol=1e-300)
+
+
+def test_predict_refuses_missing_cells_for_a_model_that_cannot_take_them(tmp_path, capsys):
+    complete = tmp_path / "complete.csv"
+    pd.DataFrame(np.nan_to_num(X), columns=["a", "b"]).to_csv(complete, index=False)
+    kmeans = tmp_path / "kmeans.emkit"
+    _ok(capsys, "fit", complete, "--model", "kmeans", "-k", 2, "-o", kmeans, "-q")
+    data = tmp_path / "data.csv"
+    FRAME.to_csv(data, index=False)
+    err = _fail(capsys, "predict", kmeans, data, "-o", tmp_path / "labels.csv")
+    assert "column 'a' has" in err and "missing value" in err
+    assert not (tmp_path / "labels.csv").exists()
+
+
+def test_a_hidden_markov_model_of_one_sequence_takes_missing_cells(tmp_path, capsys):
+    # Without a sequence column the table is one sequence, read whole.
+    data = tmp_path / "one.csv"
+    FRAME.to_csv(data, index=False)
+    model = tmp_path / "hmm.emkit"
+    _ok(capsys, "fit", data, "--model", "hmm", "-k", 2, "--random-state", 0, "-o", model, "-q")
+    hmm = emkit.load(model)
+    direct = emkit.GaussianHMM(2, random_state=0, n_init=hmm.n_init).fit(X)
+    assert hmm.score(FRAME) == pytest.approx(direct.score(X), rel=1e-9)
+    out = tmp_path / "states.csv"
+    _ok(capsys, "predict", model, data, "-o", out)
+    np.testing.assert_array_equal(pd.read_csv(out)["state"], hmm.predict(FRAME))

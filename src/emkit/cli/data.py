@@ -53,9 +53,15 @@ _MAX_SUGGESTED = 8
 _SHOWN = 3
 
 
-def read_features(data: str, columns: Sequence[str] | None, delimiter: str | None) -> Table:
-    """The feature columns of ``data`` (default: all), warning about a row index."""
-    table = read_table(data, columns=columns, delimiter=delimiter)
+def read_features(
+    data: str,
+    columns: Sequence[str] | None,
+    delimiter: str | None,
+    allow_missing: bool = False,
+) -> Table:
+    """The feature columns of ``data`` (default: all), warning about a row index; missing
+    cells (NaN) refused unless ``allow_missing``."""
+    table = read_table(data, columns=columns, delimiter=delimiter, allow_missing=allow_missing)
     if columns is None:
         index = _IndexColumn(table.columns, table.unnamed)
         index.add(table.values[:, 0])
@@ -306,6 +312,7 @@ def read_sequences(
     columns: Sequence[str] | None,
     sequence_column: str | None,
     delimiter: str | None,
+    allow_missing: bool = False,
 ) -> tuple[Table, np.ndarray | None]:
     """The feature columns of ``data`` and the lengths of its sequences.
 
@@ -319,6 +326,9 @@ def read_sequences(
         The column of sequence ids; None makes the whole table one sequence.
     delimiter : str, optional
         The field separator of a text file (default: by its suffix).
+    allow_missing : bool, default=False
+        Whether missing cells (NaN) of the features are taken (never in the sequence
+        column).
 
     Returns
     -------
@@ -328,7 +338,7 @@ def read_sequences(
         Rows of every sequence, in the order of the table; None without a sequence column.
     """
     if sequence_column is None:
-        return read_features(data, columns, delimiter), None
+        return read_features(data, columns, delimiter, allow_missing), None
     if columns is not None and sequence_column in columns:
         raise CommandError(
             f"the sequence column {sequence_column!r} cannot also be a feature (--columns)"
@@ -559,7 +569,11 @@ def _sequence_lengths(ids: np.ndarray, data: str, sequence_column: str) -> np.nd
 
 
 def read_for_model(
-    estimator: Any, data: str, exclude: str | None, delimiter: str | None
+    estimator: Any,
+    data: str,
+    exclude: str | None,
+    delimiter: str | None,
+    allow_missing: bool = False,
 ) -> np.ndarray:
     """The columns of ``data`` that ``estimator`` was fitted on, in the model's order.
 
@@ -567,13 +581,15 @@ def read_for_model(
     Data without a header (columns named x0, x1, ... by the reader), and models fitted
     without column names, are matched by position, and then the number of columns must
     equal the model's number of features. The column ``exclude`` (the sequence column) is
-    never a feature.
+    never a feature. Missing cells (NaN) are refused unless ``allow_missing``.
     """
     d, fitted_names, by_name = _fitted_columns(estimator, data)
     selection_error: DataError | None = None
     if by_name:
         try:
-            return read_table(data, columns=fitted_names, delimiter=delimiter).values
+            return read_table(
+                data, columns=fitted_names, delimiter=delimiter, allow_missing=allow_missing
+            ).values
         except DataError as exc:
             selection_error = exc
     try:
@@ -589,7 +605,7 @@ def read_for_model(
     values = table.values
     if exclude is not None:
         values = np.ascontiguousarray(values[:, [table.columns.index(name) for name in features]])
-    if np.isnan(values).any():
+    if not allow_missing and np.isnan(values).any():
         # Raises the reader's message naming the line.
         return read_table(data, columns=features, delimiter=delimiter).values
     return values

@@ -31,6 +31,7 @@ from emkit.cli.data import (
     read_sequences,
     scan_sequences,
     scan_source,
+    takes_missing,
 )
 from emkit.cli.errors import (
     EXIT_INTERRUPTED,
@@ -73,7 +74,9 @@ def run(args: argparse.Namespace) -> int | None:
     refusal: ValueError | None = None
     data: Any
     if face.kind == "hmm" and args.sequence_column is None:
-        table, lengths = read_sequences(args.data, args.columns, None, args.delimiter)
+        table, lengths = read_sequences(
+            args.data, args.columns, None, args.delimiter, takes_missing(estimator)
+        )
         data, columns, n = table.values, table.columns, table.values.shape[0]
     elif face.kind == "hmm":
         opened = open_sequences(args.data, args.columns, args.sequence_column, args.delimiter)

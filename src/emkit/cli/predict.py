@@ -32,6 +32,7 @@ from emkit.cli.data import (
     read_texts,
     refuse_missing,
     sequence_chunks,
+    takes_missing,
     with_ids,
 )
 from emkit.cli.errors import CommandError, in_file_terms, speaking, warn, with_options
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> None:
     # Read first: a bad sequence column is reported before any mismatch of the features.
     data: Any
     if is_hmm and args.sequence_column is None:
-        data = read_for_model(estimator, args.data, None, args.delimiter)
+        data = read_for_model(estimator, args.data, None, args.delimiter, takes_missing(estimator))
     elif is_hmm:
         data = open_sequences_for_model(estimator, args.data, args.sequence_column, args.delimiter)
     else:
@@ -139,7 +140,7 @@ def _predict_chunks(
     """The rows of a data file, a chunk at a time, each written before the next is read."""
     offset = 0
     for rows, _ in opened.source.chunks(chunk_size):
-        if np.isnan(rows).any():
+        if not takes_missing(estimator) and np.isnan(rows).any():
             refuse_missing(opened)
         with speaking({}, columns, args.data), rows_from(offset):
             check_data(estimator, rows)
@@ -161,7 +162,7 @@ def _predict_sequences(
     written before the next is read."""
     offset = 0
     for seqs, _ in sequence_chunks(opened, chunk_size):
-        if np.isnan(seqs.X).any():
+        if not takes_missing(estimator) and np.isnan(seqs.X).any():
             refuse_missing(with_ids(opened))
         with speaking({}, columns, args.data), rows_from(offset):
             check_data(estimator, seqs.X)
