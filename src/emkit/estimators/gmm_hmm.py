@@ -30,7 +30,7 @@ from emkit.estimators.hmm_parameters import (
 from emkit.estimators.hmm_start import data_covariance, kmeans_labels, within_covariance
 from emkit.estimators.parameters import Param, integer, reals
 from emkit.exceptions import RegularisationWarning, warn
-from emkit.families.checks import check_magnitude, dominant_regularisation
+from emkit.families.checks import check_magnitude, dominant_regularisation, real_data
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian
 from emkit.families.gaussian_mixture_emission import (
@@ -41,6 +41,7 @@ from emkit.families.gaussian_mixture_emission import (
 )
 from emkit.families.tables import Columns, ParameterTable
 from emkit.models.hmm import HMM
+from emkit.models.mixture import mean_imputed
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
 
@@ -89,6 +90,14 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
 
     :meth:`aic` and :meth:`bic` count ``n_components * (n_mix - 1)`` free mixture
     weights (hmmlearn counts ``n_mix - 1``).
+
+    NaN cells are missing values, assumed missing at random: a sample's emission density is
+    that of its observed cells, ``sum_m w_km N(x_o | mu_kmo, Sigma_kmoo)``, and its
+    statistics complete the missing cells under every Gaussian (see
+    :class:`emkit.families.gaussian_mixture_emission.GaussianMixtureEmission`); a sample
+    with nothing observed emits with probability one, its state known only from its
+    neighbours. The start reads missing cells at their column's mean. :meth:`impute` fills
+    them in given the whole sequence.
     """
 
     description = replace(
@@ -205,9 +214,25 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         # The moments of the data square it.
         check_magnitude(X, "GMMHMM")
         block = self.chunk_size or DEFAULT_CHUNK_SIZE
-        message = dominant_regularisation(X, float(self.min_covar), "min_covar", block)
+        # The variances of the columns, missing cells at their column's mean (as the start
+        # reads them).
+        rows = mean_imputed(X)
+        message = dominant_regularisation(rows, float(self.min_covar), "min_covar", block)
         if message is not None:
             warn(message, RegularisationWarning)
+
+    def _check_emission_data(self, X: Any, *, reset: bool) -> np.ndarray:
+        # NaN is a missing cell (missing at random): the emissions condition on the
+        # observed cells of every row.
+        return self._check_data(X, reset=reset, allow_nan=True)
+
+    def _check_chunk(self, X: np.ndarray) -> np.ndarray:
+        return real_data(X, type(self).__name__, allow_nan=True)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def _structure(self) -> CovarianceStructure:
         """The covariance structure of the n_components * n_mix Gaussians."""
@@ -255,17 +280,20 @@ class GMMHMM(_FeaturesFromParameters, BaseHMM):
         fresh: frozenset[str],
     ) -> GaussianMixtureEmissionParams:
         k, m, d = int(self.n_components), int(self.n_mix), X.X.shape[1]
+        # Missing cells start at their column's mean: k-means and the covariance need
+        # whole rows (the E-steps then condition on the observed cells).
+        rows = mean_imputed(X.X, w)
         if "weights" in fresh:
             weights = np.full((k, m), 1.0 / m)
         else:
             weights = self._checked_weights(self._given("weights_"))
         if "means" in fresh:
-            means = self._nested_kmeans(X.X, w, rng)
+            means = self._nested_kmeans(rows, w, rng)
         else:
             means = self._checked_means(self._given("means_"), d)
         if "covars" in fresh:
             cov = within_covariance(
-                X.X, w, means.reshape(k * m, d), float(self.min_covar), self.chunk_size
+                rows, w, means.reshape(k * m, d), float(self.min_covar), self.chunk_size
             )
             covariances = self._structure().repeated(cov, k * m)
         else:

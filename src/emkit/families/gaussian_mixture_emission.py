@@ -16,7 +16,7 @@ parameters, with its covariance structures, ``reg_covar``, priors and frozen par
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,13 @@ from emkit.families.covariance import (
 )
 from emkit.families.gaussian import Gaussian, GaussianParams, GaussianStats
 from emkit.families.gaussian_kernels import full_moments, full_scores, fused_full
+from emkit.families.gaussian_missing import has_missing
+from emkit.families.imputation import (
+    Imputation,
+    imputation_for,
+    pick_components,
+    register_imputation,
+)
 from emkit.numerics.linalg import (
     check_positive_definite,
     covariance_from_precision,
@@ -100,9 +107,14 @@ class GroupTied(CovarianceStructure):
 
     scatter_shape = shape
 
+    def reduce_full(self, second: np.ndarray) -> np.ndarray:
+        """Full second moments of every component, shape (n_components, D, D), summed
+        within the groups: the scatter, shape (n_components // group_size, D, D)."""
+        return self._by_group(second).sum(axis=1)
+
     def moments(self, X, resp, centres):
         first, second = full_moments(X, resp, centres)
-        return first, self._by_group(second).sum(axis=1)
+        return first, self.reduce_full(second)
 
     def estimate(self, nk, shift, scatter, reg_covar, old, empty):
         totals = self._by_group(nk).sum(axis=1)
@@ -145,7 +157,7 @@ class GroupTied(CovarianceStructure):
         sum_w, first, second, top, norm = fused_full(
             X, weights, means, self._expand(prec_chol), bias, hard
         )
-        return sum_w, first, self._by_group(second).sum(axis=1), top, norm
+        return sum_w, first, self.reduce_full(second), top, norm
 
     def n_parameters(self, n_components, n_features):
         return self._groups(n_components) * n_features * (n_features + 1) // 2
@@ -425,6 +437,18 @@ class GaussianMixtureEmission:
     prior : GMMHMMPrior, optional
         hmmlearn's ``GMMHMM`` update of means and covariances instead of the Gaussian
         family's M-step (the Gaussian family must then have no prior of its own).
+
+    Notes
+    -----
+    Missing values (NaN cells) are allowed when the Gaussian family allows them
+    (:attr:`allows_missing`), assumed missing at random. A row's density under member
+    ``k`` is that of its observed coordinates ``o``, ``sum_m w_km N(x_o | mu_kmo,
+    Sigma_kmoo)``; the inner responsibilities ``p(m | x_o, k)`` come from those densities,
+    and the statistics of Gaussian ``(k, m)`` are the Gaussian family's of the completed row
+    (missing coordinates at their conditional expectation given the observed ones under
+    that Gaussian, its conditional covariance added to the second moments), weighted by the
+    member's weight times ``p(m | x_o, k)``. A row with nothing observed has density one
+    and no statistics. Rows without NaN take the same passes as when nothing is missing.
     """
 
     gaussian: Gaussian = field(default_factory=Gaussian)
@@ -458,6 +482,18 @@ class GaussianMixtureEmission:
                 )
 
     @property
+    def allows_missing(self) -> bool:
+        """Whether NaN cells are missing values that the E-step conditions on: when the
+        Gaussian family's are."""
+        return bool(self.gaussian.allows_missing)
+
+    def check_data(self, X: Any) -> np.ndarray:
+        """The Gaussian family's check of the data (NaN a missing value where it allows
+        them; infinities refused, rows with nothing observed reported), shape (n_samples,
+        n_features)."""
+        return self.gaussian.check_data(X)
+
+    @property
     def monotone(self) -> bool:
         """Whether the M-step exactly maximises the expected complete-data log-likelihood."""
         if self.prior is not None:
@@ -474,7 +510,8 @@ class GaussianMixtureEmission:
         return np.ascontiguousarray(log_joint, dtype=np.float64).reshape(-1, m)
 
     def log_prob(self, params: GaussianMixtureEmissionParams, X: np.ndarray) -> np.ndarray:
-        """``log sum_m w_km N(x_i | k, m)``, shape (n_samples, n_components)."""
+        """``log sum_m w_km N(x_i | k, m)``, shape (n_samples, n_components); for a row with
+        NaN cells, the density of its observed coordinates (0 when nothing is observed)."""
         k = np.shape(params.weights)[0]
         return logsumexp_rows(self._log_joint(params, X)).reshape(-1, k)
 
@@ -491,13 +528,43 @@ class GaussianMixtureEmission:
     ) -> GaussianMixtureEmissionStats:
         """Statistics of samples ``X`` (n, D) with member weights ``resp`` (n, K): the Gaussian
         family's statistics under the weights ``resp[:, k] * p(m | x, k)``, centred on the
-        current means."""
+        current means. NaN cells are missing values (see the class notes): a row with
+        nothing observed adds nothing, not even to the members' weights."""
         k, m = np.shape(params.weights)
         resp = np.asarray(resp, dtype=np.float64)
         weights = self.inner_responsibilities(params, X)
         weights *= resp[:, :, None]
-        gaussian = self.gaussian.stats(params.gaussian, X, weights.reshape(-1, k * m))
-        return GaussianMixtureEmissionStats(resp.sum(axis=0), gaussian)
+        weights = weights.reshape(-1, k * m)
+        if not has_missing(X):
+            gaussian = self.gaussian.stats(params.gaussian, X, weights)
+            return GaussianMixtureEmissionStats(resp.sum(axis=0), gaussian)
+        seen = ~np.isnan(X).all(axis=1)
+        gaussian = self._stats_missing(params.gaussian, X, weights)
+        return GaussianMixtureEmissionStats(resp[seen].sum(axis=0), gaussian)
+
+    def _stats_missing(
+        self, params: GaussianParams, X: np.ndarray, weights: np.ndarray
+    ) -> GaussianStats:
+        """The Gaussian family's statistics of rows ``X`` (n, D) with NaN cells under the
+        weights (n, K * M) of every Gaussian.
+
+        The Gaussian family reduces the moments of partly observed rows for the structures
+        it knows; those of :class:`GroupTied` are taken as full moments of every Gaussian
+        (the family with 'full' covariances at the expanded matrices) and summed within the
+        states, as :meth:`GroupTied.moments` sums those of complete rows.
+        """
+        structure = self.gaussian.covariance
+        if not isinstance(structure, GroupTied):
+            return self.gaussian.stats(params, X, weights)
+        shape = params.means.shape
+        expanded = GaussianParams(
+            params.means,
+            structure.full(params.covariances, *shape),
+            structure.full(params.precisions_cholesky, *shape),
+        )
+        full = replace(self.gaussian, covariance=Full()).stats(expanded, X, weights)
+        scatter = structure.reduce_full(full.scatter)
+        return GaussianStats(full.sum_w, full.sum_dx, scatter, full.centre, structure)
 
     # -- re-estimation -------------------------------------------------------------------
     def m_step(
@@ -574,19 +641,51 @@ class GaussianMixtureEmission:
             Returns a fresh iterable of ``(X, resp)`` pairs: float64 samples of shape
             (n, n_features) and their responsibilities (n, n_components), already multiplied
             by the sample weights. Read four times.
+
+        A missing cell (NaN) counts as its column's mean over the observed cells, as in the
+        Gaussian family's start: there are no parameters yet to condition on.
+
+        Raises
+        ------
+        ValueError
+            When a column has no observed cell of positive weight.
         """
         n_mix = int(self.n_mix)
-        total, first = None, None
+        total, first, unseen = None, None, None
         for X, resp in chunks():
             total = resp.sum(axis=0) if total is None else total + resp.sum(axis=0)
+            if has_missing(X):
+                missing = np.isnan(X)
+                X = np.where(missing, 0.0, X)
+                part = resp.T @ missing
+                unseen = part if unseen is None else unseen + part
             first = resp.T @ X if first is None else first + resp.T @ X
         assert total is not None and first is not None
+        fill = None
+        if unseen is not None:
+            # Weighted sums over the observed cells: the missing cells enter at the mean.
+            seen = total.sum() - unseen.sum(axis=0)
+            if np.any(seen <= 0):
+                column = int(np.flatnonzero(seen <= 0)[0])
+                raise ValueError(
+                    f"column {column} of the data has no observed value (every cell NaN, or "
+                    "of zero weight): a mixture cannot start from it; drop the column"
+                )
+            fill = first.sum(axis=0) / seen
+            first = first + unseen * fill
+
+        def filled() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            for X, resp in chunks():
+                if fill is not None and has_missing(X):
+                    X = np.where(np.isnan(X), fill, X)
+                yield X, resp
+
         n_components = total.shape[0]
         occupied = total > 0
         centres = first / np.where(occupied, total, 1.0)[:, None]
         centres[~occupied] = first.sum(axis=0) / total.sum()
         scatter = None
-        for X, resp in chunks():
+        for X, resp in filled():
             part = Full().moments(X, np.ascontiguousarray(resp, dtype=np.float64), centres)[1]
             scatter = part if scatter is None else scatter + part
         assert scatter is not None
@@ -596,7 +695,7 @@ class GaussianMixtureEmission:
         edges = ndtri(np.arange(1, n_mix) / n_mix)
 
         def split() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            for X, resp in chunks():
+            for X, resp in filled():
                 z = np.einsum("nkd,kd->nk", X[:, None, :] - centres[None], axis) / scale
                 group = np.searchsorted(edges, z)
                 weights = np.zeros((X.shape[0], n_components, n_mix))
@@ -676,3 +775,44 @@ class GaussianMixtureEmission:
             X[start : start + n] = X[start : start + n][random_state.permutation(n)]
             start += n
         return X
+
+
+# -- imputation: the missing cells given the observed ones --------------------------------
+class GaussianMixtureImputation(Imputation):
+    """The missing cells of a mixture emission's rows: given member ``k``, a mixture over
+    its Gaussians with the inner responsibilities ``p(m | x_o, k)`` of the observed cells,
+    each Gaussian's conditional Gaussian of the missing cells given the observed ones. The
+    structure's posterior ``r_k`` times ``p(m | x_o, k)`` is then the posterior of Gaussian
+    ``(k, m)``, and the Gaussian family's imputation mixes over the K * M Gaussians."""
+
+    def impute(
+        self,
+        family: GaussianMixtureEmission,
+        params: GaussianMixtureEmissionParams,
+        X: np.ndarray,
+        resp: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        k, m = np.shape(params.weights)
+        joint = family.inner_responsibilities(params, X)
+        joint *= np.asarray(resp, dtype=np.float64)[:, :, None]
+        gaussians = imputation_for(family.gaussian)
+        return gaussians.impute(family.gaussian, params.gaussian, X, joint.reshape(-1, k * m))
+
+    def draw(
+        self,
+        family: GaussianMixtureEmission,
+        params: GaussianMixtureEmissionParams,
+        X: np.ndarray,
+        components: np.ndarray,
+        rng: np.random.RandomState,
+    ) -> np.ndarray:
+        m = np.shape(params.weights)[1]
+        members = np.asarray(components, dtype=np.int64)
+        inner = family.inner_responsibilities(params, X)[np.arange(X.shape[0]), members]
+        gaussians = members * m + pick_components(inner, rng)
+        return imputation_for(family.gaussian).draw(
+            family.gaussian, params.gaussian, X, gaussians, rng
+        )
+
+
+register_imputation(GaussianMixtureEmission, GaussianMixtureImputation())
