@@ -73,6 +73,7 @@ from emkit.families.multinomial import Multinomial, MultinomialParams
 from emkit.families.poisson import Poisson, PoissonParams
 from emkit.families.tables import Columns, ParameterTable
 from emkit.models.hmm import HMM, HMMParams
+from emkit.models.hmm_sampling import sample_paths
 from emkit.models.initialization import initializer
 from emkit.models.mixture import mean_imputed
 
@@ -459,6 +460,68 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         family = self._model(int(self.n_features_in_)).family
         values, std = imputation_for(family).impute(family, self._params().emissions, rows, resp)
         return (values, std) if return_std else values
+
+    def sample_missing(
+        self,
+        X: Any,
+        lengths: Any = None,
+        n_imputations: int = 5,
+        random_state: Any = None,
+    ) -> np.ndarray:
+        """Multiple imputation: ``n_imputations`` copies of ``X``, each with its missing
+        cells drawn from their distribution given everything observed.
+
+        Every copy draws a path of states from its posterior given the whole sequence
+        (forward filtering, backward sampling: :mod:`emkit.models.hmm_sampling`), then every
+        row's missing cells from its state's emission given the row's observed cells (a
+        Gaussian's missing cells jointly). The copies are draws from the joint posterior of
+        the states and the missing cells, so they carry the dependence along the sequence
+        that :meth:`impute`, a mean, averages out.
+
+        Parameters
+        ----------
+        X, lengths
+            As :meth:`score` takes them (arrays), NaN where a cell is missing.
+        n_imputations : int, default=5
+            Number of imputed copies.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws: the same seed gives the same copies.
+
+        Returns
+        -------
+        ndarray of shape (n_imputations, n_samples, n_features)
+            The observed cells as they are in every copy.
+
+        Raises
+        ------
+        TypeError
+            When the emission family cannot draw a missing cell given the observed ones.
+        ValueError
+            When a sequence has probability zero under the model.
+        """
+        check_int(n_imputations, "n_imputations", 1)
+        self._check_fitted()
+        seqs = self._sequences(X, lengths, reset=False)
+        model, params = self._model(seqs.X.shape[1]), self._params()
+        family = model.family
+        imputation = imputation_for(family)
+        rows = np.asarray(seqs.X, dtype=np.float64)
+        log_emission = model.log_emission(params, rows)
+        rng = check_random_state(random_state)
+        out = np.empty((int(n_imputations), *rows.shape))
+        for j in range(out.shape[0]):
+            states, logliks = sample_paths(
+                log_emission, seqs.offsets, params.startprob, params.transmat, rng
+            )
+            if not np.isfinite(logliks).all():
+                first = int(np.flatnonzero(~np.isfinite(logliks))[0])
+                raise ValueError(
+                    f"sequence {first} (rows {int(seqs.offsets[first])} to "
+                    f"{int(seqs.offsets[first + 1]) - 1}) has probability zero under the "
+                    "model, so its missing cells cannot be drawn"
+                )
+            out[j] = imputation.draw(family, params.emissions, rows, states, rng)
+        return out
 
     def decode(
         self, X: Any, lengths: Any = None, algorithm: str | None = None
