@@ -14,6 +14,7 @@ from emkit.core.batches import DEFAULT_CHUNK_SIZE
 from emkit.estimators.base import EMEstimatorMixin, dask_rows
 from emkit.estimators.description import COVARIANCE, FaceDescription, Phrase
 from emkit.estimators.gaussian_mixture import REG_COVAR
+from emkit.estimators.imputation import MixtureImputation
 from emkit.estimators.mixtures import (
     MAX_ITER,
     N_COMPONENTS,
@@ -38,9 +39,10 @@ from emkit.estimators.parameters import (
 )
 from emkit.exceptions import RegularisationWarning, warn
 from emkit.execution.sources import ArrayRows, Chunk, RowSource
-from emkit.families.checks import checked_array, dominant_regularisation, real_data
+from emkit.families.checks import checked_array, dominant_regularisation
 from emkit.families.covariance import covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
+from emkit.families.gaussian_missing import has_missing
 from emkit.families.tables import Columns, CovarianceTables, ParameterTable
 from emkit.models.initialization import initializer
 from emkit.models.variational_mixture import (
@@ -53,7 +55,12 @@ from emkit.numerics.linalg import semidefinite_log_det
 
 
 class BayesianGaussianMixture(
-    DeclaredParameters, MixtureScoring, EMEstimatorMixin, DensityMixin, BaseEstimator
+    MixtureImputation,
+    DeclaredParameters,
+    MixtureScoring,
+    EMEstimatorMixin,
+    DensityMixin,
+    BaseEstimator,
 ):
     """Variational Bayesian Gaussian mixture fitted by variational EM.
 
@@ -68,6 +75,18 @@ class BayesianGaussianMixture(
     :mod:`emkit.models.variational_mixture`. ``covariance_type`` shapes the posterior
     Wishart factors: 'full' free, 'tied' one factor shared by all components, 'diag' a
     diagonal scale matrix, 'spherical' a multiple of the identity.
+
+    Missing values: NaN cells (infinities are refused) are latent variables of the
+    variational family, with a factor ``q(x_m | z)`` of every row's missing cells given its
+    component, so the bound stays a lower bound on the evidence of the observed cells and
+    never decreases (:mod:`emkit.models.variational_missing`; values assumed missing at
+    random). A row with nothing observed counts for nothing (an ``EmptyRowWarning`` says
+    how many), and its responsibilities are ``weights_``. The default priors then read the
+    observed cells (see ``mean_prior`` and ``covariance_prior``). :meth:`impute` fills the
+    missing cells with their mean under the variational posterior, ``sum_k q(z = k)
+    E_q[x_m | z = k]``, with ``E_q[x_m | z = k]`` the conditional expectation given the
+    observed cells under ``N(means_[k], covariances_[k])``; :meth:`sample_missing` draws
+    them from ``q``.
 
     Attributes
     ----------
@@ -183,7 +202,7 @@ class BayesianGaussianMixture(
             "mean_prior",
             None,
             "array-like of shape (n_features,)",
-            "``m_0``; the (weighted) mean of X when None.",
+            "``m_0``; the (weighted) mean of X when None (of every column's observed cells).",
             anything,
         ),
         Param(
@@ -201,6 +220,9 @@ class BayesianGaussianMixture(
             The prior Wishart's inverse scale matrix ``W_0^-1``: (D, D) for 'full' and
             'tied', its diagonal (D,) for 'diag', a number for 'spherical'. When None, the
             (weighted, unbiased) covariance of X, its diagonal, or the mean of its diagonal.
+            With missing cells, the covariance of X with every missing cell at its column's
+            mean, scaled so that every variance is that of the column's observed cells
+            (positive semi-definite, as pairwise-complete covariances need not be).
             """,
             anything,
         ),
@@ -223,8 +245,9 @@ class BayesianGaussianMixture(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or RowSource
-            Training data; a row source (:func:`emkit.open_data`) is read a chunk at a time,
-            the default priors' moments in two passes, and carries its own weights.
+            Training data, NaN where a cell is missing; a row source
+            (:func:`emkit.open_data`) is read a chunk at a time, the default priors'
+            moments in two passes, and carries its own weights.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; integer weights give exactly the fit on repeated rows
@@ -239,7 +262,9 @@ class BayesianGaussianMixture(
         X = dask_rows(X)
         if isinstance(X, RowSource):
             return self._fit_source(X, warm, sample_weight)
-        X = real_data(self._check_data(X, reset=not warm, min_samples=2), "Gaussian")
+        X = self._gaussian().check_data(
+            self._check_data(X, reset=not warm, min_samples=2, allow_nan=True)
+        )
         block = self.chunk_size or DEFAULT_CHUNK_SIZE
         message = dominant_regularisation(X, float(self.reg_covar), "reg_covar", block)
         if message is not None:
@@ -285,17 +310,26 @@ class BayesianGaussianMixture(
         self._set_params(result.params)
         return self
 
-    @staticmethod
-    def _checked_rows(source: RowSource) -> RowSource:
-        return source.map(lambda rows: real_data(rows, "Gaussian"))
+    def _checked_rows(self, source: RowSource) -> RowSource:
+        return source.map(self._gaussian().check_data)
 
     def _checked(self, X: Any) -> np.ndarray | RowSource:
         X = dask_rows(X)
+        self._check_fitted()
         if isinstance(X, RowSource):
-            self._check_fitted()
             self._check_source_columns(X, reset=False)
             return self._checked_rows(X)
-        return super()._checked(X)
+        return self._check_data(X, reset=False, allow_nan=True)
+
+    def _gaussian(self) -> Gaussian:
+        """The family that checks the data: real values, NaN a missing cell (rows with
+        nothing observed reported)."""
+        return Gaussian(covariance_structure(self.covariance_type))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return the component of every sample (equal to ``fit(X).predict(X)``).
@@ -371,7 +405,7 @@ class BayesianGaussianMixture(
                 f"{n_features - 1}, but got {self.degrees_of_freedom_prior:.3f}."
             )
         step = self.chunk_size or DEFAULT_CHUNK_SIZE
-        mean, n_rows, total = _weighted_mean(rows.chunks(step), n_features)
+        mean, n_rows, total, seen = _weighted_mean(rows.chunks(step), n_features)
         if self.mean_prior is None:
             self.mean_prior_ = mean
         else:
@@ -383,17 +417,19 @@ class BayesianGaussianMixture(
                 )
             if not np.all(np.isfinite(self.mean_prior_)):
                 raise ValueError("'mean_prior' holds NaN or infinite values")
-        self.covariance_prior_ = self._covariance_prior(rows, mean, total)
+        self.covariance_prior_ = self._covariance_prior(rows, mean, total, seen)
         return n_rows
 
-    def _covariance_prior(self, rows: RowSource, mean: np.ndarray, total: float) -> Any:
+    def _covariance_prior(
+        self, rows: RowSource, mean: np.ndarray, total: float, seen: np.ndarray | None
+    ) -> Any:
         if self.covariance_prior is None:
             # The data's covariance, as in scikit-learn (its diagonal, or mean variance, for
             # the narrower types). It is singular with fewer samples than features or with
             # constant or collinear features: the Wishart prior is then improper, and
             # lower_bound_ leaves out its normalising constant.
             step = self.chunk_size or DEFAULT_CHUNK_SIZE
-            covariance = _weighted_covariance(rows.chunks(step), mean, total)
+            covariance = _weighted_covariance(rows.chunks(step), mean, total, seen)
             prior = covariance_structure(self.covariance_type).from_matrix(covariance)
             return float(prior) if prior.ndim == 0 else prior
         return self._given_covariance_prior(rows.n_features)
@@ -538,38 +574,84 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _weighted_mean(chunks: Iterable[Chunk], n_features: int) -> tuple[np.ndarray, int, float]:
+def _weighted_mean(
+    chunks: Iterable[Chunk], n_features: int
+) -> tuple[np.ndarray, int, float, np.ndarray | None]:
     """Weighted mean, shape (n_features,), of the rows of ``chunks`` accumulated in float64,
-    with their number and total weight."""
-    n_rows, total, first = 0, 0.0, np.zeros(n_features)
+    with their number and total weight; with NaN cells (missing), the mean of every
+    column's observed cells, and the observed weight of every column, shape (n_features,)
+    (None when no cell is missing).
+
+    Raises
+    ------
+    ValueError
+        When a column has no observed cell of positive weight.
+    """
+    n_rows, total, first, seen = 0, 0.0, np.zeros(n_features), np.zeros(n_features)
+    missing = False
     for rows, w in chunks:
         x = np.asarray(rows, dtype=np.float64)
         weights = np.ones(x.shape[0]) if w is None else w
         n_rows += x.shape[0]
         total += weights.sum()
-        first += weights @ x
-    return first / total, n_rows, total
+        if has_missing(x):
+            missing = True
+            observed = ~np.isnan(x)
+            first += weights @ np.where(observed, x, 0.0)
+            seen += weights @ observed
+        else:
+            first += weights @ x
+            seen += weights.sum()
+    if not missing:
+        return first / total, n_rows, total, None
+    if np.any(seen <= 0):
+        column = int(np.flatnonzero(seen <= 0)[0])
+        raise ValueError(
+            f"column {column} of the data has no observed value (every cell NaN, or of zero "
+            "weight): a mixture cannot be fitted to it; drop the column"
+        )
+    return first / seen, n_rows, total, seen
 
 
-def _weighted_covariance(chunks: Iterable[Chunk], mean: np.ndarray, total: float) -> np.ndarray:
+def _weighted_covariance(
+    chunks: Iterable[Chunk], mean: np.ndarray, total: float, seen: np.ndarray | None
+) -> np.ndarray:
     """Unbiased covariance (n_features, n_features) of the rows of ``chunks`` about their
     weighted ``mean``, their weights frequency weights summing to ``total`` (so that integer
     weights equal repeated rows), accumulated in float64.
 
+    With missing cells (``seen``, the observed weight of every column, not None), every
+    missing cell sits at its column's mean and entry ``(i, j)`` of the scatter is divided by
+    ``sqrt((seen_i - 1) (seen_j - 1))``: the variances are those of the observed cells, and
+    the matrix, a congruence ``D S D`` of a scatter, stays positive semi-definite.
+
     Raises
     ------
     ValueError
-        When the total weight is at most one (no unbiased covariance).
+        When the total weight (of a column's observed cells) is at most one (no unbiased
+        covariance).
     """
     if not total > 1.0:
         raise ValueError(
             "the default covariance_prior is the unbiased covariance of X, which needs a "
             f"total sample weight above 1 (got {total:g}); pass covariance_prior"
         )
+    if seen is not None and not np.all(seen > 1.0):
+        column = int(np.flatnonzero(~(seen > 1.0))[0])
+        raise ValueError(
+            "the default covariance_prior is the unbiased covariance of X, which needs an "
+            f"observed weight above 1 in every column (column {column} has "
+            f"{seen[column]:g}); pass covariance_prior"
+        )
     d = mean.shape[0]
     scatter = np.zeros((d, d))
     for rows, w in chunks:
         diff = np.asarray(rows, dtype=np.float64) - mean
+        if seen is not None:
+            diff = np.where(np.isnan(diff), 0.0, diff)
         weighted = diff if w is None else diff * w[:, None]
         scatter += weighted.T @ diff
-    return scatter / (total - 1.0)
+    if seen is None:
+        return scatter / (total - 1.0)
+    scale = 1.0 / np.sqrt(seen - 1.0)
+    return scatter * scale[:, None] * scale[None, :]

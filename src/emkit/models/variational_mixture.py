@@ -32,11 +32,17 @@ weighted counts, first moments and scatter about the current means), so chunked,
 and weighted fits come for free. The E-step returns the data part of the ELBO, which is
 additive over batches; the divergences of ``q(pi)`` and ``q(mu, Lambda)`` from their priors
 depend on the parameters alone and reach the driver through :meth:`bound_offset`.
+
+Missing values (NaN cells) are latent variables with a structured factor ``q(x_im | z_i)``
+in the variational family (:mod:`emkit.models.variational_missing`): partly observed rows
+are scored on their observed coordinates and completed in the statistics, rows with nothing
+observed count for nothing. Rows without NaN take the compiled pass as before.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -50,8 +56,10 @@ from emkit.families.covariance import (
     Tied,
     covariance_structure,
 )
-from emkit.families.gaussian import GaussianStats
-from emkit.models.mixture import Initializer, initial_assignment, weighted_chunks
+from emkit.families.gaussian import Gaussian, GaussianParams, GaussianStats
+from emkit.families.gaussian_missing import has_missing
+from emkit.models.mixture import Initializer, initial_assignment, mean_imputed, weighted_chunks
+from emkit.models.variational_missing import e_step_with_missing, log_joint_with_missing
 from emkit.numerics.linalg import semidefinite_log_det
 from emkit.numerics.logspace import normalize_log_rows
 
@@ -91,6 +99,14 @@ class VariationalMixtureParams:
     degrees_of_freedom: np.ndarray
     covariances: np.ndarray
     precisions_cholesky: np.ndarray
+
+    @property
+    def components(self) -> GaussianParams:
+        """The Gaussians ``N(m_k, (nu_k W_k)^-1)``: given the component, the optimal
+        variational factor of a row's missing cells is their conditional Gaussian under
+        these (see :mod:`emkit.models.variational_missing`), which is what imputation
+        reads."""
+        return GaussianParams(self.means, self.covariances, self.precisions_cholesky)
 
 
 @dataclass(frozen=True, eq=False)
@@ -357,6 +373,9 @@ class VariationalGaussianMixture:
     prior_log_det: float | None = field(init=False, repr=False, compare=False)
     """``log|W_0^-1|``, or None when ``W_0^-1`` is singular (an improper prior)."""
 
+    allows_missing: ClassVar[bool] = True
+    """NaN cells are missing values, latent in the variational family (not an error)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariance", covariance_structure(self.covariance))
         if type(self.covariance) not in _WISHART_SHAPES:
@@ -420,6 +439,12 @@ class VariationalGaussianMixture:
         """Whether every M-step exactly maximises the ELBO (no ``reg_covar``)."""
         return self.reg_covar == 0
 
+    @property
+    def family(self) -> Gaussian:
+        """The Gaussian family of :attr:`VariationalMixtureParams.components` (for
+        imputation: the missing cells given the observed ones and the component)."""
+        return Gaussian(self.covariance, self.reg_covar)
+
     # -- the model contract -------------------------------------------------------------
     def init(
         self,
@@ -429,9 +454,15 @@ class VariationalGaussianMixture:
     ) -> VariationalMixtureParams:
         """Parameters from the initializer's labels or responsibilities: one M-step from
         statistics accumulated about the weighted mean of ``X`` (n_samples, n_features),
-        over row chunks so that ``X`` is never copied whole."""
+        over row chunks so that ``X`` is never copied whole.
+
+        A missing cell (NaN) counts as its column's (weighted) mean over the observed cells,
+        for the initializer and for that first M-step: there are no parameters yet to
+        condition on (``X`` is then copied once).
+        """
         if self.initializer is None:
             raise ValueError("this mixture has no initializer: start the fit from parameters")
+        X = mean_imputed(X, sample_weight)
         k = self.n_components
         start = initial_assignment(self.initializer, X, k, random_state, sample_weight)
         chunks = weighted_chunks(X, start, k, sample_weight, self.chunk_size)
@@ -473,9 +504,35 @@ class VariationalGaussianMixture:
             ``q(z_i)`` (``E[log p(x_i, z_i)] + H[q(z_i)]``). With ``hard=True``,
             ``q(z_i)`` is a point mass on the largest ``log rho_ik`` and the term is that
             maximum (a lower bound too).
+
+        NaN cells are missing values (see :mod:`emkit.models.variational_missing`): a
+        partly observed row is scored on its observed coordinates and completed in the
+        statistics; a row with nothing observed adds nothing.
         """
         if X.dtype not in (np.float64, np.float32):
             X = np.asarray(X, dtype=np.float64)
+        if has_missing(X):
+            return e_step_with_missing(
+                self.covariance,
+                params.means,
+                params.covariances,
+                self._log_weights(params),
+                X,
+                sample_weight,
+                hard,
+                partial(self._complete_e_step, params, hard=hard),
+            )
+        return self._complete_e_step(params, X, sample_weight, hard=hard)
+
+    def _complete_e_step(
+        self,
+        params: VariationalMixtureParams,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        *,
+        hard: bool,
+    ) -> tuple[GaussianStats, float]:
+        """:meth:`e_step` of rows without NaN: one compiled pass."""
         w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, np.float64)
         sum_w, first, second, top, norm = self.covariance.fused_e_step(
             X, w, params.means, params.precisions_cholesky, self._log_weights(params), hard
@@ -508,8 +565,27 @@ class VariationalGaussianMixture:
     # -- beyond the contract ------------------------------------------------------------
     def log_joint(self, params: VariationalMixtureParams, X: np.ndarray) -> np.ndarray:
         """``log rho_ik = E[log pi_k] + E[log N(x_i | mu_k, Lambda_k^-1)]``, shape
-        (n_samples, n_components)."""
+        (n_samples, n_components).
+
+        For a row with NaN cells, the term of the row's optimal structured factor
+        ``q(z_i) q(x_im | z_i)`` (its observed coordinates; see
+        :mod:`emkit.models.variational_missing`); for a row with nothing observed, the log
+        of the expected mixing weights (no data: its posterior is the weights, and its
+        ``log_prob`` zero).
+        """
         X = np.asarray(X, dtype=np.float64)
+        if has_missing(X):
+            with np.errstate(divide="ignore"):
+                unobserved = np.log(self.mean_weights(params))
+            return log_joint_with_missing(
+                self.covariance,
+                params.means,
+                params.covariances,
+                self._log_weights(params),
+                X,
+                partial(self.log_joint, params),
+                unobserved,
+            )
         log_joint = self.covariance.log_prob(X, params.means, params.precisions_cholesky)
         log_joint += self._log_weights(params)
         return log_joint
