@@ -4,6 +4,7 @@ outlying samples, with the degrees of freedom learned from the data."""
 from __future__ import annotations
 
 from emkit.estimators.gaussian_mixture import COVARIANCE_TYPE, REG_COVAR, CovarianceFace
+from emkit.estimators.imputation import MixtureImputation
 from emkit.estimators.mixtures import (
     MIXTURE_PARAMETERS,
     N_COMPONENTS,
@@ -15,7 +16,7 @@ from emkit.estimators.parameters import Param, boolean
 from emkit.families.student import StudentT
 
 
-class StudentMixture(CovarianceFace):
+class StudentMixture(MixtureImputation, CovarianceFace):
     __doc__ = face_doc(
         """Mixture of multivariate Student-t distributions, fitted by ECM.
 
@@ -25,7 +26,9 @@ class StudentMixture(CovarianceFace):
     (a one-dimensional root per component after the location and scale updates), so the
     fit decides how heavy the tails are; the family is
     :class:`emkit.families.student.StudentT`. Data: real numbers, shape (n_samples,
-    n_features).""",
+    n_features), NaN marking a missing cell: a row counts by the t density of its observed
+    cells, and :meth:`impute` fills the missing ones in (see
+    :mod:`emkit.families.student_missing`).""",
         """\
     means_ : ndarray of shape (n_components, n_features)
         Locations ``mu_k`` (the means where ``dof_ > 1``).

@@ -24,12 +24,17 @@ conditional maximisations are
 
 Each step maximises the expected complete-data log-likelihood, so the observed
 log-likelihood never decreases (with ``reg_covar=0``).
+
+Missing values (NaN cells): a row is scored by the t density of its observed coordinates and
+its statistics condition the missing ones and ``tau`` on them
+(:mod:`emkit.families.student_missing`); rows without NaN take the paths above unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -37,8 +42,10 @@ from scipy.optimize import brentq
 from scipy.special import digamma, gammaln
 
 from emkit.core.stats import Additive
+from emkit.exceptions import warn
 from emkit.families.base import Family
 from emkit.families.checks import (
+    EmptyRowWarning,
     check_frozen,
     check_prior,
     checked_array,
@@ -47,6 +54,15 @@ from emkit.families.checks import (
 )
 from emkit.families.covariance import LOG_2PI, CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
+from emkit.families.gaussian_missing import empty_rows, has_missing, split_rows
+from emkit.families.imputation import register_imputation
+from emkit.families.student_missing import (
+    MissingMoments,
+    StudentImputation,
+    missing_log_prob,
+    missing_mixture_e_step,
+    missing_stats,
+)
 from emkit.families.tables import Columns, CovarianceTables, ParameterTable, Table, covariance_words
 from emkit.numerics.logspace import responsibilities
 
@@ -179,7 +195,18 @@ class StudentT(Family):
     -----
     The degrees of freedom are kept at most :data:`DOF_MAX` (see there): a component whose
     samples are no heavier-tailed than a Gaussian reaches that cap.
+
+    Missing values (NaN cells) are allowed (:attr:`allows_missing`), assumed missing at
+    random. A row is scored by the t density of its observed coordinates (the same degrees
+    of freedom), and its statistics complete the missing ones by their conditional
+    expectation given the observed ones, with the hidden scale's posterior given what is
+    observed (see :mod:`emkit.families.student_missing`). A row with nothing observed counts
+    for nothing. Rows without NaN take the same passes as when nothing is missing, with
+    bit-identical results.
     """
+
+    allows_missing: ClassVar[bool] = True
+    """NaN cells are missing values that the E-step conditions on (not an error)."""
 
     covariance: CovarianceStructure = field(default_factory=lambda: covariance_structure("full"))
     reg_covar: float = 1e-6
@@ -249,12 +276,12 @@ class StudentT(Family):
         return self.from_covariances(means, arrays["covariances"], dof)
 
     def check_data(self, X: ArrayLike) -> np.ndarray:
-        """Validate real-valued data.
+        """Validate real-valued data, NaN marking missing values.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Finite numbers.
+            Finite numbers, or NaN for a missing value.
 
         Returns
         -------
@@ -264,15 +291,41 @@ class StudentT(Family):
         Raises
         ------
         ValueError
-            Naming the first problem: not numeric, not 2-D, NaN or infinite values, or values
-            too large for float64 arithmetic.
+            Naming the first problem: not numeric, not 2-D, infinite values, or values too
+            large for float64 arithmetic.
+
+        Warns
+        -----
+        EmptyRowWarning
+            Once, naming how many rows have no observed value (they count for nothing).
         """
-        return real_data(X, "Student-t")
+        X = real_data(X, "Student-t", allow_nan=True)
+        empty = empty_rows(X)
+        if empty:
+            warn(
+                f"{empty} of {X.shape[0]} rows of the Student-t data have no observed value "
+                "(every cell NaN): they count for nothing in the fit, and their "
+                "responsibilities are the mixing weights",
+                EmptyRowWarning,
+            )
+        return X
 
     # -- scores ---------------------------------------------------------------------------
     def log_prob(self, params: StudentParams, X: ArrayLike) -> np.ndarray:
-        """``log t(x_i | mu_k, Sigma_k, nu_k)``, shape (n_samples, n_components)."""
+        """``log t(x_i | mu_k, Sigma_k, nu_k)``, shape (n_samples, n_components). For a row
+        with NaN cells, the t density of its observed coordinates (0 when nothing is
+        observed)."""
         X = np.asarray(X, dtype=np.float64)
+        if not has_missing(X):
+            return self._complete_log_prob(params, X)
+        split = split_rows(X)
+        out = np.zeros((X.shape[0], params.means.shape[0]))
+        if split.complete.size:
+            out[split.complete] = self._complete_log_prob(params, X[split.complete])
+        out[split.partial] = missing_log_prob(self.covariance, params, X[split.partial])
+        return out
+
+    def _complete_log_prob(self, params: StudentParams, X: np.ndarray) -> np.ndarray:
         delta, log_mode = self._sq_mahalanobis(params, X)
         return self._log_density(delta, log_mode, params.dof, X.shape[1])
 
@@ -307,10 +360,30 @@ class StudentT(Family):
     # -- statistics and M-step ------------------------------------------------------------
     def stats(self, params: StudentParams, X: ArrayLike, resp: np.ndarray) -> StudentStats:
         """Statistics of samples ``X`` (n, D) with weights ``resp`` (n, K), centred on
-        ``params.means``."""
+        ``params.means``; the missing cells (NaN) of a row and its hidden scale conditioned
+        on its observed cells, a row with nothing observed left out (see the class notes)."""
         X = np.asarray(X, dtype=np.float64)
-        delta, _ = self._sq_mahalanobis(params, X)
-        return self._stats(params, X, np.asarray(resp, dtype=np.float64), delta)
+        resp = np.asarray(resp, dtype=np.float64)
+        if not has_missing(X):
+            delta, _ = self._sq_mahalanobis(params, X)
+            return self._stats(params, X, resp, delta)
+        split = split_rows(X)
+        complete = X[split.complete]
+        delta, _ = self._sq_mahalanobis(params, complete)
+        stats = self._stats(params, complete, resp[split.complete], delta)
+        partial = missing_stats(self.covariance, params, X[split.partial], resp[split.partial])
+        return stats + self._from_moments(params, partial)
+
+    def _from_moments(self, params: StudentParams, moments: MissingMoments) -> StudentStats:
+        return StudentStats(
+            moments.sum_w,
+            moments.sum_wu,
+            moments.sum_dx,
+            moments.scatter,
+            moments.sum_w_log_tau,
+            params.means,
+            self.covariance,
+        )
 
     def _stats(
         self, params: StudentParams, X: np.ndarray, resp: np.ndarray, delta: np.ndarray
@@ -360,6 +433,8 @@ class StudentT(Family):
         log_weights : ndarray of shape (n_components,)
             Log mixing proportions (-inf for a component of zero weight).
         X : ndarray of shape (n_samples, n_features)
+            NaN cells are missing values: the rows holding them are conditioned on their
+            observed cells (see the class notes), the others take the plain pass.
         sample_weight : ndarray of shape (n_samples,) or None
         hard : bool
             Classification EM: each sample goes wholly to its most probable component.
@@ -372,10 +447,39 @@ class StudentT(Family):
             Summed (weighted) log-likelihood of the batch.
         """
         X = np.asarray(X, dtype=np.float64)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if not has_missing(X):
+            return self._complete_e_step(params, log_weights, X, weights, hard)
+        split = split_rows(X)
+        stats, loglik = self._complete_e_step(
+            params,
+            log_weights,
+            X[split.complete],
+            None if weights is None else weights[split.complete],
+            hard,
+        )
+        partial = missing_mixture_e_step(
+            self.covariance,
+            params,
+            log_weights,
+            X[split.partial],
+            None if weights is None else weights[split.partial],
+            hard,
+        )
+        return stats + self._from_moments(params, partial), loglik + partial.loglik
+
+    def _complete_e_step(
+        self,
+        params: StudentParams,
+        log_weights: np.ndarray,
+        X: np.ndarray,
+        weights: np.ndarray | None,
+        hard: bool,
+    ) -> tuple[StudentStats, float]:
+        """:meth:`mixture_e_step` of rows without NaN (float64)."""
         delta, log_mode = self._sq_mahalanobis(params, X)
         log_joint = self._log_density(delta.copy(), log_mode, params.dof, X.shape[1])
         log_joint += log_weights
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         resp, loglik = responsibilities(log_joint, weights, hard)
         return self._stats(params, X, resp, delta), loglik
 
@@ -649,3 +753,6 @@ def _check_dof(dof: np.ndarray, name: str) -> None:
 
 def _gaussian_params(params: StudentParams) -> GaussianParams:
     return GaussianParams(params.means, params.covariances, params.precisions_cholesky)
+
+
+register_imputation(StudentT, StudentImputation())
