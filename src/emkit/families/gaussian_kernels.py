@@ -510,13 +510,13 @@ def fused_diag(
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _conditional_factors(cov, o, m, inv_chol, gain, resid):
+def _conditional_factors(cov, o, m, chol, inv_chol, gain, resid):
     """Factors of one component's covariance ``cov`` (D, D) for observed indices ``o`` and
-    missing ``m``: ``inv_chol[:a, :a] = L^-1`` (lower) with ``L L^T = Sigma_oo``,
-    ``gain[:a, :b] = L^-1 Sigma_om``, ``resid[:b, :b] = Sigma_mm - gain^T gain``; returns
-    ``log|L|`` (NaN when ``Sigma_oo`` is not positive definite)."""
+    missing ``m``: ``inv_chol[:a, :a] = L^-1`` (lower) with ``L L^T = Sigma_oo`` (``L``
+    into the scratch ``chol``), ``gain[:a, :b] = L^-1 Sigma_om``, ``resid[:b, :b] =
+    Sigma_mm - gain^T gain``; returns ``log|L|`` (NaN when ``Sigma_oo`` is not positive
+    definite)."""
     a, b = o.size, m.size
-    chol = np.zeros((a, a))
     log_det = 0.0
     for i in range(a):
         for j in range(i + 1):
@@ -636,24 +636,27 @@ def missing_full_pass(
     first = np.zeros((n_comp, d))
     second = np.zeros((n_comp, d, d))
     loglik = np.zeros(n)
+    chol = np.empty((d, d))
     inv_chol = np.empty((n_comp, d, d))
     gain = np.empty((n_comp, d, d))
     resid = np.empty((n_comp, d, d))
     bias = np.empty(n_comp)
     mu_o = np.empty((n_comp, d))
     # A block of a pattern's rows, transposed as in the complete-data kernels: the loops
-    # run along the rows and vectorise.
-    xo = np.empty((d, BLOCK))
-    diff = np.empty((d, BLOCK))
-    z = np.empty((d, BLOCK))
-    dev = np.empty((d, BLOCK))
-    mdiff = np.empty((d, BLOCK))
-    rdiff = np.empty((d, BLOCK))
-    lj = np.empty((n_comp, BLOCK))
-    top = np.empty(BLOCK)
-    norm = np.empty(BLOCK)
-    s1 = np.empty(BLOCK)
-    s2 = np.empty(BLOCK)
+    # run along the rows and vectorise. Every component's whitened rows are kept for the
+    # moments, so a block holds no more rows than keeps them in cache.
+    rows = max(8, min(BLOCK, 16384 // max(1, n_comp * d)))
+    xo = np.empty((d, rows))
+    diff = np.empty((d, rows))
+    zs = np.empty((n_comp, d, rows))
+    dev = np.empty((d, rows))
+    mdiff = np.empty((d, rows))
+    rdiff = np.empty((d, rows))
+    lj = np.empty((n_comp, rows))
+    top = np.empty(rows)
+    norm = np.empty(rows)
+    s1 = np.empty(rows)
+    s2 = np.empty(rows)
     centre = np.zeros(d)
     wsum = np.empty(n_comp)
     idx = np.empty(d, dtype=np.int64)
@@ -672,7 +675,9 @@ def missing_full_pass(
         o = idx[:a]
         mi = idx[a : a + b]
         for k in range(n_comp):
-            log_det = _conditional_factors(covariances[k], o, mi, inv_chol[k], gain[k], resid[k])
+            log_det = _conditional_factors(
+                covariances[k], o, mi, chol, inv_chol[k], gain[k], resid[k]
+            )
             if np.isnan(log_det):
                 return scores, sum_w, first, second, loglik, False
             bias[k] = log_weights[k] - log_det - 0.5 * a * LOG_2PI_KERNEL
@@ -680,15 +685,15 @@ def missing_full_pass(
                 mu_o[k, t] = means[k, o[t]]
         for k in range(n_comp):
             wsum[k] = 0.0
-        for start in range(starts[p], starts[p + 1], BLOCK):
-            m = min(BLOCK, starts[p + 1] - start)
+        for start in range(starts[p], starts[p + 1], rows):
+            m = min(rows, starts[p + 1] - start)
             for t in range(a):
                 column = o[t]
                 for i in range(m):
                     xo[t, i] = X[order[start + i], column]
             for k in range(n_comp):
                 out = lj[k]
-                _block_whiten(xo, a, m, mu_o[k], inv_chol[k], diff, z, out)
+                _block_whiten(xo, a, m, mu_o[k], inv_chol[k], diff, zs[k], out)
                 c = bias[k]
                 for i in range(m):
                     out[i] = c - 0.5 * out[i]
@@ -712,14 +717,14 @@ def missing_full_pass(
                     for i in range(m):
                         lj[k, i] *= weights[order[start + i]]
             for k in range(n_comp):
-                # The whitened deviations again (cheaper than keeping K of them), then the
-                # completed row: observed deviations, and the conditional expectations
+                # The completed rows: observed deviations, and the conditional expectations
                 # gain^T z of the missing ones.
-                _block_whiten(xo, a, m, mu_o[k], inv_chol[k], diff, z, s1)
+                z = zs[k]
                 for t in range(a):
                     target = o[t]
+                    c = mu_o[k, t]
                     for i in range(m):
-                        dev[target, i] = diff[t, i]
+                        dev[target, i] = xo[t, i] - c
                 for c in range(b):
                     target = mi[c]
                     for i in range(m):
