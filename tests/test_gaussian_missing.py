@@ -412,9 +412,9 @@ def test_mean_imputed_start():
     assert mean_imputed(complete) is complete
 
 
-@pytest.mark.parametrize("d", [5, 70])
+@pytest.mark.parametrize("d", [5, 12, 40, 70])
 def test_pattern_order_groups_rows_by_pattern(d):
-    # Both key kinds: bit masks (D <= 62) and packed bytes.
+    # Every key kind: bit masks of 8, 16 and 64 bits, and packed bytes.
     rng = np.random.RandomState(3)
     missing = rng.rand(300, d) < 0.3
     missing[:40] = missing[0]  # one pattern of many rows

@@ -206,6 +206,10 @@ def _blocks(
 def _pattern_keys(missing: np.ndarray) -> np.ndarray:
     """One sortable key per row of a mask ``missing`` (n, D), equal for equal patterns."""
     d = missing.shape[1]
+    if d <= 16:
+        # Keys of 16 bits or fewer sort by radix, in linear time.
+        dtype = np.uint8 if d <= 8 else np.uint16
+        return (missing @ (np.int64(1) << np.arange(d, dtype=np.int64))).astype(dtype)
     if d <= 62:
         return missing @ (np.int64(1) << np.arange(d, dtype=np.int64))
     packed = np.packbits(missing, axis=1)
