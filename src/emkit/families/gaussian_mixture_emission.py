@@ -513,7 +513,11 @@ class GaussianMixtureEmission:
         """``log sum_m w_km N(x_i | k, m)``, shape (n_samples, n_components); for a row with
         NaN cells, the density of its observed coordinates (0 when nothing is observed)."""
         k = np.shape(params.weights)[0]
-        return logsumexp_rows(self._log_joint(params, X)).reshape(-1, k)
+        out = logsumexp_rows(self._log_joint(params, X)).reshape(-1, k)
+        if has_missing(X):
+            # Nothing observed has probability one exactly, not the weights' sum rounded.
+            out[np.isnan(X).all(axis=1)] = 0.0
+        return out
 
     def inner_responsibilities(
         self, params: GaussianMixtureEmissionParams, X: np.ndarray
