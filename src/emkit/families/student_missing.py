@@ -52,8 +52,8 @@ Imputation (:class:`StudentImputation`): ``x_m | x_o`` under component ``k`` is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from scipy.special import digamma, gammaln
@@ -192,10 +192,10 @@ def _accumulate(
     structure: CovarianceStructure,
     params: StudentParams,
     X: np.ndarray,
-    weigh: Any,
+    weigh: Callable[[np.ndarray, _Observed], tuple[np.ndarray, float]],
 ) -> MissingMoments:
     """The moments of partly observed rows ``X``, every block weighted by
-    ``weigh(rows, log_density) -> (resp, loglik)``."""
+    ``weigh(rows, observed) -> (resp, loglik)`` (``observed`` the block's :class:`_Observed`)."""
     k, d = params.means.shape
     sums = [np.zeros(k), np.zeros(k), np.zeros((k, d))]
     second = np.zeros((k, d, d) if structure.matrices else (k, d))
