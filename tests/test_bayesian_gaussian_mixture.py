@@ -616,14 +616,15 @@ def _X():
     return np.random.default_rng(0).normal(size=(50, 2))
 
 
-def _with_nan():
+def _with_inf():
+    # NaN marks a missing cell; infinities are refused.
     X = _X()
-    X[3, 1] = np.nan
+    X[3, 1] = np.inf
     return X
 
 
 BAD_FIT = [
-    ("nan", {}, _with_nan(), {}, "Input X contains NaN"),
+    ("inf", {}, _with_inf(), {}, "infinity"),
     ("1-d", {}, _X()[:, 0], {}, "Expected 2D array"),
     ("one-row", {}, _X()[:1], {}, "minimum of 2"),
     ("few", {"n_components": 5}, _X()[:3], {}, "n_samples >= n_components"),

@@ -242,6 +242,11 @@ class CovarianceStructure(ABC):
     def full(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
         """Covariances as K full (D, D) matrices, shape (K, D, D)."""
 
+    def reduce_full(self, second: np.ndarray) -> np.ndarray:
+        """Full second moments of every component, shape (K, D, D), reduced to the scatter
+        of a structure of matrices: summed over the components when they share one."""
+        return second.sum(axis=0) if self.shared else second
+
     @abstractmethod
     def check(
         self, covariances: np.ndarray, n_components: int, n_features: int, name: str

@@ -22,6 +22,8 @@ from emkit.families.checks import (
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian_missing import (
     empty_rows,
+    grouped_mixture_e_step,
+    grouped_rows,
     has_missing,
     missing_log_prob,
     missing_mixture_e_step,
@@ -390,23 +392,34 @@ class Gaussian(Family):
         """:meth:`mixture_e_step` of a batch with NaN cells: its complete rows through the
         compiled pass, its partly observed rows conditioned on what they show, its
         unobserved rows left out."""
-        split = split_rows(X)
         w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if self.covariance.matrices:
+            rows = grouped_rows(X)
+            complete = rows.complete
+            sum_w, first, second, partial_loglik = grouped_mixture_e_step(
+                self.covariance,
+                params.means,
+                params.covariances,
+                log_weights,
+                X,
+                rows,
+                w,
+                hard,
+            )
+        else:
+            split = split_rows(X)
+            complete = split.complete
+            sum_w, first, second, partial_loglik = missing_mixture_e_step(
+                self.covariance,
+                params.means,
+                params.covariances,
+                log_weights,
+                X[split.partial],
+                None if w is None else w[split.partial],
+                hard,
+            )
         stats, loglik = self._fused_e_step(
-            params,
-            log_weights,
-            X[split.complete],
-            None if w is None else w[split.complete],
-            hard,
-        )
-        sum_w, first, second, partial_loglik = missing_mixture_e_step(
-            self.covariance,
-            params.means,
-            params.covariances,
-            log_weights,
-            X[split.partial],
-            None if w is None else w[split.partial],
-            hard,
+            params, log_weights, X[complete], None if w is None else w[complete], hard
         )
         partial = GaussianStats(sum_w, first, second, params.means, self.covariance)
         return stats + partial, loglik + partial_loglik

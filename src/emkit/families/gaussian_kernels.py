@@ -510,6 +510,26 @@ def fused_diag(
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def missing_keys(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's missingness pattern as a bit mask (bit ``j`` set when column ``j`` is
+    NaN; at most 62 columns) and its number of missing cells, both shape (n_samples,), in
+    one pass over ``X`` (n_samples, n_features)."""
+    n, d = X.shape
+    keys = np.zeros(n, dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        key = 0
+        count = 0
+        for j in range(d):
+            if np.isnan(X[i, j]):
+                key |= np.int64(1) << j
+                count += 1
+        keys[i] = key
+        counts[i] = count
+    return keys, counts
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _conditional_factors(cov, o, m, chol, inv_chol, gain, resid):
     """Factors of one component's covariance ``cov`` (D, D) for observed indices ``o`` and
     missing ``m``: ``inv_chol[:a, :a] = L^-1`` (lower) with ``L L^T = Sigma_oo`` (``L``

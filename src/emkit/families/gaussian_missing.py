@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from emkit.families.covariance import LOG_2PI, CovarianceStructure
-from emkit.families.gaussian_kernels import missing_full_pass
+from emkit.families.gaussian_kernels import missing_full_pass, missing_keys
 from emkit.numerics.logspace import responsibilities
 
 
@@ -239,7 +239,7 @@ def patterns(missing: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
 def _reduce(structure: CovarianceStructure, second: np.ndarray) -> np.ndarray:
     """Second moments from :meth:`_Pattern.moments` (K, D, D) or :meth:`_Masked.moments`
     (K, D) reduced as ``structure`` reduces its scatter."""
-    return second.sum(axis=0) if structure.matrices and structure.shared else second
+    return structure.reduce_full(second) if structure.matrices else second
 
 
 # -- what the family calls ----------------------------------------------------------------
@@ -292,6 +292,85 @@ def pattern_order(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order, bounds = _grouped(missing)
     starts = np.concatenate([[0], bounds, [n]]).astype(np.int64)
     return order.astype(np.int64), starts
+
+
+class GroupedRows(NamedTuple):
+    """The rows of a batch by what is observed, the partly observed ones grouped by
+    pattern.
+
+    Attributes
+    ----------
+    complete : ndarray of shape (n_complete,)
+        Indices of the rows without NaN.
+    order : ndarray of shape (n_partial,)
+        Indices of the partly observed rows, grouped by missingness pattern: pattern ``p``
+        holds ``order[starts[p]:starts[p + 1]]``.
+    starts : ndarray of shape (n_patterns + 1,)
+    """
+
+    complete: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+
+
+def grouped_rows(X: np.ndarray) -> GroupedRows:
+    """:class:`GroupedRows` of ``X`` (n, D): for up to 62 columns from one compiled pass
+    that finds every row's pattern, without a copy of the partly observed rows."""
+    d = X.shape[1]
+    if d > 62:
+        split = split_rows(X)
+        order, starts = pattern_order(np.isnan(X[split.partial]))
+        return GroupedRows(split.complete, split.partial[order], starts)
+    keys, counts = missing_keys(X)
+    partial = np.flatnonzero((counts > 0) & (counts < d))
+    partial_keys = keys[partial]
+    if d <= 16:
+        partial_keys = partial_keys.astype(np.uint8 if d <= 8 else np.uint16)
+    within = np.argsort(partial_keys, kind="stable")
+    ordered = partial_keys[within]
+    bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    starts = np.concatenate([[0], bounds, [partial.size]]).astype(np.int64)
+    if partial.size == 0:
+        starts = np.zeros(1, dtype=np.int64)
+    return GroupedRows(np.flatnonzero(counts == 0), partial[within].astype(np.int64), starts)
+
+
+def grouped_mixture_e_step(
+    structure: CovarianceStructure,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    log_weights: np.ndarray,
+    X: np.ndarray,
+    rows: GroupedRows,
+    sample_weight: np.ndarray | None,
+    hard: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """:func:`missing_mixture_e_step` of the partly observed rows of ``X`` (n, D), read
+    in place through ``rows`` (:func:`grouped_rows`), for matrix covariances;
+    ``sample_weight`` (n,) are the weights of all rows of ``X``."""
+    k, d = means.shape
+    full = np.ascontiguousarray(structure.full(np.asarray(covariances, np.float64), k, d))
+    w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    _, sum_w, first, second, loglik, ok = missing_full_pass(
+        np.asarray(X, dtype=np.float64),
+        rows.order,
+        rows.starts,
+        np.ascontiguousarray(means, dtype=np.float64),
+        full,
+        np.asarray(log_weights, dtype=np.float64),
+        w,
+        np.empty((0, 0)),
+        False,
+        hard,
+    )
+    if not ok:
+        raise np.linalg.LinAlgError(
+            "a covariance restricted to the observed coordinates of some rows is not "
+            "positive definite"
+        )
+    # loglik is zero outside the partly observed rows.
+    total = float(loglik.sum() if sample_weight is None else w @ loglik)
+    return sum_w, first, _reduce(structure, second), total
 
 
 def missing_log_prob(
