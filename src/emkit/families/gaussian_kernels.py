@@ -662,22 +662,28 @@ def missing_full_pass(
     resid = np.empty((n_comp, d, d))
     bias = np.empty(n_comp)
     mu_o = np.empty((n_comp, d))
+    # A pattern's moments are taken over its observed coordinates only, ``f_o = sum r d``
+    # and ``S_oo = sum r d d^T`` of the deviations ``d = x_o - mu_o``; the missing
+    # coordinates' expected deviations are ``H d`` with ``H = Sigma_mo Sigma_oo^-1 =
+    # gain^T L^-1``, so their moments ``H f_o``, ``H S_oo`` and ``H S_oo H^T`` (plus the
+    # conditional covariance) follow once per pattern and component: a row costs its
+    # observed coordinates' moments, not the completed row's.
+    f_o = np.zeros((n_comp, d))
+    s_oo = np.zeros((n_comp, d, d))
+    h = np.empty((d, d))
+    hs = np.empty((d, d))
+    full = np.empty((d, d))
     # A block of a pattern's rows, transposed as in the complete-data kernels: the loops
-    # run along the rows and vectorise. Every component's whitened rows are kept for the
-    # moments, so a block holds no more rows than keeps them in cache.
-    rows = max(8, min(BLOCK, 16384 // max(1, n_comp * d)))
-    xo = np.empty((d, rows))
-    diff = np.empty((d, rows))
-    zs = np.empty((n_comp, d, rows))
-    dev = np.empty((d, rows))
-    mdiff = np.empty((d, rows))
-    rdiff = np.empty((d, rows))
-    lj = np.empty((n_comp, rows))
-    top = np.empty(rows)
-    norm = np.empty(rows)
-    s1 = np.empty(rows)
-    s2 = np.empty(rows)
-    centre = np.zeros(d)
+    # run along the rows and vectorise.
+    xo = np.empty((d, BLOCK))
+    diff = np.empty((d, BLOCK))
+    z = np.empty((d, BLOCK))
+    rdiff = np.empty((d, BLOCK))
+    lj = np.empty((n_comp, BLOCK))
+    top = np.empty(BLOCK)
+    norm = np.empty(BLOCK)
+    s1 = np.empty(BLOCK)
+    s2 = np.empty(BLOCK)
     wsum = np.empty(n_comp)
     idx = np.empty(d, dtype=np.int64)
     for p in range(starts.size - 1):
@@ -705,15 +711,19 @@ def missing_full_pass(
                 mu_o[k, t] = means[k, o[t]]
         for k in range(n_comp):
             wsum[k] = 0.0
-        for start in range(starts[p], starts[p + 1], rows):
-            m = min(rows, starts[p + 1] - start)
+            for t in range(a):
+                f_o[k, t] = 0.0
+                for u in range(t + 1):
+                    s_oo[k, t, u] = 0.0
+        for start in range(starts[p], starts[p + 1], BLOCK):
+            m = min(BLOCK, starts[p + 1] - start)
             for t in range(a):
                 column = o[t]
                 for i in range(m):
                     xo[t, i] = X[order[start + i], column]
             for k in range(n_comp):
                 out = lj[k]
-                _block_whiten(xo, a, m, mu_o[k], inv_chol[k], diff, zs[k], out)
+                _block_whiten(xo, a, m, mu_o[k], inv_chol[k], diff, z, out)
                 c = bias[k]
                 for i in range(m):
                     out[i] = c - 0.5 * out[i]
@@ -737,35 +747,90 @@ def missing_full_pass(
                     for i in range(m):
                         lj[k, i] *= weights[order[start + i]]
             for k in range(n_comp):
-                # The completed rows: observed deviations, and the conditional expectations
-                # gain^T z of the missing ones.
-                z = zs[k]
-                for t in range(a):
-                    target = o[t]
-                    c = mu_o[k, t]
-                    for i in range(m):
-                        dev[target, i] = xo[t, i] - c
-                for c in range(b):
-                    target = mi[c]
-                    for i in range(m):
-                        dev[target, i] = 0.0
-                    for t in range(a):
-                        g = gain[k, t, c]
-                        for i in range(m):
-                            dev[target, i] += g * z[t, i]
                 r = lj[k]
                 acc = 0.0
                 for i in range(m):
                     acc += r[i]
                 wsum[k] += acc
-                _block_full_moments(dev, m, r, centre, mdiff, rdiff, first[k], second[k])
+                for t in range(a):
+                    c = mu_o[k, t]
+                    acc = 0.0
+                    for i in range(m):
+                        dv = xo[t, i] - c
+                        diff[t, i] = dv
+                        rd = r[i] * dv
+                        rdiff[t, i] = rd
+                        acc += rd
+                    f_o[k, t] += acc
+                for t in range(a):
+                    for u in range(t + 1):
+                        acc = 0.0
+                        for i in range(m):
+                            acc += rdiff[t, i] * diff[u, i]
+                        s_oo[k, t, u] += acc
         if scores_only:
             continue
         for k in range(n_comp):
             sum_w[k] += wsum[k]
-            for c in range(b):
-                for e in range(b):
-                    if mi[c] >= mi[e]:
-                        second[k, mi[c], mi[e]] += wsum[k] * resid[k, c, e]
+            _pattern_moments(
+                o,
+                mi,
+                inv_chol[k],
+                gain[k],
+                resid[k],
+                wsum[k],
+                f_o[k],
+                s_oo[k],
+                h,
+                hs,
+                full,
+                first[k],
+                second[k],
+            )
     _mirror_lower(second)
     return scores, sum_w, first, second, loglik, True
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pattern_moments(o, mi, inv_chol, gain, resid, wsum, f_o, s_oo, h, hs, full, first, second):
+    """Add one pattern's moments under one component to ``first`` (D,) and the lower
+    triangle of ``second`` (D, D), from those of its observed coordinates: ``f_o`` (a,)
+    and the lower triangle of ``s_oo`` (a, a); ``h`` (b, a), ``hs`` (b, a) and ``full``
+    (D, D) are scratch."""
+    a, b = o.size, mi.size
+    for t in range(a):
+        for u in range(t):
+            s_oo[u, t] = s_oo[t, u]
+    # h = gain^T L^-1 (L^-1 lower triangular), so the missing deviations are h @ d.
+    for c in range(b):
+        for u in range(a):
+            acc = 0.0
+            for t in range(u, a):
+                acc += gain[t, c] * inv_chol[t, u]
+            h[c, u] = acc
+    for c in range(b):
+        for u in range(a):
+            acc = 0.0
+            for t in range(a):
+                acc += h[c, t] * s_oo[t, u]
+            hs[c, u] = acc
+    for t in range(a):
+        first[o[t]] += f_o[t]
+        for u in range(a):
+            full[o[t], o[u]] = s_oo[t, u]
+    for c in range(b):
+        acc = 0.0
+        for t in range(a):
+            acc += h[c, t] * f_o[t]
+        first[mi[c]] += acc
+        for u in range(a):
+            full[mi[c], o[u]] = hs[c, u]
+            full[o[u], mi[c]] = hs[c, u]
+        for e in range(b):
+            acc = wsum * resid[c, e]
+            for t in range(a):
+                acc += hs[c, t] * h[e, t]
+            full[mi[c], mi[e]] = acc
+    for j in range(o.size + mi.size):
+        for jj in range(j + 1):
+            second[j, jj] += full[j, jj]
