@@ -14,8 +14,8 @@ Frozen components: ``frozen_components`` names components whose family parameter
 M-step keeps as they are, while the other components (and the weights, unless frozen too)
 move.
 
-Missing values: a family that declares ``allows_missing`` (the Gaussian) takes rows with NaN
-cells in its E-step. The starting point is then computed from the rows with every missing
+Missing values: a family that declares ``allows_missing`` (the Gaussian, the Student-t, the
+discrete families) takes rows with NaN cells in its E-step. The starting point is then computed from the rows with every missing
 cell replaced by the (weighted) mean of its column's observed values: the initializer
 (k-means, ...) and the first M-step see completed rows, since complete rows alone may be
 few (with 30 % of cells missing at random, 6 % of the rows of 8 features are complete).
@@ -133,7 +133,7 @@ class Mixture:
     @property
     def allows_missing(self) -> bool:
         """Whether rows may hold NaN cells, missing values: when the family says its E-step
-        conditions on the observed cells (``allows_missing``; the Gaussian family does)."""
+        conditions on the observed cells (``allows_missing``; the Gaussian family does, for one)."""
         return bool(getattr(self.family, "allows_missing", False))
 
     @property
