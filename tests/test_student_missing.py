@@ -164,7 +164,7 @@ def test_statistics_match_their_definitions(structure):
 
 
 # -- no NaN: today's results, bit for bit --------------------------------------------------
-class _CompleteOnly(StudentT):
+class _CompleteOnlyStudent(StudentT):
     """The Student-t family as it was before missing values: its complete-data paths called
     directly."""
 
@@ -188,14 +188,14 @@ def test_without_nan_results_are_bit_identical(structure, kwargs):
     X = _blobs()
     w = np.random.RandomState(2).rand(X.shape[0])
     fits = []
-    for family in (StudentT(structure, **kwargs), _CompleteOnly(structure, **kwargs)):
+    for family in (StudentT(structure, **kwargs), _CompleteOnlyStudent(structure, **kwargs)):
         model = Mixture(family, 3, initializer("kmeans"))
         fits.append(emkit.fit_em(model, X, sample_weight=w, random_state=0, max_iter=20))
     new, old = fits
     for name, value in as_dict(old.params).items():
         assert np.array_equal(as_dict(new.params)[name], value), name
     assert np.array_equal(new.lower_bounds, old.lower_bounds)
-    a, b = Mixture(StudentT(structure), 3), Mixture(_CompleteOnly(structure), 3)
+    a, b = Mixture(StudentT(structure), 3), Mixture(_CompleteOnlyStudent(structure), 3)
     assert np.array_equal(a.log_prob(new.params, X), b.log_prob(new.params, X))
     resp = np.random.RandomState(3).rand(X.shape[0], 3)
     got = as_dict(a.family.stats(new.params.components, X, resp))

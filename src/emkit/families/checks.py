@@ -7,6 +7,8 @@ import numbers
 import numpy as np
 from numpy.typing import ArrayLike
 
+from emkit.exceptions import warn
+
 
 class EmptyRowWarning(UserWarning):
     """Rows of data with every value missing (NaN): they count for nothing in a fit."""
@@ -72,6 +74,22 @@ def real_data(X: ArrayLike, family: str, *, allow_nan: bool = False) -> np.ndarr
     """
     X = data_array(X, family, allow_nan=allow_nan)
     check_magnitude(X, family)
+    return X
+
+
+def real_data_with_missing(X: ArrayLike, family: str) -> np.ndarray:
+    """:func:`real_data` with NaN as a missing value, warning once (an
+    :class:`EmptyRowWarning`) of the rows with nothing observed, which count for nothing."""
+    X = real_data(X, family, allow_nan=True)
+    if X.shape[1] and X.size and np.isnan(X.min()):
+        empty = int(np.isnan(X).all(axis=1).sum())
+        if empty:
+            warn(
+                f"{empty} of {X.shape[0]} rows of the {family} data have no observed value "
+                "(every cell NaN): they count for nothing in the fit, and their "
+                "responsibilities are the mixing weights",
+                EmptyRowWarning,
+            )
     return X
 
 

@@ -10,18 +10,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emkit.core.stats import Additive
-from emkit.exceptions import warn
 from emkit.families.base import Family, describable
 from emkit.families.checks import (
-    EmptyRowWarning,
     check_frozen,
     check_prior,
     checked_array,
-    real_data,
+    real_data_with_missing,
 )
 from emkit.families.covariance import CovarianceStructure, covariance_structure
 from emkit.families.gaussian_missing import (
-    empty_rows,
     grouped_mixture_e_step,
     grouped_rows,
     has_missing,
@@ -268,16 +265,7 @@ class Gaussian(Family):
         EmptyRowWarning
             Once, naming how many rows have no observed value (they count for nothing).
         """
-        X = real_data(X, "Gaussian", allow_nan=True)
-        empty = empty_rows(X)
-        if empty:
-            warn(
-                f"{empty} of {X.shape[0]} rows of the Gaussian data have no observed value "
-                "(every cell NaN): they count for nothing in the fit, and their "
-                "responsibilities are the mixing weights",
-                EmptyRowWarning,
-            )
-        return X
+        return real_data_with_missing(X, "Gaussian")
 
     def log_prob(
         self, params: GaussianParams, X: np.ndarray, out: np.ndarray | None = None

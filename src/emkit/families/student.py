@@ -42,19 +42,17 @@ from scipy.optimize import brentq
 from scipy.special import digamma, gammaln
 
 from emkit.core.stats import Additive
-from emkit.exceptions import warn
 from emkit.families.base import Family
 from emkit.families.checks import (
-    EmptyRowWarning,
     check_frozen,
     check_prior,
     checked_array,
     empty_components,
-    real_data,
+    real_data_with_missing,
 )
 from emkit.families.covariance import LOG_2PI, CovarianceStructure, covariance_structure
 from emkit.families.gaussian import Gaussian, GaussianParams
-from emkit.families.gaussian_missing import empty_rows, has_missing, split_rows
+from emkit.families.gaussian_missing import has_missing, split_rows
 from emkit.families.imputation import register_imputation
 from emkit.families.student_missing import (
     MissingMoments,
@@ -299,16 +297,7 @@ class StudentT(Family):
         EmptyRowWarning
             Once, naming how many rows have no observed value (they count for nothing).
         """
-        X = real_data(X, "Student-t", allow_nan=True)
-        empty = empty_rows(X)
-        if empty:
-            warn(
-                f"{empty} of {X.shape[0]} rows of the Student-t data have no observed value "
-                "(every cell NaN): they count for nothing in the fit, and their "
-                "responsibilities are the mixing weights",
-                EmptyRowWarning,
-            )
-        return X
+        return real_data_with_missing(X, "Student-t")
 
     # -- scores ---------------------------------------------------------------------------
     def log_prob(self, params: StudentParams, X: ArrayLike) -> np.ndarray:
