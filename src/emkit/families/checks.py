@@ -86,8 +86,8 @@ def real_data_with_missing(X: ArrayLike, family: str) -> np.ndarray:
         if empty:
             warn(
                 f"{empty} of {X.shape[0]} rows of the {family} data have no observed value "
-                "(every cell NaN): they count for nothing in the fit, and their "
-                "responsibilities are the mixing weights",
+                "(every cell NaN): they add nothing to the likelihood or to the "
+                "statistics of a fit",
                 EmptyRowWarning,
             )
     return X
