@@ -718,6 +718,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_impute(commands)
     _add_topics(commands)
+    # Declared by its own module, which imports the standard library alone.
+    from emkit.cli.report import add_command as add_report
+
+    add_report(commands)
     _add_info(commands)
     _add_models(commands)
     return parser
