@@ -18,6 +18,7 @@ import numpy as np
 from emkit.cli.chunks import rows_from, without_feature_names
 from emkit.cli.errors import PROG
 from emkit.core.batches import DEFAULT_CHUNK_SIZE
+from emkit.core.diagnostics import FitDiagnostics
 from emkit.estimators.description import FaceDescription, description_of
 from emkit.families.tables import Columns, CovarianceTables, ParameterTable
 
@@ -26,6 +27,7 @@ __all__ = [
     "Restarts",
     "count",
     "describe",
+    "diagnostics_lines",
     "fit_summary",
     "info_lines",
     "model_columns",
@@ -503,7 +505,17 @@ def fit_summary(
                 "(1 - the largest posterior probability of a row)",
             )
         )
-    return lines
+    return lines + diagnostics_lines(estimator.diagnostics_)
+
+
+def diagnostics_lines(diagnostics: FitDiagnostics) -> list[str]:
+    """The sentences of a fit's diagnostics (:class:`emkit.core.diagnostics.FitDiagnostics`):
+    the verdict with the rate of convergence, the optima of the restarts, the components'
+    health; the first under the label ``diagnostics``, the others aligned under it."""
+    return [
+        field("diagnostics" if i == 0 else "", sentence)
+        for i, sentence in enumerate(diagnostics.messages)
+    ]
 
 
 # --------------------------------------------------------------------------------------- #

@@ -3,7 +3,9 @@
 Models describe themselves through the :class:`~emkit.core.model.LatentModel` contract; this
 module owns everything around the E- and M-steps: restarts, warm start, the convergence rule,
 the history of the bound, the monotonicity check, hard (classification) EM, callbacks,
-acceleration (SQUAREM, :mod:`emkit.core.acceleration`) and the final E-step.
+acceleration (SQUAREM, :mod:`emkit.core.acceleration`), the final E-step, and what the
+diagnostics of the fit (:mod:`emkit.core.diagnostics`) are made of: the change of the parameters
+made by every M-step and every restart's final bound and coordinates.
 
 One loop serves plain and accelerated EM: a run is a :class:`_Path` of accepted points, and a
 step (one plain EM iteration, or one SQUAREM cycle) only proposes the points to record. The
@@ -24,6 +26,7 @@ from sklearn.utils import check_random_state
 
 from emkit.config import config_context, executor_for, observer
 from emkit.core.acceleration import Squarem, require_unconstrained
+from emkit.core.diagnostics import FitDiagnostics, diagnose, rates
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.core.stats import identical
 from emkit.exceptions import ConvergenceWarning, DegenerateFitError, MonotonicityWarning, warn
@@ -39,6 +42,15 @@ fewer): a uniform sample drawn in one pass, which every restart starts from."""
 
 ACCELERATIONS = ("squarem",)
 """Values of ``fit_em(accelerate=...)`` besides None."""
+
+RESTART_COORDINATES = 1_000
+"""Most unconstrained coordinates of a model for which every restart's final coordinates are
+kept (:attr:`EMResult.run_parameters`)."""
+
+CHANGE_COORDINATES = 1_000_000
+"""Most unconstrained coordinates of a model for which the change of the parameters is
+recorded at every M-step (two vectors of this size are held during a run; a larger model,
+a big topic model say, has its rate of convergence estimated from the bound alone)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,30 @@ class EMResult:
     online_state : OnlineState or None
         Online EM only: the running average of the best run's last step, from which more
         steps (:func:`online_update`, ``partial_fit``) continue that run.
+    parameter_changes : ndarray of shape (n_iter,)
+        The change every M-step of the best run made to the parameters, as the largest
+        absolute change of one of the model's unconstrained coordinates (``to_unconstrained``,
+        :mod:`emkit.core.acceleration`; coordinates that are not finite at either point left
+        out); NaN where unknown: the model has no such coordinates (or more than
+        :data:`CHANGE_COORDINATES`). Empty for online EM. Element ``i`` goes with
+        ``lower_bounds[i + 1] - lower_bounds[i]``; 0 at a fixed point.
+    em_steps : ndarray of bool, shape (n_iter,)
+        Whether every point of the best run's path is one EM step from the one before
+        (False for accepted SQUAREM extrapolations); empty for online EM.
+    coordinate_scale : float
+        Largest absolute finite coordinate of the final parameters (what round-off of
+        ``parameter_changes`` is relative to); NaN when unknown.
+    run_parameters : ndarray of shape (n_init, n_coordinates)
+        Final unconstrained coordinates of every restart, for models with at most
+        :data:`RESTART_COORDINATES` of them; shape (0, 0) otherwise (and for online EM).
+    run_remaining_gains : ndarray of shape (n_init,)
+        What every restart's mean bound was still estimated to gain when it ended
+        (:func:`emkit.core.diagnostics.rates`), NaN where unknown (hard EM, SQUAREM, online
+        EM, too few iterations).
+    tol, max_iter : float, int
+        The tolerance and iteration limit the fit was given.
+    method : {'em', 'hard', 'squarem', 'online'}
+        How the runs stepped.
     """
 
     params: Any
@@ -150,6 +186,21 @@ class EMResult:
     pass_lower_bounds: np.ndarray = field(default_factory=lambda: np.empty(0))
     interrupted: bool = False
     online_state: OnlineState | None = None
+    parameter_changes: np.ndarray = field(default_factory=lambda: np.empty(0))
+    em_steps: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    coordinate_scale: float = math.nan
+    run_parameters: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    run_remaining_gains: np.ndarray = field(default_factory=lambda: np.empty(0))
+    tol: float = math.nan
+    max_iter: int = 0
+    method: str = "em"
+
+    @property
+    def diagnostics(self) -> FitDiagnostics:
+        """The diagnostics of this fit judged by the driver's own rule
+        (:func:`emkit.core.diagnostics.diagnose`): verdict, rate of convergence, optima of
+        the restarts."""
+        return diagnose(self)
 
 
 Callback = Callable[[IterationInfo], "bool | None"]
@@ -297,6 +348,8 @@ def fit_em(
 
     best: EMResult | None = None
     finals = np.empty(runs)
+    coordinates: list[np.ndarray] = []
+    gains = np.full(runs, math.nan)
     sample: tuple[Any, Any] | None = None
     with executor.compute():
         for run in range(runs):
@@ -320,13 +373,30 @@ def fit_em(
             else:
                 result = _run_online(model, params, placement, executor, run, settings)
             finals[run] = result.lower_bound
+            coordinates.append(result.run_parameters)
+            if online is None and accelerate is None and not hard:
+                gains[run] = rates(
+                    result.lower_bounds,
+                    result.parameter_changes,
+                    result.em_steps,
+                    result.coordinate_scale,
+                ).remaining_gain
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
             if result.interrupted:
-                finals = finals[: run + 1]
+                finals, gains = finals[: run + 1], gains[: run + 1]
                 break
     assert best is not None
-    best = replace(best, run_lower_bounds=finals, interrupted=result.interrupted)
+    best = replace(
+        best,
+        run_lower_bounds=finals,
+        interrupted=result.interrupted,
+        run_parameters=_stacked(coordinates),
+        run_remaining_gains=gains,
+        tol=float(tol),
+        max_iter=int(max_iter),
+        method="online" if online is not None else accelerate or ("hard" if hard else "em"),
+    )
     if best.interrupted:
         warn(
             f"EM was interrupted (Ctrl-C) in run {run + 1} of {runs}: the fit keeps the "
@@ -521,6 +591,71 @@ def online_update(
         return model.m_step(state.statistics(scale_to), params), state, bound
 
 
+def _stacked(coordinates: list[np.ndarray]) -> np.ndarray:
+    """Every run's final coordinates (each of shape (1, n)) as rows, or shape (0, 0) unless
+    every run kept some of one size."""
+    if coordinates and all(c.shape == (1, coordinates[0].shape[1]) for c in coordinates):
+        return np.concatenate(coordinates)
+    return np.empty((0, 0))
+
+
+class _Coordinates:
+    """The model's unconstrained coordinates at the run's current point, to measure how far
+    every M-step moves the parameters: one ``to_unconstrained`` per point, no E-step.
+
+    A model declares its coordinates as SQUAREM needs them
+    (:func:`~emkit.core.acceleration.require_unconstrained`); a structure whose family has
+    none says so by raising TypeError for the start, as it does to SQUAREM. Either way, or
+    with more than :data:`CHANGE_COORDINATES` of them, changes are NaN.
+    """
+
+    def __init__(self, model: Any, start: Any) -> None:
+        self.model: Any = model
+        try:
+            require_unconstrained(model)
+            self.current = self._vector(start)
+        except TypeError:
+            self.model, self.current = None, None
+        if self.current is not None and self.current.size > CHANGE_COORDINATES:
+            self.model, self.current = None, None
+
+    def move_to(self, params: Any) -> float:
+        """Make ``params`` the current point; the max-abs change of the coordinates that are
+        finite at both points, NaN when there are none."""
+        previous, self.current = self.current, self._vector(params)
+        if previous is None or self.current is None or previous.shape != self.current.shape:
+            return math.nan
+        both = np.isfinite(previous) & np.isfinite(self.current)
+        if not np.any(both):
+            return math.nan
+        return float(np.max(np.abs(self.current[both] - previous[both])))
+
+    def scale(self) -> float:
+        """Largest absolute finite coordinate of the current point (NaN when unknown)."""
+        u = self.current
+        finite = u[np.isfinite(u)] if u is not None else np.empty(0)
+        return float(np.max(np.abs(finite))) if finite.size else math.nan
+
+    def kept(self) -> np.ndarray:
+        """The current coordinates as one row, shape (1, n), for a model of at most
+        :data:`RESTART_COORDINATES`; shape (0, 0) otherwise."""
+        u = self.current
+        if u is None or u.size > RESTART_COORDINATES:
+            return np.empty((0, 0))
+        return u.reshape(1, -1).copy()
+
+    def _vector(self, params: Any) -> np.ndarray | None:
+        if self.model is None:
+            return None
+        try:
+            # A weight of zero has the coordinate -inf: left out of the change, not warned of.
+            with np.errstate(all="ignore"):
+                u = self.model.to_unconstrained(params)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        return np.asarray(u, dtype=np.float64).ravel()
+
+
 def _plain_step(path: _Path) -> None:
     """One EM iteration: the M-step of the current statistics, recorded with its E-step."""
     path.advance(path.m_step())
@@ -547,6 +682,9 @@ class _Path:
         self.params = params
         self.stats, self.bound, self.total = self._e_pass(params)
         self.history = [self.bound]
+        self.coordinates = _Coordinates(model, params)
+        self.changes: list[float] = []
+        self.em_steps: list[bool] = []
         self.stopped = self._call_back(math.nan)
 
     @property
@@ -591,6 +729,8 @@ class _Path:
             # A fixed point: every further iteration would repeat this one.
             self.n_iter += 1
             self.history.append(self.bound)
+            self.changes.append(0.0)
+            self.em_steps.append(True)
             self.converged = True
             return False
         if evaluated is None:
@@ -612,6 +752,8 @@ class _Path:
                 )
         self.params, self.stats, self.bound = params, stats, bound
         self.history.append(bound)
+        self.changes.append(self.coordinates.move_to(params))
+        self.em_steps.append(em_step)
         if self._call_back(change, em_step):
             self.stopped = True
         # Hard EM moves through a finite set of partitions: once the bound is unchanged up
@@ -638,6 +780,10 @@ class _Path:
             run_lower_bounds=np.empty(0),
             total_weight=self.total,
             n_e_steps=self.n_e_steps,
+            parameter_changes=np.asarray(self.changes, dtype=np.float64),
+            em_steps=np.asarray(self.em_steps, dtype=bool),
+            coordinate_scale=self.coordinates.scale(),
+            run_parameters=self.coordinates.kept(),
         )
 
     def _call_back(self, change: float, em_step: bool = True) -> bool:

@@ -14,7 +14,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emkit.core import diagnostics
 from emkit.core.batches import map_rows
+from emkit.core.diagnostics import FitDiagnostics
 from emkit.core.driver import EMResult, IterationInfo, fit_em
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.registry import all_faces, register
@@ -186,12 +188,17 @@ class EMEstimatorMixin:
         the online parameters say which)."""
         return None
 
-    def _record_result(self, result: EMResult, converged: bool | None = None) -> None:
+    def _record_result(
+        self, result: EMResult, converged: bool | None = None, tol: float | None = None
+    ) -> None:
         """The fitted attributes every face keeps of a fit by the driver: ``converged_``
         (the driver's verdict unless the face gives its own), ``n_iter_``, ``lower_bound_``,
-        ``lower_bounds_``, and ``restart_lower_bounds_``, the final bound of every
-        initialisation (shape (n_init,); not kept in model files). An online fit leaves its
-        running average, from which ``partial_fit`` continues it."""
+        ``lower_bounds_``, ``restart_lower_bounds_``, the final bound of every
+        initialisation (shape (n_init,); not kept in model files), and the diagnostics of
+        the fit (:attr:`diagnostics_`; not kept in model files either), judged against
+        ``tol`` on the mean bound (the driver's by default; a face that applies its own
+        rule gives it in the driver's units). An online fit leaves its running average,
+        from which ``partial_fit`` continues it."""
         if result.online_state is not None:
             self._online_state = result.online_state
         # Online EM records the bound of every mini-batch, not of every iteration.
@@ -201,6 +208,7 @@ class EMEstimatorMixin:
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = result.lower_bounds
         self.restart_lower_bounds_ = np.asarray(result.run_lower_bounds, dtype=np.float64)
+        self._diagnostics = diagnostics.diagnose(result, converged=self.converged_, tol=tol)
 
     def _record_steps(
         self, state: OnlineState, history: np.ndarray, bounds: Sequence[float]
@@ -215,6 +223,39 @@ class EMEstimatorMixin:
         self.lower_bounds_ = np.concatenate([history, bounds])
         self.lower_bound_ = float(self.lower_bounds_[-1])
         self.restart_lower_bounds_ = np.asarray([self.lower_bound_])
+        self._diagnostics = diagnostics.online_steps(self.lower_bounds_, state.n_batches)
+
+    @property
+    def diagnostics_(self) -> FitDiagnostics:
+        """How the last fit went (:class:`emkit.core.diagnostics.FitDiagnostics`): the
+        verdict ("converged", "stopped but not converged", ...), the estimated rate of
+        convergence and the fraction of missing information it implies, the histories of
+        the bound and of the parameter changes, the distinct optima of the restarts, and the
+        health of the components as the face sees it in its fitted attributes now, all also
+        as sentences (``messages``).
+
+        Raises
+        ------
+        AttributeError
+            When the model was read from a model file, which keeps the fitted parameters but
+            not the course of the fit (sklearn's NotFittedError, also an AttributeError,
+            before any fit).
+        """
+        self._check_fitted()
+        found = self.__dict__.get("_diagnostics")
+        if found is None:
+            raise AttributeError(
+                f"this {type(self).__name__} has no diagnostics_: it was read from a model "
+                "file, which keeps the fitted parameters but not the course of the fit; fit "
+                "it again to see its diagnostics"
+            )
+        return found.with_health(self._component_health())
+
+    def _component_health(self) -> tuple[str, ...]:
+        """Sentences about components that look unwell in the fitted attributes (weights
+        near zero, near-singular covariances, states never visited); empty when all look
+        well. Faces that can tell cheaply say it here; by default nothing is said."""
+        return ()
 
     def _check_fitted(self) -> None:
         check_is_fitted(self)

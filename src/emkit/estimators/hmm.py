@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from emkit.config import executor_for
+from emkit.core import diagnostics
 from emkit.core.batches import DEFAULT_CHUNK_SIZE, Sequences
 from emkit.core.driver import INIT_MAX_ROWS, EMResult, fit_em, online_update
 from emkit.core.online import OnlineEM, OnlineState
@@ -927,6 +928,13 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
             # The emission family checks its parameters against the states and features
             # the file declares.
             family.check_params(params.emissions, int(self.n_components), self.n_features_in_)
+
+    # -- diagnostics --------------------------------------------------------------------
+    def _component_health(self) -> tuple[str, ...]:
+        """States that no sequence visits, read from ``startprob_`` and ``transmat_``
+        (:func:`emkit.core.diagnostics.unvisited_states`)."""
+        self._check_fitted()
+        return tuple(diagnostics.unvisited_states(self.startprob_, self.transmat_))
 
     # -- emission hooks -----------------------------------------------------------------
     def _family(self, n_features: int, fitted: frozenset[str]) -> Any:

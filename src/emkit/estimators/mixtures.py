@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
+from emkit.core import diagnostics
 from emkit.core.batches import Labelled
 from emkit.core.driver import online_update
 from emkit.core.online import OnlineEM, OnlineState
@@ -52,8 +53,10 @@ from emkit.families.bernoulli import Bernoulli
 from emkit.families.categorical import Categorical
 from emkit.families.checks import checked_array
 from emkit.families.exponential import Exponential
+from emkit.families.gaussian import Gaussian
 from emkit.families.multinomial import Multinomial
 from emkit.families.poisson import Poisson
+from emkit.families.student import StudentT
 from emkit.io.corpus import Corpus
 from emkit.models.initialization import INITIALIZERS, initializer
 from emkit.models.mixture import Mixture as MixtureModel
@@ -714,6 +717,26 @@ class BaseMixture(
         family = self._family()
         components = family.params_from_arrays(self._attribute_arrays(family))
         return MixtureParams(_as_dtype(self.weights_, np.float64), components)
+
+    # -- diagnostics --------------------------------------------------------------------
+    def _component_health(self) -> tuple[str, ...]:
+        """Weights near zero, and for the families with covariance (or scale) matrices,
+        Gaussian and Student-t, matrices near singular or held up by ``reg_covar``
+        (:mod:`emkit.core.diagnostics`), read from the fitted attributes."""
+        self._check_fitted()
+        unit = self.description.unit
+        sentences = diagnostics.small_weights(np.asarray(self.weights_), unit)
+        family = self._fitted_family()
+        if isinstance(family, (Gaussian, StudentT)):
+            covariances = self._attribute_arrays(family)["covariances"]
+            k, d = int(np.shape(self.weights_)[0]), int(self.n_features_in_)
+            full = family.covariance.full(covariances, k, d)
+            shared = family.covariance.shared
+            what = "covariance" if isinstance(family, Gaussian) else "scale matrix"
+            sentences += diagnostics.covariance_health(
+                full[:1] if shared else full, float(family.reg_covar), unit, what
+            )
+        return tuple(sentences)
 
     # -- model files --------------------------------------------------------------------
     def _stored_array_names(self) -> tuple[str, ...]:
