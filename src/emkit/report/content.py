@@ -453,7 +453,8 @@ def _data_not_used(page: Page, name: str, kind: str | None) -> None:
 
 def _diagnostics(page: Page, estimator: Any, from_file: bool) -> None:
     section = page.section("diagnostics", "Diagnostics")
-    diagnostics = _value(estimator, "diagnostics_")
+    # A property that raises AttributeError for a model read from a file.
+    diagnostics = getattr(estimator, "diagnostics_", None)
     if diagnostics is None:
         section.blocks.append(
             paragraph(
@@ -464,31 +465,20 @@ def _diagnostics(page: Page, estimator: Any, from_file: bool) -> None:
             )
         )
         return
-    verdict = str(getattr(diagnostics, "verdict", ""))
-    rate = float(getattr(diagnostics, "rate", np.nan))
-    missing = float(getattr(diagnostics, "missing_information", np.nan))
-    lines = [verdict[:1].upper() + verdict[1:]] if verdict else []
-    if np.isfinite(rate):
-        text = f"Linear rate of convergence {rate:.3g}"
-        if np.isfinite(missing):
-            text += f": {100 * missing:.3g} % of the information is missing"
-        lines.append(text + ".")
-    if lines:
-        section.blocks.append(paragraph(" ".join(lines), "verdict"))
-    restarts = np.asarray(getattr(diagnostics, "restart_lower_bounds", ()), dtype=np.float64)
-    n_optima = getattr(diagnostics, "n_optima", None)
-    n_at_best = getattr(diagnostics, "n_at_best", None)
-    if restarts.size and n_optima is not None and n_at_best is not None:
-        section.blocks.append(
-            paragraph(
-                f"{int(n_at_best)} of {restarts.size} restarts reached the best bound; "
-                f"{int(n_optima)} distinct optima."
-            )
-        )
-    health = tuple(getattr(diagnostics, "health", ()))
+    section.blocks.append(paragraph(f"Verdict: {diagnostics.verdict}.", "verdict"))
+    health = tuple(diagnostics.health)
+    others = [m for m in diagnostics.messages if m not in health]
+    if others:
+        section.blocks.append(items([m[:1].upper() + m[1:] + "." for m in others]))
     section.blocks.append(paragraph("Component health:"))
-    section.blocks.append(items(health) if health else paragraph("No problem found.", "note"))
-    messages = tuple(getattr(diagnostics, "messages", ()))
-    if messages:
-        section.blocks.append(paragraph("Messages:"))
-        section.blocks.append(items(messages))
+    if health:
+        section.blocks.append(items(health))
+    else:
+        section.blocks.append(paragraph("No problem found.", "note"))
+    rows = [
+        ("rate of convergence", float(diagnostics.rate)),
+        ("fraction of missing information", float(diagnostics.missing_information)),
+        ("distinct optima of the restarts", int(diagnostics.n_optima)),
+        ("restarts at the best optimum", int(diagnostics.n_at_best)),
+    ]
+    section.blocks.append(table(("", "value"), [r for r in rows if np.isfinite(r[1])]))
