@@ -193,6 +193,11 @@ COMMON_ATTRIBUTES_DOC = """\
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
         The bound after every M-step of the best initialisation; element 0 belongs to the
         initial parameters and the last equals ``lower_bound_``.
+    diagnostics_ : emkit.core.diagnostics.FitDiagnostics
+        How the fit went: the verdict ("converged", "stopped but not converged", ...), the
+        rate of convergence and the fraction of missing information, the distinct optima
+        of the restarts, the health of the components, also as sentences (``messages``).
+        Not kept in model files.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string feature names.
