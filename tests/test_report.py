@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import html.parser
 import io
-import os
 import pathlib
 import shutil
 import subprocess
@@ -374,7 +373,7 @@ def _fail(capsys, *argv):
     return err.removeprefix("emkit: error: ").rstrip("\n")
 
 
-def test_cli_writes_the_report_of_a_model_file(tmp_path, capsys, faithful):
+def test_cli_writes_the_report_of_a_model_file(tmp_path, capsys, monkeypatch, faithful):
     model = tmp_path / "faithful.emkit"
     _ok(capsys, "fit", FAITHFUL, "--model", "gmm", "-k", "2", "--random-state", "0", "-q",
         "-o", model)  # fmt: skip
@@ -389,7 +388,7 @@ def test_cli_writes_the_report_of_a_model_file(tmp_path, capsys, faithful):
 
     assert _plane(emkit.load(model), faithful)[3] == ("eruptions", "waiting")
     # Without -o: <MODEL stem>.html in the current folder.
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     _ok(capsys, "report", model, "-q")
     assert (tmp_path / "faithful.html").is_file()
 
