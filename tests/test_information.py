@@ -313,6 +313,22 @@ def test_mixture_errors_do_not_depend_on_chunks_or_threads():
         np.testing.assert_allclose(chunked.standard_errors[name], value, rtol=1e-6)
 
 
+def test_mixture_errors_follow_the_units_of_the_data():
+    # Shifted and scaled data: the errors of the means scale with the data, those of the
+    # covariances with its square, those of the weights not at all (the steps, redundant
+    # directions and definiteness checks must not depend on the units).
+    X = _mixture_data(2)
+    errors = standard_errors(_fitted_mixture(X), X)
+    moved = 1e4 + 1e3 * X
+    errors_moved = standard_errors(_fitted_mixture(moved), moved)
+    for name, power in [("weights_", 0), ("means_", 1), ("covariances_", 2)]:
+        np.testing.assert_allclose(
+            errors_moved.standard_errors[name],
+            errors.standard_errors[name] * 1e3**power,
+            rtol=1e-4,
+        )
+
+
 # -- refusals -----------------------------------------------------------------------------------
 
 

@@ -90,8 +90,9 @@ second differences."""
 
 REDUNDANT_RTOL = 1e-6
 """A direction is redundant when the natural parameters change along it by at most this
-fraction of the largest change along a unit direction (columns of the Jacobian scaled to unit
-length); true redundancies are zero up to the round-off of the differences, about 1e-10."""
+fraction of what a unit direction changes (the Jacobian's rows scaled to unit length, for the
+units of the parameters, then its columns); true redundancies are zero up to the round-off of
+the differences, about 1e-10."""
 
 _EPS = float(np.finfo(np.float64).eps)
 _HESSIAN_STEP = _EPS**0.25
@@ -609,9 +610,14 @@ def _identified_basis(jacobian: np.ndarray) -> tuple[np.ndarray, int]:
     """An orthonormal basis (columns) of the directions that change the natural parameters,
     against coordinates in which ``jacobian`` is taken, and the number of those that do not."""
     n = jacobian.shape[1]
-    norms = np.linalg.norm(jacobian, axis=0)
-    moving = norms > REDUNDANT_RTOL * max(float(np.max(norms, initial=0.0)), np.finfo(float).tiny)
-    unit = np.where(moving, jacobian / np.where(moving, norms, 1.0), 0.0)
+    # Natural parameters come in units of their own (a covariance of 1e6 next to a weight):
+    # every row is scaled to unit length, then every column, which changes the null space's
+    # directions only by the column scaling undone below, and lets one threshold serve all.
+    row_norms = np.linalg.norm(jacobian, axis=1)
+    rows = jacobian[row_norms > 0] / row_norms[row_norms > 0, None]
+    norms = np.linalg.norm(rows, axis=0)
+    moving = norms > REDUNDANT_RTOL
+    unit = np.where(moving, rows / np.where(moving, norms, 1.0), 0.0)
     _, singular, vt = np.linalg.svd(unit, full_matrices=True)
     rank = int(np.sum(singular > REDUNDANT_RTOL * max(float(np.max(singular, initial=0.0)), 1.0)))
     # Null vectors of the unit-column matrix, back in the coordinates of ``jacobian``.
