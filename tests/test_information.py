@@ -381,6 +381,19 @@ def test_refuses_models_without_coordinates():
         em_rate(Plain(), _animals(), Linkage(0.6))
 
 
+def test_refuses_what_is_not_a_mixture_face():
+    with pytest.raises(TypeError, match=r"takes a fitted mixture estimator .* got GaussianHMM"):
+        standard_errors(emkit.GaussianHMM(n_components=2), _animals())
+
+
+def test_refuses_a_family_without_coordinates():
+    # mclust's VEV shares an orientation across components, which Cholesky coordinates lose.
+    X = _mixture_data(2)
+    gm = emkit.GaussianMixture(n_components=2, covariance_type="VEV", random_state=0).fit(X)
+    with pytest.raises(TypeError, match="standard errors need unconstrained coordinates"):
+        standard_errors(gm, X)
+
+
 def test_refuses_bad_levels_and_shapes():
     with pytest.raises(ValueError, match="level must be"):
         wald_intervals([1.0], [0.1], level=1.0)

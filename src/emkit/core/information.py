@@ -226,8 +226,12 @@ class _Passes:
         if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         self.model, self.params = model, params
-        with np.errstate(all="ignore"):
-            u = np.asarray(model.to_unconstrained(params), dtype=np.float64).ravel()
+        try:
+            with np.errstate(all="ignore"):
+                u = np.asarray(model.to_unconstrained(params), dtype=np.float64).ravel()
+        except TypeError as exc:
+            # A structure whose family has no coordinates says so here (as it does to SQUAREM).
+            raise TypeError(f"standard errors need unconstrained coordinates: {exc}") from exc
         bad = np.flatnonzero(~np.isfinite(u))
         if bad.size:
             raise ValueError(
@@ -755,6 +759,15 @@ def standard_errors(
     -------
     StandardErrors
     """
+    if not all(
+        callable(getattr(estimator, name, None))
+        for name in ("_fitted_model", "_params", "_checked")
+    ):
+        raise TypeError(
+            "standard_errors takes a fitted mixture estimator (such as emkit.GaussianMixture), "
+            f"got {type(estimator).__name__}; for any other model, call parameter_errors with "
+            "its model and parameters"
+        )
     model, params = estimator._fitted_model(), estimator._params()
     checked = estimator._checked(X)
     options = estimator.get_params()
