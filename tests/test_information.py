@@ -20,7 +20,6 @@ from emkit.core.information import (
     parameter_errors,
     sem_covariance,
     sem_information,
-    standard_errors,
     wald_intervals,
 )
 from emkit.core.stats import Additive
@@ -227,7 +226,7 @@ def test_mixture_mean_errors_match_a_scipy_hessian(d):
     information = -_reference_hessian(lambda v: _reference_loglik(v, X), theta)
     covariance = np.linalg.inv(information)
     reference = np.sqrt(np.diag(covariance))[1 : 1 + 2 * d].reshape(2, d)
-    errors = standard_errors(gm, X)
+    errors = gm.standard_errors(X)
     assert set(errors.standard_errors) == {
         "weights_",
         "means_",
@@ -318,9 +317,9 @@ def test_mixture_errors_follow_the_units_of_the_data():
     # covariances with its square, those of the weights not at all (the steps, redundant
     # directions and definiteness checks must not depend on the units).
     X = _mixture_data(2)
-    errors = standard_errors(_fitted_mixture(X), X)
+    errors = _fitted_mixture(X).standard_errors(X)
     moved = 1e4 + 1e3 * X
-    errors_moved = standard_errors(_fitted_mixture(moved), moved)
+    errors_moved = _fitted_mixture(moved).standard_errors(moved)
     for name, power in [("weights_", 0), ("means_", 1), ("covariances_", 2)]:
         np.testing.assert_allclose(
             errors_moved.standard_errors[name],
@@ -338,7 +337,7 @@ def test_refuses_too_many_parameters():
     with pytest.warns(emkit.ConvergenceWarning):
         gm.fit(X)
     with pytest.raises(ValueError, match=r"210 free parameters .* max_parameters=200"):
-        standard_errors(gm, X)
+        gm.standard_errors(X)
     # A model with exactly max_parameters coordinates is accepted.
     assert (
         parameter_errors(LinkageModel(), _animals(), _linkage_fit(), max_parameters=1).redundant
@@ -367,7 +366,7 @@ def test_refuses_unidentified_parameters():
     ).fit(X)
     assert gm.means_[0, 0] == pytest.approx(gm.means_[1, 0])
     with pytest.raises(ValueError, match=r"not positive definite.*not identified"):
-        standard_errors(gm, X)
+        gm.standard_errors(X)
 
 
 def test_refuses_models_without_coordinates():
@@ -381,17 +380,12 @@ def test_refuses_models_without_coordinates():
         em_rate(Plain(), _animals(), Linkage(0.6))
 
 
-def test_refuses_what_is_not_a_mixture_face():
-    with pytest.raises(TypeError, match=r"takes a fitted mixture estimator .* got GaussianHMM"):
-        standard_errors(emkit.GaussianHMM(n_components=2), _animals())
-
-
 def test_refuses_a_family_without_coordinates():
     # mclust's VEV shares an orientation across components, which Cholesky coordinates lose.
     X = _mixture_data(2)
     gm = emkit.GaussianMixture(n_components=2, covariance_type="VEV", random_state=0).fit(X)
     with pytest.raises(TypeError, match="standard errors need unconstrained coordinates"):
-        standard_errors(gm, X)
+        gm.standard_errors(X)
 
 
 def test_refuses_bad_levels_and_shapes():

@@ -355,6 +355,15 @@ def test_write_report_is_atomic(tmp_path, mixture, faithful):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
 
 
+def test_the_faces_report_method_is_the_report(tmp_path, mixture, faithful):
+    page = mixture.report(faithful, title="Old Faithful")
+    assert page == build_report(mixture, faithful, title="Old Faithful")
+    assert "<title>Old Faithful</title>" in page
+    written = mixture.report(faithful, tmp_path / "r.html", title="Old Faithful")
+    assert written == (tmp_path / "r.html").resolve()
+    assert written.read_text(encoding="utf-8") == page
+
+
 # ----------------------------------------------------------------------------------------- #
 # The command line
 # ----------------------------------------------------------------------------------------- #

@@ -733,56 +733,6 @@ def parameter_errors(
     )
 
 
-def standard_errors(
-    estimator: Any,
-    X: Any,
-    *,
-    sample_weight: Any = None,
-    max_parameters: int = MAX_PARAMETERS,
-) -> StandardErrors:
-    """Standard errors of a fitted mixture face (:class:`emkit.GaussianMixture` and the
-    other faces built on :class:`emkit.estimators.mixtures.BaseMixture`) from the observed
-    information of ``X``, the data it was fitted to.
-
-    The natural parameters are named after the face's fitted attributes: ``weights_``,
-    ``means_``, ``covariances_``, ``precisions_cholesky_`` for a Gaussian mixture.
-
-    Parameters
-    ----------
-    estimator : fitted mixture face
-    X : array-like of shape (n_samples, n_features), or a RowSource
-    sample_weight : ndarray of shape (n_samples,), optional
-        The weights the face was fitted with.
-    max_parameters : int, default=MAX_PARAMETERS
-
-    Returns
-    -------
-    StandardErrors
-    """
-    if not all(
-        callable(getattr(estimator, name, None))
-        for name in ("_fitted_model", "_params", "_checked")
-    ):
-        raise TypeError(
-            "standard_errors takes a fitted mixture estimator (such as emkit.GaussianMixture), "
-            f"got {type(estimator).__name__}; for any other model, call parameter_errors with "
-            "its model and parameters"
-        )
-    model, params = estimator._fitted_model(), estimator._params()
-    checked = estimator._checked(X)
-    options = estimator.get_params()
-    errors = parameter_errors(
-        model,
-        checked,
-        params,
-        sample_weight=sample_weight,
-        chunk_size=options.get("chunk_size"),
-        n_jobs=options.get("n_jobs"),
-        max_parameters=max_parameters,
-    )
-    return errors.renamed({name: name.rsplit(".", 1)[-1] + "_" for name in errors.estimates})
-
-
 __all__ = [
     "MAX_PARAMETERS",
     "StandardErrors",
@@ -795,6 +745,5 @@ __all__ = [
     "parameter_errors",
     "sem_covariance",
     "sem_information",
-    "standard_errors",
     "wald_intervals",
 ]

@@ -303,6 +303,43 @@ class EMEstimatorMixin:
             return np.concatenate(parts)
         return map_rows(fn, X, self.chunk_size)
 
+    # -- reports ------------------------------------------------------------------------
+    def report(
+        self,
+        X: Any = None,
+        path: str | os.PathLike | None = None,
+        *,
+        lengths: Any = None,
+        title: str | None = None,
+    ) -> str | Path:
+        """The fitted model's report, one self-contained HTML page of plots and verdicts
+        (:func:`emkit.report.build_report`; its figures need matplotlib,
+        ``pip install 'emkit[report]'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), optional
+            Data to show with the model (usually the data it was fitted to).
+        path : str or path-like, optional
+            Where to write the page (atomically); by default it is returned.
+        lengths : array-like of int, shape (n_sequences,), optional
+            For a hidden Markov model, the lengths of the sequences of ``X``.
+        title : str, optional
+            The page's title.
+
+        Returns
+        -------
+        str or pathlib.Path
+            The HTML, or the path written when ``path`` is given.
+        """
+        # The report sits above the faces (it draws any of them): imported when asked for,
+        # as pandas imports its plotting.
+        from emkit.report import build_report, write_report
+
+        if path is None:
+            return build_report(self, X, lengths=lengths, title=title)
+        return write_report(self, path, X, lengths=lengths, title=title)
+
     # -- model files --------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path``: JSON metadata and arrays in one file, never a

@@ -251,7 +251,8 @@ class BaseHMM(DeclaredParameters, EMEstimatorMixin, BaseEstimator):
         # has replaced.
         self.__dict__.pop("_online_state", None)
         tol = float(getattr(monitor, "tol", self.tol))
-        self._record_result(result, self._converged(result, total, tol))
+        # hmmlearn's tol is on the total log-likelihood; the diagnostics judge the mean.
+        self._record_result(result, self._converged(result, total, tol), tol / total)
         # A run that degenerated part way has been reported by the driver.
         if not self.converged_ and not result.degenerated and result.n_iter > 0 and tol > 0:
             bounds = result.pass_lower_bounds if online is not None else result.lower_bounds

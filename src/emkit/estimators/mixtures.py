@@ -25,6 +25,7 @@ from sklearn.utils.validation import validate_data
 from emkit.core import diagnostics
 from emkit.core.batches import Labelled
 from emkit.core.driver import online_update
+from emkit.core.information import MAX_PARAMETERS, StandardErrors, parameter_errors
 from emkit.core.online import OnlineEM, OnlineState
 from emkit.estimators.base import EMEstimatorMixin, dask_rows, output_dtype, refuse_one_pass
 from emkit.estimators.description import FaceDescription
@@ -542,6 +543,51 @@ class BaseMixture(
         mclust's ``2 log L - p log n``, higher is better)."""
         n = _n_rows(X)
         return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def standard_errors(
+        self, X: Any, sample_weight: Any = None, *, max_parameters: int = MAX_PARAMETERS
+    ) -> StandardErrors:
+        """Standard errors of the fitted parameters, from the observed information of
+        ``X`` (the data of the fit): the negative Hessian of the observed-data
+        log-likelihood at the fitted parameters, in the coordinates SQUAREM moves in, then
+        the delta method to the fitted attributes (:mod:`emkit.core.information`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a row source
+        sample_weight : array-like of shape (n_samples,), optional
+            The weights of the fit.
+        max_parameters : int, default=200
+            Refuse models with more free coordinates (the Hessian takes ``2 p ** 2 + 1``
+            passes over the data).
+
+        Returns
+        -------
+        StandardErrors
+            ``estimates``, ``standard_errors`` and ``natural_covariance`` by attribute name
+            (``weights_``, ``means_``, ``covariances_``, ...), and
+            ``confidence_intervals(level)``.
+
+        Raises
+        ------
+        ValueError
+            When there are too many coordinates, or the information is not positive
+            definite (a parameter on its boundary, components the data cannot tell apart).
+        TypeError
+            When the family has no unconstrained coordinates (mclust's shared
+            orientations).
+        """
+        self._check_fitted()
+        errors = parameter_errors(
+            self._fitted_model(),
+            self._checked(X),
+            self._params(),
+            sample_weight=None if sample_weight is None else np.asarray(sample_weight, float),
+            chunk_size=self.chunk_size,
+            n_jobs=self.n_jobs,
+            max_parameters=max_parameters,
+        )
+        return errors.renamed({name: name.rsplit(".", 1)[-1] + "_" for name in errors.estimates})
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion of the fit on ``X``, ``-2 log L + 2 p`` (lower is

@@ -63,10 +63,15 @@ def build_report(
 
 
 def write_report(
-    estimator: Any, path: str | os.PathLike[str], X: Any = None, *, lengths: Any = None
+    estimator: Any,
+    path: str | os.PathLike[str],
+    X: Any = None,
+    *,
+    lengths: Any = None,
+    title: str | None = None,
 ) -> pathlib.Path:
-    """Write :func:`build_report` of ``estimator`` (and ``X``, ``lengths``) to ``path``,
-    atomically: a reader sees the old file or the whole new one.
+    """Write :func:`build_report` of ``estimator`` (and ``X``, ``lengths``, ``title``) to
+    ``path``, atomically: a reader sees the old file or the whole new one.
 
     Returns
     -------
@@ -80,4 +85,4 @@ def write_report(
     """
     from emkit.report.html import write_text
 
-    return write_text(build_report(estimator, X, lengths=lengths), path)
+    return write_text(build_report(estimator, X, lengths=lengths, title=title), path)
