@@ -14,13 +14,15 @@
     emkit topics CORPUS --topics K [--model lda|plsa|unigrams] [-o MODEL] [--column NAME]
               [--test-size T] [--top-words N] [vocabulary and model options]
     emkit predict MODEL CORPUS [--texts] [--column NAME] [-o OUT.csv|OUT.parquet]
+    emkit report MODEL [DATA] [-o REPORT.html] [--sequence-column COLUMN]
+              [--selection TABLE.csv] [--title TEXT]
     emkit info MODEL
     emkit models [MODEL] [--emission EMISSION]
 
 Each command is a module of :mod:`emkit.cli` (:mod:`~emkit.cli.fit`, :mod:`~emkit.cli.select`,
 :mod:`~emkit.cli.predict`, :mod:`~emkit.cli.impute`, :mod:`~emkit.cli.topics`,
-:mod:`~emkit.cli.info`, :mod:`~emkit.cli.models`) with a function ``run(args)``, imported
-when the command runs; :mod:`~emkit.cli.parser` reads the arguments. The command line knows
+:mod:`~emkit.cli.report`, :mod:`~emkit.cli.info`, :mod:`~emkit.cli.models`) with a
+function ``run(args)``, imported when the command runs; :mod:`~emkit.cli.parser` reads the arguments. The command line knows
 no model by name (but ``emkit select``, which fits Gaussian mixtures, and ``emkit topics``,
 which names its topic models): the models are entry points
 (:mod:`~emkit.cli.models`), their options the parameters their faces declare
