@@ -19,16 +19,16 @@
     emkit info MODEL
     emkit models [MODEL] [--emission EMISSION]
 
-Each command is a module of :mod:`emkit.cli` (:mod:`~emkit.cli.fit`, :mod:`~emkit.cli.select`,
-:mod:`~emkit.cli.predict`, :mod:`~emkit.cli.impute`, :mod:`~emkit.cli.topics`,
-:mod:`~emkit.cli.report`, :mod:`~emkit.cli.info`, :mod:`~emkit.cli.models`) with a
-function ``run(args)``, imported when the command runs; :mod:`~emkit.cli.parser` reads the arguments. The command line knows
-no model by name (but ``emkit select``, which fits Gaussian mixtures, and ``emkit topics``,
-which names its topic models): the models are entry points
-(:mod:`~emkit.cli.models`), their options the parameters their faces declare
-(:mod:`~emkit.cli.options`), their summaries what the faces and families describe
-(:mod:`emkit.estimators.description`); :mod:`~emkit.cli.data` reads data,
-:mod:`~emkit.cli.summary` prints, :mod:`~emkit.cli.output` writes tables and
+Each command is a module of :mod:`emkit.cli` (:mod:`~emkit.cli.fit`,
+:mod:`~emkit.cli.select`, :mod:`~emkit.cli.predict`, :mod:`~emkit.cli.impute`,
+:mod:`~emkit.cli.topics`, :mod:`~emkit.cli.report`, :mod:`~emkit.cli.info`,
+:mod:`~emkit.cli.models`) with a function ``run(args)``, imported when the command runs;
+:mod:`~emkit.cli.parser` reads the arguments. The command line knows no model by name (but
+``emkit select``, which fits Gaussian mixtures, and ``emkit topics``, which names its topic
+models): the models are entry points (:mod:`~emkit.cli.models`), their options the
+parameters their faces declare (:mod:`~emkit.cli.options`), their summaries what the faces
+and families describe (:mod:`emkit.estimators.description`); :mod:`~emkit.cli.data` reads
+data, :mod:`~emkit.cli.summary` prints, :mod:`~emkit.cli.output` writes tables and
 :mod:`~emkit.cli.progress` shows the progress of a fit.
 
 Every failure a user can cause (unreadable or invalid data, bad options, a corrupt model file,

@@ -15,11 +15,11 @@ M-step keeps as they are, while the other components (and the weights, unless fr
 move.
 
 Missing values: a family that declares ``allows_missing`` (the Gaussian, the Student-t, the
-discrete families) takes rows with NaN cells in its E-step. The starting point is then computed from the rows with every missing
-cell replaced by the (weighted) mean of its column's observed values: the initializer
-(k-means, ...) and the first M-step see completed rows, since complete rows alone may be
-few (with 30 % of cells missing at random, 6 % of the rows of 8 features are complete).
-EM itself then treats those cells as missing.
+discrete families) takes rows with NaN cells in its E-step. The starting point is then
+computed from the rows with every missing cell replaced by the (weighted) mean of its
+column's observed values: the initializer (k-means, ...) and the first M-step see completed
+rows, since complete rows alone may be few (with 30 % of cells missing at random, 6 % of the
+rows of 8 features are complete). EM itself then treats those cells as missing.
 """
 
 from __future__ import annotations
